@@ -1,0 +1,173 @@
+"""Incoming Bitrix24 task events: parse the portal's form body into a typed event, check its token.
+
+Bitrix24 posts `application/x-www-form-urlencoded` bodies built like PHP's `http_build_query`, so nested
+keys arrive flattened (`data[FIELDS_AFTER][ID]=691`, `auth[application_token]=…`) and every value is a
+string. Task events carry only the task id: `FIELDS_BEFORE` / `FIELDS_AFTER` is the literal string
+`undefined` on the side that has no task (ONTASKADD before, ONTASKDELETE after).
+See https://apidocs.bitrix24.com/api-reference/events/index.html and
+api-reference/tasks/events-tasks/on-task-update.html.
+
+Pure: no I/O, no clock. Errors a sender causes are `EventError` values with a one-line reason.
+"""
+
+from __future__ import annotations
+
+import hmac
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from urllib.parse import parse_qsl
+
+TASK_EVENTS = frozenset({"ONTASKADD", "ONTASKUPDATE", "ONTASKDELETE"})
+MAX_BODY_BYTES = 64 * 1024
+FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
+
+# auth[...] keys whose values are credentials: never stored, logged or sent anywhere.
+SECRET_AUTH_KEYS = frozenset({"application_token", "access_token", "refresh_token"})
+
+_KEY = re.compile(r"^([^\[\]]+)((?:\[[^\[\]]*\])*)$")
+_POSITIVE_INT = re.compile(r"^[0-9]{1,18}$")
+
+
+class EventError(ValueError):
+    """The body is not a task event we can accept; `str(error)` is a one-line reason for the sender."""
+
+
+class AuthVerdict(Enum):
+    OK = "ok"
+    MISSING_TOKEN = "application token missing"
+    WRONG_TOKEN = "application token does not match"
+    WRONG_MEMBER = "member id does not match"
+
+
+@dataclass(frozen=True)
+class TaskEvent:
+    """One task event as the portal sent it, minus credentials."""
+
+    name: str  # upper case, e.g. ONTASKUPDATE
+    task_id: int
+    ts: int | None  # unix seconds the portal queued the event, when sent
+    handler_id: str
+    domain: str
+    member_id: str
+    # Kept only to verify; never persisted, logged or shown in repr (see `public_fields`).
+    application_token: str = field(repr=False)
+
+    def public_fields(self) -> dict[str, object]:
+        """What may be stored and logged: everything but credentials."""
+        return {
+            "event": self.name,
+            "task_id": self.task_id,
+            "ts": self.ts,
+            "event_handler_id": self.handler_id,
+            "domain": self.domain,
+            "member_id": self.member_id,
+        }
+
+
+def parse_form(body: bytes, content_type: str | None) -> TaskEvent:
+    """Turn a raw request body into a `TaskEvent`, or raise `EventError` saying what is wrong."""
+    mimetype = (content_type or "").split(";", 1)[0].strip().lower()
+    if mimetype != FORM_CONTENT_TYPE:
+        raise EventError(f"content type must be {FORM_CONTENT_TYPE}, got {mimetype or 'none'}")
+    if len(body) > MAX_BODY_BYTES:
+        raise EventError(f"body is larger than {MAX_BODY_BYTES} bytes")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise EventError("body is not valid UTF-8") from error
+    form = unflatten(_pairs(text))
+    return _task_event(form)
+
+
+def _pairs(text: str) -> list[tuple[str, str]]:
+    try:
+        return parse_qsl(text, keep_blank_values=True, strict_parsing=bool(text), max_num_fields=500)
+    except ValueError as error:
+        raise EventError(f"body is not a form: {error}") from error
+
+
+def unflatten(pairs: list[tuple[str, str]]) -> dict[str, object]:
+    """PHP-style `a[b][c]=v` pairs → nested dicts. A later plain value and a nested one conflict → error."""
+    root: dict[str, object] = {}
+    for key, value in pairs:
+        match = _KEY.match(key)
+        if match is None:
+            raise EventError(f"malformed form key {key[:60]!r}")
+        path = [match.group(1), *re.findall(r"\[([^\[\]]*)\]", match.group(2))]
+        _assign(root, path, value, key)
+    return root
+
+
+def _assign(root: dict[str, object], path: list[str], value: str, key: str) -> None:
+    node = root
+    for part in path[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise EventError(f"form key {key[:60]!r} conflicts with a plain value")
+        node = child
+    if isinstance(node.get(path[-1]), dict):
+        raise EventError(f"form key {key[:60]!r} conflicts with nested keys")
+    node[path[-1]] = value
+
+
+def _task_event(form: Mapping[str, object]) -> TaskEvent:
+    name = _text(form, "event").upper()
+    if not name:
+        raise EventError("field 'event' is missing")
+    if not re.fullmatch(r"[A-Z0-9_]{1,64}", name):
+        raise EventError("field 'event' is not an event name")
+    data = form.get("data")
+    if not isinstance(data, dict):
+        raise EventError("field 'data' is missing")
+    auth = form.get("auth")
+    if not isinstance(auth, dict):
+        raise EventError("field 'auth' is missing")
+    return TaskEvent(
+        name=name,
+        task_id=_task_id(data),
+        ts=_optional_int(_text(form, "ts"), "ts"),
+        handler_id=_text(form, "event_handler_id"),
+        domain=_text(auth, "domain"),
+        member_id=_text(auth, "member_id"),
+        application_token=_text(auth, "application_token"),
+    )
+
+
+def _task_id(data: Mapping[str, object]) -> int:
+    """The task id from FIELDS_AFTER (add, update) or FIELDS_BEFORE (delete); `undefined` is no side."""
+    for side in ("FIELDS_AFTER", "FIELDS_BEFORE"):
+        fields = data.get(side)
+        if isinstance(fields, dict) and "ID" in fields:
+            raw = fields["ID"]
+            if isinstance(raw, str) and _POSITIVE_INT.match(raw) and int(raw) > 0:
+                return int(raw)
+            raise EventError(f"data[{side}][ID] is not a task id")
+    raise EventError("task id missing: neither data[FIELDS_AFTER][ID] nor data[FIELDS_BEFORE][ID] is set")
+
+
+def _text(form: Mapping[str, object], key: str) -> str:
+    value = form.get(key, "")
+    if not isinstance(value, str):
+        raise EventError(f"field {key!r} must be a plain value")
+    return value.strip()
+
+
+def _optional_int(raw: str, key: str) -> int | None:
+    if not raw:
+        return None
+    if not _POSITIVE_INT.match(raw):
+        raise EventError(f"field {key!r} is not a whole number")
+    return int(raw)
+
+
+def verify_auth(event: TaskEvent, application_token: str, member_id: str | None) -> AuthVerdict:
+    """Compare the event's credentials with ours in constant time (Bitrix24 signs nothing else)."""
+    if not event.application_token:
+        return AuthVerdict.MISSING_TOKEN
+    if not hmac.compare_digest(event.application_token.encode(), application_token.encode()):
+        return AuthVerdict.WRONG_TOKEN
+    if member_id and not hmac.compare_digest(event.member_id.encode(), member_id.encode()):
+        return AuthVerdict.WRONG_MEMBER
+    return AuthVerdict.OK
