@@ -1,0 +1,64 @@
+"""The sandbox's Flask app: incoming-webhook REST routes plus the ``/_sandbox`` control API.
+
+REST: ``GET|POST /rest/<user_id>/<code>/<method>[.json]``, JSON or form body, query string merged
+in front of the body. Responses are serialised with key order kept (never sorted).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from flask import Blueprint, Flask, Response, request
+
+from . import batch, elapsed_api, tasks_api  # noqa: F401  (register the methods)
+from .control import control_blueprint
+from .dispatch import handle_rest
+from .errors import system_error
+from .params import parse_body, parse_php_query
+from .portal import Portal
+from .sender import EventSender
+
+
+def json_response(body: Any, status: int = 200) -> Response:
+    return Response(json.dumps(body, ensure_ascii=False), status=status, mimetype="application/json")
+
+
+def _request_params() -> dict[str, Any]:
+    params = parse_php_query(request.query_string.decode("utf-8", errors="replace"))
+    body = parse_body(request.content_type or "", request.get_data(cache=False))
+    return {**params, **body}
+
+
+def rest_blueprint(portal: Portal) -> Blueprint:
+    bp = Blueprint("rest", __name__)
+
+    @bp.route("/rest/<int:user_id>/<code>/<path:method>", methods=["GET", "POST"])
+    def webhook_call(user_id: int, code: str, method: str) -> Response:
+        latency = portal.faults.config.latency
+        if latency > 0:
+            time.sleep(latency)
+        reply = handle_rest(portal, user_id, code, method, _request_params())
+        if reply.hang > 0:  # the work is done, the answer comes too late for the client
+            portal.wake.wait(reply.hang)
+        if reply.html is not None:
+            return Response(reply.html, status=reply.status, mimetype="text/html")
+        return json_response(reply.body, reply.status)
+
+    @bp.route("/rest/<path:method>", methods=["GET", "POST"])
+    def no_webhook(method: str) -> Response:
+        # OAuth-style calls carry ``auth=<token>``; the sandbox issues no tokens.
+        return json_response(system_error("NO_AUTH_FOUND").body(), 401)
+
+    return bp
+
+
+def create_sandbox_app(portal: Portal, sender: EventSender | None = None) -> Flask:
+    """The WSGI app serving ``portal``; ``sender`` posts events (one is created if omitted)."""
+    app = Flask("b24rules_sandbox")
+    app.config["SANDBOX_PORTAL"] = portal
+    app.config["SANDBOX_SENDER"] = sender or EventSender()
+    app.register_blueprint(rest_blueprint(portal))
+    app.register_blueprint(control_blueprint(portal, app.config["SANDBOX_SENDER"]))
+    return app

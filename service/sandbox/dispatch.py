@@ -1,0 +1,131 @@
+"""One REST call through the portal's pipeline, as the Bitrix24 front end and kernel would run it.
+
+HTTP request: injected fault → webhook auth (401) → leaky bucket (503) → method lookup (404) →
+``call_method``. ``call_method`` (also used for each batch sub-command): forced error → operating
+budget (429) → handler → operating time spent. Every call is counted and logged; every body
+carries a ``time`` object (https://apidocs.bitrix24.com/api-reference/data-types.html#time).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from .errors import ApiError, system_error
+from .model import Webhook, iso
+from .params import Params
+from .portal import Portal
+from .registry import METHODS, Call
+from .stats import RequestRecord
+
+
+@dataclass
+class CallResult:
+    status: int
+    payload: dict[str, Any]  # {"result": …, "total": …, "next": …} or {"error": …, "error_description": …}
+    time: dict[str, Any]
+    error: str | None = None
+
+
+@dataclass
+class Reply:
+    status: int
+    body: dict[str, Any] | None
+    html: str | None = None
+    hang: float = 0.0
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def normalize_method(name: str) -> str:
+    name = name.strip().strip("/").lower()
+    return name[: -len(".json")] if name.endswith(".json") else name
+
+
+def time_object(portal: Portal, start: float, processing: float, op_key: str | None) -> dict[str, Any]:
+    finish = max(portal.clock(), start) + processing
+    operating = portal.operating.operating(op_key, start) if op_key else 0
+    reset_at = portal.operating.reset_at(op_key or "", start)
+    return {
+        "start": start,
+        "finish": finish,
+        "duration": finish - start,
+        "processing": processing,
+        "date_start": iso(datetime.fromtimestamp(start, portal.tz)),
+        "date_finish": iso(datetime.fromtimestamp(finish, portal.tz)),
+        "operating_reset_at": reset_at,
+        "operating": round(operating, 6),
+    }
+
+
+def call_method(
+    portal: Portal, hook: Webhook, method: str, params: Params, in_batch: int | None, *, nested: bool = False
+) -> CallResult:
+    """Run one method for ``hook``; an ApiError becomes the result. Caller holds the portal lock."""
+    seq = portal.stats.next_seq()
+    start = portal.clock()
+    op_key = f"{hook.user_id}:{method}"
+    processing = 0.0
+    try:
+        handler = METHODS.get(method)
+        if handler is None:
+            raise system_error("ERROR_METHOD_NOT_FOUND")
+        if nested and method == "batch":
+            raise system_error("ERROR_BATCH_METHOD_NOT_ALLOWED")
+        forced = portal.faults.forced_error(method)
+        if forced is not None:
+            raise forced
+        if method != "batch" and portal.operating.blocked(op_key, start):
+            raise system_error("OPERATION_TIME_LIMIT")
+        outcome = handler(Call(portal, hook, method, params, seq))
+        if method != "batch":  # the outer batch does not count; its sub-commands do
+            processing = portal.config.method_times.get(method, portal.config.method_time)
+            portal.operating.spend(op_key, start, processing)
+        payload: dict[str, Any] = {"result": outcome.result}
+        if outcome.next is not None:
+            payload["next"] = outcome.next
+        if outcome.total is not None:
+            payload["total"] = outcome.total
+        result = CallResult(200, payload, time_object(portal, start, processing, op_key))
+    except ApiError as exc:
+        result = CallResult(exc.status, exc.body(), time_object(portal, start, 0.0, op_key), exc.code)
+    portal.stats.record_call(
+        RequestRecord(seq, start, method, params, result.status, result.error, hook.user_id, in_batch)
+    )
+    return result
+
+
+def handle_rest(portal: Portal, user_id: int, code: str, method: str, params: Params) -> Reply:
+    """Answer one incoming-webhook HTTP request (latency is applied by the caller, outside the lock)."""
+    method = normalize_method(method)
+    with portal.lock:
+        start = portal.clock()
+        decision = portal.faults.for_request(start)
+        reply = _front_end(portal, user_id, code, method, params, start, decision.error)
+        if reply is None:
+            hook = portal.authenticate(user_id, code)
+            assert hook is not None  # checked by _front_end
+            outcome = call_method(portal, hook, method, params, None)
+            reply = Reply(outcome.status, {**outcome.payload, "time": outcome.time})
+        elif decision.html_503:
+            reply.html = "<html><body><h1>503 Service Temporarily Unavailable</h1></body></html>"
+        portal.stats.record_http(reply.status)
+        reply.hang = decision.hang
+        return reply
+
+
+def _front_end(
+    portal: Portal, user_id: int, code: str, method: str, params: Params, start: float, fault: ApiError | None
+) -> Reply | None:
+    """Errors raised before the kernel runs the method (these are logged as calls too)."""
+    error = fault
+    if error is None and portal.authenticate(user_id, code) is None:
+        error = system_error("NO_AUTH_FOUND")
+    if error is None and not portal.bucket.try_acquire(start):
+        error = system_error("QUERY_LIMIT_EXCEEDED")
+    if error is None:
+        return None
+    seq = portal.stats.next_seq()
+    record = RequestRecord(seq, start, method, params, error.status, error.code, user_id, None)
+    portal.stats.record_call(record)
+    return Reply(error.status, {**error.body(), "time": time_object(portal, start, 0.0, None)})

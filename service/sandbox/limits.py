@@ -1,0 +1,75 @@
+"""The two Bitrix24 cloud limits: the per-portal leaky bucket and the per-method operating budget.
+
+https://apidocs.bitrix24.com/limits.html — each request fills the bucket by one, it drains by ``rate``
+per second, over ``burst`` requests get 503 ``QUERY_LIMIT_EXCEEDED``. Each method's execution time
+is summed over the last 10 minutes in ten one-minute baskets; over the limit the next call of that
+method gets 429 ``OPERATION_TIME_LIMIT`` until ``operating_reset_at``.
+The clock is a plain ``() -> float`` so tests can drive it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+Clock = Callable[[], float]
+
+BASKET_SECONDS = 60
+BASKETS = 10
+
+
+@dataclass
+class LeakyBucket:
+    rate: float
+    burst: float
+    level: float = 0.0
+    last: float | None = None
+
+    def _drain(self, now: float) -> None:
+        if self.last is not None and now > self.last:
+            self.level = max(0.0, self.level - (now - self.last) * self.rate)
+        self.last = now
+
+    def try_acquire(self, now: float) -> bool:
+        """Count one request; False (and nothing counted) when the bucket is full."""
+        self._drain(now)
+        if self.level + 1 > self.burst:
+            return False
+        self.level += 1
+        return True
+
+    def peek(self, now: float) -> float:
+        self._drain(now)
+        return self.level
+
+
+@dataclass
+class OperatingBudget:
+    """Per ``key`` (method, per webhook) execution seconds in one-minute baskets."""
+
+    limit: float
+    baskets: dict[str, dict[int, float]] = field(default_factory=dict)
+
+    def _live(self, key: str, now: float) -> dict[int, float]:
+        current = int(now // BASKET_SECONDS)
+        kept = {m: s for m, s in self.baskets.get(key, {}).items() if m > current - BASKETS}
+        self.baskets[key] = kept
+        return kept
+
+    def operating(self, key: str, now: float) -> float:
+        return sum(self._live(key, now).values())
+
+    def reset_at(self, key: str, now: float) -> int:
+        """Unix time when the oldest basket stops counting (now + 10 min when nothing is counted)."""
+        live = self._live(key, now)
+        if not live:
+            return int(now) + BASKET_SECONDS * BASKETS
+        return (min(live) + BASKETS) * BASKET_SECONDS
+
+    def blocked(self, key: str, now: float) -> bool:
+        return self.operating(key, now) > self.limit
+
+    def spend(self, key: str, now: float, seconds: float) -> None:
+        live = self._live(key, now)
+        minute = int(now // BASKET_SECONDS)
+        live[minute] = live.get(minute, 0.0) + seconds

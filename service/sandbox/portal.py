@@ -1,0 +1,231 @@
+"""The sandbox portal's state: users, webhooks, tasks, time entries, history, limits, faults, stats.
+
+All mutation goes through ``Portal`` methods, which hold one re-entrant lock, so the threaded HTTP
+server, the control API and in-process tests can share a portal.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from .faults import FaultInjector
+from .limits import Clock, LeakyBucket, OperatingBudget
+from .model import Entry, HistoryRow, Task, User, Webhook, parse_date
+from .stats import Stats
+
+# Values of the sample event bodies in /work/shared/samples, so demo events match them.
+SAMPLE_DOMAIN = "acme.bitrix24.com"
+SAMPLE_MEMBER_ID = "a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5"
+SAMPLE_APPLICATION_TOKEN = "k3v9w2x8y7z6q5p4o3n2m1l0k9j8h7g6"  # noqa: S105 (public sample value)
+
+STATUS_ACTIONS = {"start": 3, "pause": 2, "complete": 5, "approve": 5, "renew": 2, "defer": 6, "review": 4}
+
+
+@dataclass
+class PortalConfig:
+    rate: float = 2.0  # leaky-bucket drain, requests per second
+    burst: float = 50.0  # leaky-bucket size
+    operating_limit: float = 480.0  # seconds of one method's execution time per 10 minutes
+    method_time: float = 0.01  # simulated execution seconds of a call
+    method_times: dict[str, float] = field(default_factory=dict)  # per method override
+    domain: str = SAMPLE_DOMAIN
+    member_id: str = SAMPLE_MEMBER_ID
+    application_token: str = SAMPLE_APPLICATION_TOKEN
+
+
+class Portal:
+    def __init__(
+        self,
+        *,
+        admin_code: str = "sandbox",
+        seed: int | None = 0,
+        clock: Clock = time.time,
+        tz: timezone = timezone(timedelta(hours=3)),
+        config: PortalConfig | None = None,
+    ) -> None:
+        self.lock = threading.RLock()
+        self.clock = clock
+        self.tz = tz
+        self.config = config or PortalConfig()
+        self.faults = FaultInjector(seed)
+        self.wake = threading.Event()  # set to cut injected hangs short (reset, shutdown)
+        self.admin_code = admin_code
+        self._clear_state()
+
+    def _clear_state(self) -> None:
+        self.users: dict[int, User] = {}
+        self.webhooks: dict[tuple[int, str], Webhook] = {}
+        self.tasks: dict[int, Task] = {}
+        self.entries: dict[int, Entry] = {}
+        self.history: list[HistoryRow] = []
+        self.stats = Stats()
+        self.bucket = LeakyBucket(self.config.rate, self.config.burst)
+        self.operating = OperatingBudget(self.config.operating_limit)
+        self._ids = {"task": 1, "entry": 1, "history": 1}
+        self.add_user(1, "John", "Smith", "admin")
+        self.add_user(503, "Maria", "Johnson", "maria@example.com")
+        self.add_webhook(1, self.admin_code, admin=True)
+
+    def reset(self) -> None:
+        """Forget all data, counters and faults; keep rate/burst/operating settings."""
+        with self.lock:
+            self.wake.set()
+            self.faults.config = type(self.faults.config)()
+            self._clear_state()
+            self.wake.clear()
+
+    def configure(self, **values: Any) -> None:
+        """Change ``PortalConfig`` fields; rate/burst/limit apply to the live limiters at once."""
+        with self.lock:
+            for key, value in values.items():
+                if not hasattr(self.config, key):
+                    raise KeyError(key)
+                setattr(self.config, key, value)
+            self.bucket.rate, self.bucket.burst = self.config.rate, self.config.burst
+            self.operating.limit = self.config.operating_limit
+
+    # --- clock, users, webhooks -------------------------------------------------------------
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self.clock(), self.tz).replace(microsecond=0)
+
+    def _next(self, kind: str) -> int:
+        value = self._ids[kind]
+        self._ids[kind] = value + 1
+        return value
+
+    def add_user(self, user_id: int, name: str, last_name: str = "", login: str = "") -> User:
+        with self.lock:
+            user = User(user_id, name, last_name, login or f"user{user_id}")
+            self.users[user_id] = user
+            return user
+
+    def add_webhook(self, user_id: int, code: str, *, admin: bool = False) -> Webhook:
+        with self.lock:
+            if user_id not in self.users:
+                self.add_user(user_id, f"User{user_id}")
+            hook = Webhook(user_id, code, admin)
+            self.webhooks[(user_id, code)] = hook
+            return hook
+
+    def authenticate(self, user_id: int, code: str) -> Webhook | None:
+        with self.lock:
+            return self.webhooks.get((user_id, code))
+
+    def user(self, user_id: int) -> User:
+        return self.users.get(user_id) or User(user_id, f"User{user_id}", "", f"user{user_id}")
+
+    # --- tasks ----------------------------------------------------------------------------
+    def create_task(
+        self,
+        title: str = "Sandbox task",
+        *,
+        task_id: int | None = None,
+        status: int = 2,
+        created_by: int = 1,
+        responsible_id: int = 1,
+        group_id: int = 0,
+        tags: Iterable[str] = (),
+        entries: Iterable[dict[str, Any]] = (),
+    ) -> Task:
+        """A new task (writes a NEW history row), then its entries via ``add_entry``."""
+        with self.lock:
+            tid = task_id if task_id is not None else max([self._ids["task"], *[t + 1 for t in self.tasks]])
+            if tid in self.tasks:
+                raise ValueError(f"task {tid} exists")
+            self._ids["task"] = max(self._ids["task"], tid + 1)
+            now = self.now()
+            task = Task(tid, title, 2, created_by, responsible_id, now, now, now, group_id=group_id)
+            task.tags = [(i + 1, t) for i, t in enumerate(tags)]
+            self.tasks[tid] = task
+            self._history(tid, "NEW", None, None, created_by)
+            for spec in entries:
+                self.add_entry(tid, **spec)
+            if status != 2:
+                self.set_status(tid, status, user_id=responsible_id)
+            return task
+
+    def get_task(self, task_id: int) -> Task | None:
+        with self.lock:
+            return self.tasks.get(task_id)
+
+    def delete_task(self, task_id: int) -> None:
+        with self.lock:
+            self.tasks.pop(task_id, None)
+            for entry in [e for e in self.entries.values() if e.task_id == task_id]:
+                del self.entries[entry.id]
+
+    def set_status(self, task_id: int, status: int | str, *, user_id: int = 1) -> Task:
+        """Change the status like the task UI does: STATUS history row, dates, closed fields."""
+        with self.lock:
+            new = STATUS_ACTIONS[status] if isinstance(status, str) else int(status)
+            if new not in (2, 3, 4, 5, 6):
+                raise ValueError(f"status must be 2..6, got {status!r}")
+            task = self.tasks[task_id]
+            old, now = task.status, self.now()
+            self._history(task_id, "STATUS", str(old), str(new), user_id)
+            task.status = new
+            task.status_changed_date = task.changed_date = now
+            task.status_changed_by = task.changed_by = user_id
+            task.closed_date, task.closed_by = (now, user_id) if new == 5 else (None, None)
+            return task
+
+    # --- time entries ---------------------------------------------------------------------
+    def add_entry(
+        self,
+        task_id: int,
+        seconds: int,
+        *,
+        user_id: int = 1,
+        comment: str = "",
+        created_date: str | datetime | None = None,
+        source: int = 2,
+    ) -> Entry:
+        """Log time: updates timeSpentInLogs and history, but not changedDate (no task update)."""
+        with self.lock:
+            task = self.tasks[task_id]
+            created = parse_date(created_date, self.tz) or self.now()
+            entry = Entry(self._next("entry"), task_id, user_id, int(seconds), comment, created, source)
+            self.entries[entry.id] = entry
+            self._spent(task, entry.seconds, user_id)
+            return entry
+
+    def delete_entry(self, item_id: int, *, user_id: int = 1) -> Entry:
+        with self.lock:
+            entry = self.entries.pop(item_id)
+            task = self.tasks.get(entry.task_id)
+            if task is not None:
+                self._spent(task, -entry.seconds, user_id)
+            return entry
+
+    def entries_of(self, task_id: int | None) -> list[Entry]:
+        with self.lock:
+            return [e for e in self.entries.values() if task_id is None or e.task_id == task_id]
+
+    def _spent(self, task: Task, delta: int, user_id: int) -> None:
+        before = task.time_spent
+        task.time_spent = max(0, before + delta)
+        self._history(task.id, "TIME_SPENT_IN_LOGS", str(before), str(task.time_spent), user_id)
+
+    def _history(self, task_id: int, name: str, old: str | None, new: str | None, user_id: int) -> None:
+        row = HistoryRow(self._next("history"), task_id, self.now(), name, old, new, user_id)
+        self.history.append(row)
+
+    def history_of(self, task_id: int) -> list[HistoryRow]:
+        with self.lock:
+            return [h for h in self.history if h.task_id == task_id]
+
+    # --- what was served ------------------------------------------------------------------
+    def served(self, status: int) -> int:
+        """HTTP responses with this status served so far."""
+        with self.lock:
+            return self.stats.http_by_status.get(status, 0)
+
+    def calls(self, method: str | None = None) -> list[dict[str, Any]]:
+        """The request log (batch sub-commands included), optionally for one method."""
+        with self.lock:
+            return [r.as_dict() for r in self.stats.log if method is None or r.method == method.lower()]
