@@ -1,0 +1,160 @@
+"""The engine: evaluate a rule set against one task and its time entries, and return a plan.
+
+Plan, then execute: nothing here deletes anything. The plan says, for every rule listening to the
+event, whether it applied, why each entry was or was not selected (every condition's trace), and which
+entries to delete in which mode. Dry-run, shadow mode, `simulate` and inline tests all read the plan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from service.core.conditions import ConditionTrace
+from service.core.conditions import evaluate as evaluate_condition
+from service.core.facts import EventInput, entry_facts, event_facts, task_facts
+from service.core.rules import Rule, RuleSet
+from service.core.transitions import Transition
+
+__all__ = ["ConditionTrace", "Deletion", "EntryVerdict", "EventInput", "Plan", "RuleOutcome", "evaluate"]
+
+# When several rules select one entry, it is deleted once, by the strongest mode.
+_MODE_RANK = {"enforce": 0, "shadow": 1, "tripped": 2}
+
+
+@dataclass(frozen=True)
+class EntryVerdict:
+    entry_id: int
+    selected: bool
+    trace: tuple[ConditionTrace, ...]
+
+
+@dataclass(frozen=True)
+class RuleOutcome:
+    rule: str
+    applies: bool
+    when_trace: tuple[ConditionTrace, ...]
+    verdicts: tuple[EntryVerdict, ...]
+    over_limit: bool
+    mode: str  # enforce | shadow | tripped (over its limit: nothing is deleted)
+
+
+@dataclass(frozen=True)
+class Deletion:
+    task_id: int
+    item_id: int
+    rule: str
+    mode: str  # "enforce" | "shadow" | "tripped"
+    entry: Mapping[str, object]  # the raw entry as read: the audit snapshot used to restore it
+    trace: tuple[ConditionTrace, ...]
+    reason: str  # one line, e.g. "entry.seconds eq 0 (actual 0)"
+
+
+@dataclass(frozen=True)
+class Plan:
+    task_id: int
+    event: str
+    ruleset_version: str
+    outcomes: tuple[RuleOutcome, ...]
+    deletions: tuple[Deletion, ...]
+
+    def to_delete(self) -> tuple[Deletion, ...]:
+        """The deletions to perform for real (mode enforce)."""
+        return tuple(deletion for deletion in self.deletions if deletion.mode == "enforce")
+
+
+def evaluate(
+    ruleset: RuleSet,
+    *,
+    event: EventInput,
+    task: Mapping[str, object],
+    entries: Sequence[Mapping[str, object]],
+    transition: Transition,
+    now: datetime,
+) -> Plan:
+    """Evaluate every enabled rule listening to `event.name`; pure, `now` is the evaluation's clock."""
+    base = {**event_facts(event), **task_facts(task), **transition.facts()}
+    task_id = base["task.id"] if isinstance(base["task.id"], int) else 0
+    own_entries = _own_entries(task_id, entries)
+    outcomes: list[RuleOutcome] = []
+    candidates: list[Deletion] = []
+    for rule in ruleset.for_event(event.name):
+        outcome = _evaluate_rule(rule, base, own_entries, now)
+        outcomes.append(outcome)
+        candidates.extend(_deletions(task_id, rule, outcome, own_entries))
+    return Plan(task_id, event.name.upper(), ruleset.version, tuple(outcomes), _dedupe(candidates))
+
+
+_EntryFacts = tuple[int, Mapping[str, object], dict[str, object]]
+
+
+def _own_entries(task_id: int, entries: Sequence[Mapping[str, object]]) -> list[_EntryFacts]:
+    """Entries of this task only, with their facts. task.elapseditem.delete does not check that an
+    item belongs to the task it is called with, so an entry of another task must never be selected."""
+    own = []
+    for raw in entries:
+        facts = entry_facts(raw)
+        entry_id = facts["entry.id"]
+        if isinstance(entry_id, int) and task_id and facts["entry.task_id"] == task_id:
+            own.append((entry_id, raw, facts))
+    return own
+
+
+def _evaluate_rule(
+    rule: Rule, base: dict[str, object], entries: list[_EntryFacts], now: datetime
+) -> RuleOutcome:
+    applies, when_trace = (True, ()) if rule.when is None else evaluate_condition(rule.when, base, now)
+    verdicts = []
+    if applies and rule.where is not None:
+        for entry_id, _, facts in entries:
+            selected, trace = evaluate_condition(rule.where, {**base, **facts}, now)
+            verdicts.append(EntryVerdict(entry_id, selected, trace))
+    count = sum(verdict.selected for verdict in verdicts)
+    over_limit = rule.limit is not None and count > rule.limit
+    mode = "tripped" if over_limit else rule.mode
+    return RuleOutcome(rule.name, applies, when_trace, tuple(verdicts), over_limit, mode)
+
+
+def _deletions(task_id: int, rule: Rule, outcome: RuleOutcome, entries: list[_EntryFacts]) -> list[Deletion]:
+    raw_by_id = {entry_id: raw for entry_id, raw, _ in entries}
+    return [
+        Deletion(
+            task_id, v.entry_id, rule.name, outcome.mode, raw_by_id[v.entry_id], v.trace, reason(v.trace)
+        )
+        for v in outcome.verdicts
+        if v.selected
+    ]
+
+
+def _dedupe(candidates: list[Deletion]) -> tuple[Deletion, ...]:
+    """One deletion per entry: the strongest mode wins, then the earlier rule (file order)."""
+    best: dict[int, Deletion] = {}
+    for deletion in candidates:
+        current = best.get(deletion.item_id)
+        if current is None or _MODE_RANK[deletion.mode] < _MODE_RANK[current.mode]:
+            best[deletion.item_id] = deletion
+    order: dict[int, int] = {}
+    for index, deletion in enumerate(candidates):
+        order.setdefault(deletion.item_id, index)
+    return tuple(sorted(best.values(), key=lambda deletion: order[deletion.item_id]))
+
+
+def reason(trace: tuple[ConditionTrace, ...]) -> str:
+    """One line naming the conditions that selected the entry (those inside a `not` held by failing)."""
+    parts = []
+    for item in trace:
+        negated = item.path.split(".").count("not") % 2 == 1
+        if item.ok != negated:
+            field = ".".join(item.path.split(".")[-2:])
+            shown = f"{field} {item.op} {_show(item.expected)} (actual {_show(item.actual)})"
+            parts.append(f"not {shown}" if negated else shown)
+    return "; ".join(parts) if parts else "selected"
+
+
+def _show(value: object) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, tuple):
+        return "[" + ", ".join(_show(item) for item in value) + "]"
+    return str(value)

@@ -1,0 +1,89 @@
+"""YAML values that remember where they were written, and the problems reported against those places.
+
+The loader turns PyYAML nodes into `Node`s (1-based line and column on every key and value) so that
+conditions and inline tests can be checked without importing YAML and every problem can name its place.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Node:
+    """One YAML value: a scalar (`kind == "scalar"`), a sequence (`items`) or a mapping (`pairs`)."""
+
+    kind: str
+    line: int
+    col: int
+    scalar: object = None
+    text: str = ""  # a scalar's source text, before YAML typed it
+    items: tuple[Node, ...] = ()
+    # Keys stay nodes (raw text, never YAML-1.1-resolved: `on:` must stay "on", not True), in order,
+    # duplicates included so that the loader can report them.
+    pairs: tuple[tuple[Node, Node], ...] = ()
+
+    @property
+    def key_text(self) -> str:
+        """A mapping key as written: YAML 1.1 would read the key `on` as the boolean true."""
+        return self.text if self.kind == "scalar" else ""
+
+    def describe(self) -> str:
+        """What the value is, for messages: 'a list', "the string 'x'", 'the number 3'."""
+        if self.kind == "seq":
+            return "a list"
+        if self.kind == "map":
+            return "a mapping"
+        return describe_value(self.scalar)
+
+
+def describe_value(value: object) -> str:
+    if value is None:
+        return "an empty value"
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, int | float):
+        return f"the number {value}"
+    return f"the string {value!r}"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A mistake in a rule file. `str()` is `file:line:col: rule 'name': message` (1-based positions)."""
+
+    file: str
+    line: int
+    col: int
+    rule: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}:{self.col}: "
+        return where + (f"rule {self.rule!r}: " if self.rule else "") + self.message
+
+    def sort_key(self) -> tuple[str, int, int, str]:
+        return (self.file, self.line, self.col, self.message)
+
+
+@dataclass
+class Reporter:
+    """Collects problems for one file (and, via `for_rule`, one rule) without stopping at the first."""
+
+    file: str
+    rule: str | None = None
+    problems: list[Problem] = field(default_factory=list)
+
+    def error(self, node: Node, message: str) -> None:
+        self.problems.append(Problem(self.file, node.line, node.col, self.rule, message))
+
+    def for_rule(self, name: str | None) -> Reporter:
+        # Shares the list: problems from every rule end up in one place.
+        return Reporter(self.file, name, self.problems)
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """' (did you mean 'x'?)' for the closest choice, or '' when nothing is close."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
