@@ -1,0 +1,173 @@
+"""What the worker needs from a portal, each in as few HTTP requests as the API allows.
+
+Reads for many tasks share `batch` requests (task + its time entries + optionally its status history),
+deletions go 50 to a batch whatever task they belong to, and "already gone" counts as deleted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal, Protocol
+
+from service.core.bitrix import (
+    MAX_COMMANDS,
+    BitrixError,
+    Call,
+    NotFound,
+    PermanentError,
+    Reply,
+    TransientError,
+    entries_list,
+    entry_add,
+    entry_delete,
+    pack,
+    status_history,
+    task_get,
+    task_list_changed,
+)
+
+
+class Transport(Protocol):
+    def call(self, call: Call) -> Reply: ...
+
+    def batch(self, calls: Mapping[str, Call], halt: bool = False) -> dict[str, Reply | BitrixError]: ...
+
+
+@dataclass(frozen=True)
+class TaskState:
+    """A task as read now: `task` None means it is gone (deleted or no longer visible to the webhook)."""
+
+    task: dict[str, Any] | None
+    entries: list[dict[str, Any]]
+    history: list[dict[str, Any]] | None  # STATUS rows, newest first; None when not asked for
+
+
+DeleteOutcome = Literal["deleted", "gone"] | BitrixError
+
+
+class PortalGateway:
+    def __init__(self, client: Transport) -> None:
+        self._client = client
+
+    def fetch(
+        self, task_ids: Sequence[int], select: Sequence[str], with_history: Iterable[int] = ()
+    ) -> dict[int, TaskState | BitrixError]:
+        """Each task's state, or the error that kept us from reading it; several tasks per batch."""
+        history = set(with_history)
+        groups: list[dict[str, Call]] = []
+        for task_id in dict.fromkeys(int(t) for t in task_ids):
+            calls = {f"t{task_id}": task_get(task_id, select), f"e{task_id}": entries_list(task_id)}
+            if task_id in history:
+                calls[f"h{task_id}"] = status_history(task_id)
+            if not groups or len(groups[-1]) + len(calls) > MAX_COMMANDS:
+                groups.append({})
+            groups[-1].update(calls)
+        out: dict[int, TaskState | BitrixError] = {}
+        for calls, answers in self._run(groups):
+            for key in calls:
+                if key.startswith("t"):
+                    task_id = int(key[1:])
+                    out[task_id] = _state(task_id, answers)
+        return out
+
+    def delete(self, items: Sequence[tuple[int, int]]) -> dict[tuple[int, int], DeleteOutcome]:
+        """Delete time entries `(task_id, item_id)`; `gone` when the portal no longer has them."""
+        unique = list(dict.fromkeys((int(t), int(i)) for t, i in items))
+        calls = {f"d{n}": entry_delete(task_id, item_id) for n, (task_id, item_id) in enumerate(unique)}
+        out: dict[tuple[int, int], DeleteOutcome] = {}
+        for batch_calls, answers in self._run(pack(calls)):
+            for key in batch_calls:
+                answer = answers[key]
+                item = unique[int(key[1:])]
+                if isinstance(answer, NotFound):
+                    out[item] = "gone"
+                else:
+                    out[item] = answer if isinstance(answer, BitrixError) else "deleted"
+        return out
+
+    def add_entry(
+        self,
+        task_id: int,
+        seconds: int,
+        comment: str,
+        user_id: int | None = None,
+        created_date: datetime | None = None,
+    ) -> int:
+        """Create a time entry (used by `restore`); its new ID."""
+        reply = self._client.call(entry_add(task_id, seconds, comment, user_id, created_date))
+        try:
+            return int(reply.result)
+        except (TypeError, ValueError):
+            # Permanent, not transient: the entry may exist already and a retry would duplicate it.
+            method = "task.elapseditem.add"
+            raise PermanentError("ERROR_UNEXPECTED_ANSWER", "no entry id in answer", 200, method) from None
+
+    def changed_since(self, since: datetime) -> Iterator[tuple[int, datetime]]:
+        """(task id, CHANGED_DATE) of every task changed at or after `since`, oldest first.
+
+        Pages move the `since` boundary forward instead of only `start`, so a task that changes while
+        we page is seen again later rather than shifting another one out of view; `start` only skips
+        the tasks already seen with exactly the boundary timestamp. A task may be yielded twice.
+        """
+        boundary, skip = since, 0
+        while True:
+            reply = self._client.call(task_list_changed(boundary, skip))
+            rows = _task_rows(reply.result)
+            yield from rows
+            if not rows or reply.next is None:
+                return
+            last = rows[-1][1]
+            same = sum(1 for _, changed in rows if changed == last)
+            skip = skip + same if last == boundary else same
+            boundary = last
+
+    def _run(
+        self, groups: list[dict[str, Call]]
+    ) -> Iterator[tuple[dict[str, Call], Mapping[str, Reply | BitrixError]]]:
+        """Send each group as one batch; once a whole batch fails, that error answers every later call."""
+        failure: BitrixError | None = None
+        for calls in groups:
+            if failure is None:
+                try:
+                    yield calls, self._client.batch(calls)
+                    continue
+                except BitrixError as error:
+                    failure = error
+            yield calls, dict.fromkeys(calls, failure)
+
+
+def _state(task_id: int, answers: Mapping[str, Reply | BitrixError]) -> TaskState | BitrixError:
+    task, entries = answers[f"t{task_id}"], answers[f"e{task_id}"]
+    history = answers.get(f"h{task_id}")
+    for answer in (task, entries, history):
+        if isinstance(answer, BitrixError) and not isinstance(answer, NotFound):
+            return answer
+    fields = task.result.get("task") if isinstance(task, Reply) and isinstance(task.result, dict) else None
+    if not isinstance(fields, dict) or isinstance(entries, NotFound):
+        return TaskState(None, [], None)
+    rows = entries.result if isinstance(entries, Reply) and isinstance(entries.result, list) else []
+    return TaskState(fields, [r for r in rows if isinstance(r, dict)], _history_rows(history))
+
+
+def _history_rows(history: Reply | BitrixError | None) -> list[dict[str, Any]] | None:
+    if not isinstance(history, Reply):
+        return None
+    listed = history.result.get("list") if isinstance(history.result, dict) else None
+    return [r for r in listed if isinstance(r, dict)] if isinstance(listed, list) else []
+
+
+def _task_rows(result: object) -> list[tuple[int, datetime]]:
+    tasks = result.get("tasks") if isinstance(result, dict) else None
+    rows: list[tuple[int, datetime]] = []
+    for task in tasks if isinstance(tasks, list) else []:
+        if not isinstance(task, dict):
+            raise TransientError("ERROR_UNEXPECTED_ANSWER", "bad task row", 200, "tasks.task.list")
+        task_id = task.get("id", task.get("ID"))
+        changed = task.get("changedDate", task.get("CHANGED_DATE"))
+        try:
+            rows.append((int(str(task_id)), datetime.fromisoformat(str(changed))))
+        except (TypeError, ValueError):
+            raise TransientError("ERROR_UNEXPECTED_ANSWER", "bad task row", 200, "tasks.task.list") from None
+    return rows
