@@ -101,7 +101,9 @@ class SandboxServer:
         return target
 
     def start(self) -> SandboxServer:
-        self._thread = threading.Thread(target=self._server.serve_forever, name="sandbox-portal", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), name="sandbox-portal", daemon=True
+        )
         self._thread.start()
         return self
 

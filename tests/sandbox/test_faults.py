@@ -1,0 +1,75 @@
+"""Fault injection: error rate, outage window, forced errors, latency, hangs, determinism."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import requests
+
+from service.sandbox import Portal, SandboxServer, apply_config
+
+from .conftest import Client, FakeClock
+
+
+def test_error_rate_one_fails_every_request(client: Client, sandbox: SandboxServer) -> None:
+    apply_config(sandbox.portal, {"faults": {"error_rate": 1.0, "error_statuses": [500]}})
+    response = client.call("tasks.task.get", {"taskId": 691})
+    assert response.status_code == 500
+    assert response.json()["error"] == "INTERNAL_SERVER_ERROR"
+
+
+def test_injected_503_is_a_gateway_page(client: Client, sandbox: SandboxServer) -> None:
+    apply_config(sandbox.portal, {"faults": {"error_rate": 1.0, "error_statuses": [503]}})
+    response = client.call("tasks.task.get", {"taskId": 691})
+    assert response.status_code == 503
+    assert response.headers["Content-Type"].startswith("text/html")
+
+
+def test_error_rate_is_deterministic_per_seed() -> None:
+    def pattern(seed: int) -> list[bool]:
+        portal = Portal(seed=seed)
+        apply_config(portal, {"faults": {"error_rate": 0.5}})
+        return [portal.faults.for_request(0.0).error is None for _ in range(40)]
+
+    assert pattern(7) == pattern(7)
+    assert pattern(7) != pattern(8)
+    assert 5 < sum(pattern(7)) < 35
+
+
+def test_fail_all_for_a_period(client: Client, sandbox: SandboxServer, clock: FakeClock) -> None:
+    apply_config(sandbox.portal, {"faults": {"fail_all_for": 30}})
+    assert client.call("tasks.task.get", {"taskId": 691}).status_code == 500
+    clock.advance(31)
+    assert client.call("tasks.task.get", {"taskId": 691}).status_code == 200
+
+
+def test_forced_error_on_one_method(client: Client, sandbox: SandboxServer) -> None:
+    forced = {"task.elapseditem.delete": {"code": "ACCESS_DENIED", "count": 1}}
+    apply_config(sandbox.portal, {"faults": {"forced": forced}})
+    first = client.call("task.elapseditem.delete", {"TASKID": 691, "ITEMID": 1})
+    assert first.status_code == 403
+    assert first.json()["error"] == "ACCESS_DENIED"
+    assert client.call("tasks.task.get", {"taskId": 691}).status_code == 200
+    assert client.call("task.elapseditem.delete", {"TASKID": 691, "ITEMID": 1}).status_code == 200
+
+
+def test_forced_error_inside_batch(client: Client, sandbox: SandboxServer) -> None:
+    apply_config(sandbox.portal, {"faults": {"forced": {"tasks.task.get": {"code": "insufficient_scope"}}}})
+    body = client.call("batch", {"cmd": {"t": "tasks.task.get?taskId=691"}}).json()
+    assert body["result"]["result_error"]["t"]["error"] == "insufficient_scope"
+
+
+def test_latency_is_added(client: Client, sandbox: SandboxServer) -> None:
+    apply_config(sandbox.portal, {"faults": {"latency": 0.2}})
+    started = time.monotonic()
+    client.call("tasks.task.get", {"taskId": 691})
+    assert time.monotonic() - started >= 0.2
+
+
+def test_timeout_does_the_work_but_the_answer_is_late(client: Client, sandbox: SandboxServer) -> None:
+    apply_config(sandbox.portal, {"faults": {"timeout_rate": 1.0, "hang_seconds": 5}})
+    with pytest.raises(requests.Timeout):
+        client.call("task.elapseditem.delete", {"TASKID": 691, "ITEMID": 1}, timeout=0.3)
+    assert 1 not in sandbox.portal.entries
+    sandbox.portal.wake.set()  # let the hung request thread finish
