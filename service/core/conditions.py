@@ -116,6 +116,9 @@ def _compile_field(
         report.error(value, f"{field}: a list needs an operator, e.g. {{in: [...]}}")
         return None
     if value.kind != "map":
+        if FACT_TYPES[field] not in OPERATORS["eq"].accepts:
+            report.error(value, f"{field} is a list; test it with an operator, e.g. {{contains: ...}}")
+            return None
         expected = compile_value(OPERATORS["eq"], field, value, scopes, report)
         return None if expected is INVALID else Leaf(path, field, "eq", expected)
     if not value.pairs:

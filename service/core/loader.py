@@ -59,7 +59,7 @@ def parse_yaml(text: str, report: Reporter) -> Node | None:
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        problem = error.problem or error.context or "invalid YAML"
+        problem = ", ".join(part for part in (error.context, error.problem) if part) or "invalid YAML"
         report.problems.append(Problem(report.file, line, col, None, f"YAML syntax error: {problem}"))
         return None
     except yaml.YAMLError as error:
@@ -187,7 +187,7 @@ def _load_on(rule: Node, node: Node | None, report: Reporter) -> list[str]:
             names.append(text)
         else:
             hint = did_you_mean(str(item.scalar).upper(), EVENT_NAMES) if item.kind == "scalar" else ""
-            report.error(item, f"unknown event {item.describe().removeprefix('the string ')}{hint}")
+            report.error(item, f"unknown event {item.shown()}{hint}")
     return names
 
 
@@ -205,8 +205,7 @@ def _choice(
     if isinstance(node.scalar, str) and node.scalar in choices:
         return node.scalar
     hint = did_you_mean(str(node.scalar), choices) if node.kind == "scalar" else ""
-    shown = node.describe().removeprefix("the string ")
-    report.error(node, f"unknown {key} {shown}{hint}; use one of: {', '.join(choices)}")
+    report.error(node, f"unknown {key} {node.shown()}{hint}; use one of: {', '.join(choices)}")
     return None
 
 
@@ -229,7 +228,7 @@ def _limit(node: Node | None, report: Reporter) -> int | None:
 
 
 def _description(node: Node | None, report: Reporter) -> str:
-    if node is None or node.scalar is None:
+    if node is None or (node.kind == "scalar" and node.scalar is None):
         return ""
     if isinstance(node.scalar, str):
         return node.scalar

@@ -38,6 +38,10 @@ class Node:
             return "a mapping"
         return describe_value(self.scalar)
 
+    def shown(self) -> str:
+        """A scalar as quoted text ('ONTASKUPDTE'), anything else described (the number 5)."""
+        return repr(self.scalar) if isinstance(self.scalar, str) else self.describe()
+
 
 def describe_value(value: object) -> str:
     if value is None:

@@ -95,7 +95,7 @@ def _event(node: Node | None, default: str, report: Reporter) -> str:
         return default
     text = node.scalar.upper() if isinstance(node.scalar, str) else ""
     if text not in EVENT_NAMES:
-        report.error(node, f"unknown event {node.describe()}{did_you_mean(text, EVENT_NAMES)}")
+        report.error(node, f"unknown event {node.shown()}{did_you_mean(text, EVENT_NAMES)}")
     return text
 
 
@@ -136,7 +136,7 @@ def _entries(node: Node | None, report: Reporter) -> list[dict[str, object]]:
         facts = _facts(item, ENTRY_FIELDS, "entry field", report)
         if item.kind == "map" and "entry.id" not in facts:
             report.error(item, "test entry is missing 'id'")
-        elif facts.get("entry.id") in {entry.get("entry.id") for entry in entries}:
+        elif "entry.id" in facts and facts["entry.id"] in {entry.get("entry.id") for entry in entries}:
             report.error(item, f"duplicate entry id {facts['entry.id']}")
         entries.append(facts)
     return entries
