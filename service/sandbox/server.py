@@ -42,6 +42,9 @@ def seed_demo(portal: Portal) -> None:
         portal.set_status(693, "complete", user_id=503)
 
 
+_seed = seed_demo  # ``run_sandbox`` has a parameter of the same name
+
+
 class _QuietHandler(WSGIRequestHandler):
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         return None
@@ -127,7 +130,7 @@ def run_sandbox(
     host: str = "127.0.0.1",
     port: int = 8090,
     *,
-    seed_demo_data: bool = True,
+    seed_demo: bool = True,
     admin_code: str = "sandbox",
     handler_url: str | None = None,
     rate: float = 2.0,
@@ -137,15 +140,15 @@ def run_sandbox(
     """Serve a sandbox portal until interrupted (the ``b24rules sandbox`` command)."""
     server = SandboxServer(host=host, port=port, quiet=False, admin_code=admin_code, seed=seed)
     server.portal.configure(rate=rate, burst=burst)
-    if seed_demo_data:
-        seed_demo(server.portal)
+    if seed_demo:
+        _seed(server.portal)
     if handler_url:
         server.add_event_target(handler_url)
     cfg = server.portal.config
     print(f"Sandbox Bitrix24 portal (an emulator, not a real portal) at {server.url}")
     print(f"  B24_WEBHOOK_URL={server.webhook_url}")
     print(f"  B24_APPLICATION_TOKEN={cfg.application_token}  B24_MEMBER_ID={cfg.member_id}")
-    if seed_demo_data:
+    if seed_demo:
         print("  demo: task 691 has entries of 0, 0, 60 and 3600 s; task 693 is completed (reopen it with")
         print(f"        curl -X POST -H 'Content-Type: application/json' -d '{{\"status\":\"renew\"}}' "
               f"{server.url}/_sandbox/tasks/693/status)")  # fmt: skip
