@@ -1,70 +1,154 @@
 """The database connection: one SQLAlchemy engine and one MetaData for every table of the store.
 
 Each store module (journal, snapshots, audit, rate bucket, …) declares its own tables on `metadata`;
-`open_database` imports them all and creates what is missing. SQLite (embedded default) runs in WAL mode
-with a busy timeout so that the web and worker processes can share one file; PostgreSQL is used as is.
+`open_database` imports them all and brings the schema up to date (see `schema.py`). SQLite (embedded
+default) runs in WAL mode with a busy timeout so that the web and worker processes can share one file;
+every writing transaction starts with `BEGIN IMMEDIATE`, so writers queue at BEGIN instead of failing
+with "database is locked" on a lock upgrade; reads (`reading`) start a deferred `BEGIN` and never wait
+behind a writer. PostgreSQL runs at READ COMMITTED; the modules make their writes atomic with upserts,
+conditional updates and advisory locks.
 """
 
 from __future__ import annotations
 
 import importlib
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from functools import partial
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Engine, MetaData, create_engine, event
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    DateTime,
+    Dialect,
+    Engine,
+    Integer,
+    MetaData,
+    Table,
+    create_engine,
+    event,
+)
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
+from sqlalchemy.types import TypeDecorator
 
 metadata = MetaData()
 
-# Every module that declares tables on `metadata`; imported before create_all so none is forgotten.
+# Every module that declares tables on `metadata`; imported before the schema is built so none is forgotten.
 TABLE_MODULES: tuple[str, ...] = (
     "service.store.journal",
     "service.store.snapshots",
     "service.store.audit",
     "service.store.ratebucket",
     "service.store.breakers",
+    "service.store.sweeps",
 )
+
+# Surrogate keys: BIGINT on PostgreSQL, but INTEGER on SQLite so that the column aliases the rowid.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+_READ_ONLY = "b24rules_read_only"
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on both engines; naive datetimes are refused, not guessed.
+
+    SQLite has no time zone type: values are stored as naive UTC text in one fixed format, so string
+    comparison in SQL orders them correctly.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value!r}: the store takes timezone-aware UTC times")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def make_engine(url: str) -> Engine:
     """Create an engine for `url`, preparing SQLite files and pragmas."""
     parsed = make_url(url)
+    serializer = partial(json.dumps, default=_json_default, ensure_ascii=False)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        engine = create_engine(
+            parsed,
+            connect_args={"timeout": 30, "check_same_thread": False},
+            json_serializer=serializer,
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         # pysqlite's own transaction handling defers BEGIN; take it over so BEGIN IMMEDIATE works.
-        event.listen(engine, "begin", _sqlite_begin_immediate)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() in ("", "psycopg2"):
         parsed = parsed.set(drivername="postgresql+psycopg")
-    return create_engine(parsed, pool_pre_ping=True)
+    return create_engine(parsed, pool_pre_ping=True, json_serializer=serializer)
 
 
-def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
-    dbapi_connection.isolation_level = None  # type: ignore[attr-defined]
-    cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+def _json_default(value: object) -> str:
+    # Traces and entries may carry typed facts; store dates as ISO 8601 rather than fail.
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
 
 
-def _sqlite_begin_immediate(connection: object) -> None:
-    # Writers serialise at BEGIN instead of failing on lock upgrade mid-transaction.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")  # type: ignore[attr-defined]
+def _sqlite_begin(connection: Connection) -> None:
+    # Writers serialise at BEGIN instead of failing on lock upgrade mid-transaction; readers don't queue.
+    read_only = connection.get_execution_options().get(_READ_ONLY, False)
+    connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
-def is_sqlite(engine: Engine) -> bool:
+def is_sqlite(engine: Engine | Connection) -> bool:
     return engine.dialect.name == "sqlite"
 
 
+@contextmanager
+def reading(engine: Engine) -> Iterator[Connection]:
+    """A transaction that only reads: on SQLite it does not take the write lock."""
+    with engine.connect() as connection:
+        connection.execution_options(**{_READ_ONLY: True})
+        with connection.begin():
+            yield connection
+
+
+def upsert(connection: Connection, table: Table) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT that accepts `on_conflict_do_update` / `on_conflict_do_nothing` on both engines."""
+    if is_sqlite(connection):
+        return sqlite.insert(table)
+    return postgresql.insert(table)
+
+
 def open_database(url: str) -> Engine:
-    """Engine for `url` with every table of the store created (idempotent, safe to run concurrently)."""
+    """Engine for `url` with the schema created or migrated (idempotent, safe to run concurrently)."""
     for module in TABLE_MODULES:
         importlib.import_module(module)
     engine = make_engine(url)
-    metadata.create_all(engine, checkfirst=True)
+    from service.store.schema import migrate  # schema builds on this module's metadata
+
+    migrate(engine)
     return engine

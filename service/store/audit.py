@@ -1,0 +1,218 @@
+"""The audit log: every deletion decision, written before the delete is sent — the undo log.
+
+A record keeps the entry as the portal returned it (author, seconds, comment, dates), the rule and rule
+set version that selected it, the per-condition trace and the cause (events or sweep), so `audit` can
+say why and `restore` can re-create the entry. Outcomes: written as `pending` (about to delete),
+`shadow`, `dry-run`, `tripped` or `skipped` (nothing sent); a pending record then becomes `deleted`,
+`gone` (already absent: success) or `failed`.
+
+Restoring is made idempotent by `begin_restore`, which claims a record atomically: a second `restore`
+of the same record, concurrent or later, is refused instead of creating a second copy. A restore that
+crashed between `begin_restore` and `finish_restore` stays `restoring`; whether the entry was re-created
+is unknown, so it is left for a person to check (`abort_restore` makes it restorable again).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Column,
+    Engine,
+    Index,
+    String,
+    Table,
+    Text,
+    exists,
+    func,
+    insert,
+    select,
+    update,
+)
+
+from service.store.db import Id, UtcDateTime, metadata, reading
+
+DRAFT_OUTCOMES = ("pending", "shadow", "dry-run", "tripped", "skipped")
+FINAL_OUTCOMES = ("deleted", "gone", "failed")
+# What the per-hour budget and the self-echo guard count: deletions sent or about to be sent.
+DELETING = ("pending", "deleted")
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("task_id", BigInteger, nullable=False),
+    Column("item_id", BigInteger, nullable=False),  # the time entry (task.elapseditem) id
+    Column("rule", String(100), nullable=False),
+    Column("ruleset_version", String(64), nullable=False),
+    Column("mode", String(16), nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("entry", JSON, nullable=False),
+    Column("trace", JSON, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("cause", String(255), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Column("error", Text),
+    Column("restore_state", String(16)),  # NULL, restoring, restored
+    Column("restored_item_id", BigInteger),
+    Column("restored_at", UtcDateTime()),
+    CheckConstraint(f"outcome IN {DRAFT_OUTCOMES + FINAL_OUTCOMES!r}", name="audit_outcome"),
+    Index("audit_by_task", "task_id", "created_at"),
+    Index("audit_by_rule", "rule", "created_at"),
+    Index("audit_by_time", "created_at"),
+)
+
+
+@dataclass(frozen=True)
+class AuditDraft:
+    task_id: int
+    item_id: int
+    rule: str
+    ruleset_version: str
+    mode: str
+    outcome: str  # one of DRAFT_OUTCOMES
+    entry: dict[str, Any]
+    trace: list[dict[str, Any]]
+    reason: str
+    cause: str  # e.g. "event:12,13" or "sweep"
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    id: int
+    task_id: int
+    item_id: int
+    rule: str
+    ruleset_version: str
+    mode: str
+    outcome: str
+    entry: dict[str, Any]
+    trace: list[dict[str, Any]]
+    reason: str
+    cause: str
+    created_at: datetime
+    updated_at: datetime
+    error: str | None
+    restore_state: str | None
+    restored_item_id: int | None
+    restored_at: datetime | None
+
+    @classmethod
+    def from_row(cls, row: Any) -> AuditRecord:
+        return cls(**{column.name: row._mapping[column] for column in audit_log.columns})
+
+
+class AuditLog:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def record(self, entries: Sequence[AuditDraft], now: datetime) -> list[int]:
+        """Write the decisions (one transaction); return their ids in the same order."""
+        for draft in entries:
+            if draft.outcome not in DRAFT_OUTCOMES:
+                raise ValueError(f"a decision is recorded as one of {DRAFT_OUTCOMES}, not {draft.outcome!r}")
+        ids: list[int] = []
+        with self._engine.begin() as connection:
+            for draft in entries:
+                values = dict(vars(draft), created_at=now, updated_at=now)
+                statement = insert(audit_log).values(**values).returning(audit_log.c.id)
+                ids.append(int(connection.execute(statement).scalar_one()))
+        return ids
+
+    def set_outcome(self, audit_id: int, outcome: str, now: datetime, error: str | None = None) -> bool:
+        """Record what happened to a pending deletion: deleted, gone or failed."""
+        if outcome not in FINAL_OUTCOMES:
+            raise ValueError(f"a deletion ends as one of {FINAL_OUTCOMES}, not {outcome!r}")
+        statement = (
+            update(audit_log)
+            .where(audit_log.c.id == audit_id, audit_log.c.outcome.in_(("pending", "failed")))
+            .values(outcome=outcome, error=error, updated_at=now)
+        )
+        with self._engine.begin() as connection:
+            return bool(connection.execute(statement).rowcount)
+
+    def query(
+        self,
+        task_id: int | None = None,
+        rule: str | None = None,
+        since: datetime | None = None,
+        outcome: str | None = None,
+        limit: int = 1000,
+    ) -> list[AuditRecord]:
+        """Records newest first, filtered by whichever arguments are given."""
+        statement = select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)
+        if task_id is not None:
+            statement = statement.where(audit_log.c.task_id == task_id)
+        if rule is not None:
+            statement = statement.where(audit_log.c.rule == rule)
+        if since is not None:
+            statement = statement.where(audit_log.c.created_at >= since)
+        if outcome is not None:
+            statement = statement.where(audit_log.c.outcome == outcome)
+        return self._records(statement)
+
+    def get(self, ids: Sequence[int]) -> list[AuditRecord]:
+        """The records with these ids, in id order (missing ids are simply absent)."""
+        return self._records(select(audit_log).where(audit_log.c.id.in_(list(ids))).order_by(audit_log.c.id))
+
+    def count_deleted_since(self, rule: str, since: datetime) -> int:
+        """Deletions by `rule` sent or about to be sent since `since` (the per-hour budget)."""
+        statement = select(func.count()).where(*self._deleting(rule, since))
+        with reading(self._engine) as connection:
+            return int(connection.scalar(statement) or 0)
+
+    def recent_deletion(self, task_id: int, rule: str, since: datetime) -> bool:
+        """Whether `rule` deleted (or is deleting) on `task_id` since `since`: our own update echoing back."""
+        statement = select(exists().where(audit_log.c.task_id == task_id, *self._deleting(rule, since)))
+        with reading(self._engine) as connection:
+            return bool(connection.scalar(statement))
+
+    def begin_restore(self, audit_id: int, now: datetime) -> bool:
+        """Claim a deleted record for restoring; False if it was not deleted or is restored/restoring."""
+        statement = (
+            update(audit_log)
+            .where(audit_log.c.id == audit_id, audit_log.c.outcome == "deleted")
+            .where(audit_log.c.restore_state.is_(None))
+            .values(restore_state="restoring", updated_at=now)
+        )
+        with self._engine.begin() as connection:
+            return bool(connection.execute(statement).rowcount)
+
+    def finish_restore(self, audit_id: int, new_item_id: int, now: datetime) -> bool:
+        values = {
+            "restore_state": "restored",
+            "restored_item_id": new_item_id,
+            "restored_at": now,
+            "updated_at": now,
+        }
+        return self._restoring_to(audit_id, values)
+
+    def abort_restore(self, audit_id: int) -> bool:
+        """The re-create failed for sure: the record may be restored again later."""
+        return self._restoring_to(audit_id, {"restore_state": None})
+
+    def prune(self, now: datetime, older_than: timedelta) -> int:
+        """Delete records created before now - older_than; return how many."""
+        with self._engine.begin() as connection:
+            deleted = connection.execute(audit_log.delete().where(audit_log.c.created_at < now - older_than))
+            return deleted.rowcount
+
+    def _restoring_to(self, audit_id: int, values: dict[str, Any]) -> bool:
+        condition = (audit_log.c.id == audit_id) & (audit_log.c.restore_state == "restoring")
+        with self._engine.begin() as connection:
+            return bool(connection.execute(update(audit_log).where(condition).values(**values)).rowcount)
+
+    @staticmethod
+    def _deleting(rule: str, since: datetime) -> tuple[Any, ...]:
+        return (audit_log.c.rule == rule, audit_log.c.outcome.in_(DELETING), audit_log.c.created_at >= since)
+
+    def _records(self, statement: Any) -> list[AuditRecord]:
+        with reading(self._engine) as connection:
+            return [AuditRecord.from_row(row) for row in connection.execute(statement)]

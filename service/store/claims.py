@@ -1,0 +1,188 @@
+"""Leasing tasks for evaluation: claim a task's events under one lease, then finish or extend it.
+
+A claim takes a row in `task_leases` with one atomic upsert that succeeds only when the task has no
+lease or an expired one (`INSERT … ON CONFLICT DO UPDATE … WHERE expires_at <= now RETURNING`, the same
+SQL on SQLite ≥ 3.35 and PostgreSQL), then moves the task's claimable events to `processing`. Claimable
+means pending and due, or `processing` under a lease that expired — a worker that died mid-evaluation;
+such events count one attempt, so an event that kills its worker every time ends up dead-lettered
+instead of looping forever.
+
+Every write checks the owner, so a worker whose lease expired and was taken over changes nothing:
+`finish` returns False. That worker may still have acted on Bitrix24 meanwhile, which is why leases
+are heartbeated and actions are idempotent.
+
+PostgreSQL concurrency: a claimer first tries a transaction-scoped advisory lock per task and skips
+tasks another claimer is taking right now (the SKIP LOCKED idea, for rows that may not exist yet).
+Lease rows are locked before event rows, and several lease rows in ascending task id order, by claim
+and heartbeat alike, so these transactions cannot deadlock one another.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, and_, case, func, or_, select, text, update
+
+from service.store.db import is_sqlite, upsert
+from service.store.eventlog import PENDING, PROCESSING, EventRecord, events, task_leases
+
+LEASE_LOST = "lease expired before the evaluation finished (worker lost)"
+_CANDIDATES_PER_TASK = 4  # look further than max_tasks: other claimers may be taking the first ones
+_ADVISORY_NAMESPACE = 0x6232  # first key of pg_try_advisory_xact_lock(int, int); the task is the second
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One task leased to one worker, with the events that evaluation covers."""
+
+    task_id: int
+    event_ids: tuple[int, ...]
+    names: tuple[str, ...]  # distinct event names, the latest last
+    sources: tuple[str, ...]  # distinct sources (event, sweep, replay), the latest last
+    latest: EventRecord
+    attempts: int  # failed evaluations so far: the most of any claimed event
+    owner: str
+    lease_expires_at: datetime
+
+    @property
+    def cause(self) -> str:
+        """For the audit log: `event:12,13`, or `sweep` / `replay` when no portal event is among them."""
+        if "event" in self.sources:
+            return "event:" + ",".join(str(event_id) for event_id in self.event_ids)
+        return self.sources[-1]
+
+
+def claim_tasks(
+    connection: Connection, owner: str, now: datetime, lease: timedelta, max_tasks: int
+) -> list[Claim]:
+    """Lease up to `max_tasks` tasks with claimable events, oldest first; all their events coalesce."""
+    expires_at = now + lease
+    chosen: list[int] = []
+    for task_id in _candidates(connection, now, max_tasks * _CANDIDATES_PER_TASK):
+        if len(chosen) == max_tasks:
+            break
+        if _try_lock(connection, task_id):
+            chosen.append(task_id)
+    claimed: list[Claim] = []
+    for task_id in sorted(chosen):
+        if not _take_lease(connection, task_id, owner, now, expires_at):
+            continue
+        rows = _take_events(connection, task_id, owner, now)
+        if rows:
+            claimed.append(_claim(task_id, rows, owner, expires_at))
+        else:  # another worker finished it since we looked
+            _drop_lease(connection, task_id, owner)
+    return claimed
+
+
+def finish(connection: Connection, claim: Claim, values: dict[str, Any]) -> bool:
+    """Free the lease and set `values` on the claimed events; False if the lease is no longer ours."""
+    if not _drop_lease(connection, claim.task_id, claim.owner):
+        return False
+    connection.execute(
+        update(events)
+        .where(
+            events.c.id.in_(claim.event_ids),
+            events.c.owner == claim.owner,
+            events.c.status == PROCESSING,
+        )
+        .values(owner=None, **values)
+    )
+    return True
+
+
+def extend(connection: Connection, claims: Sequence[Claim], expires_at: datetime) -> list[Claim]:
+    """Move the leases' expiry to `expires_at`; return the claims that were still held."""
+    held: list[Claim] = []
+    for claim in sorted(claims, key=lambda claim: claim.task_id):
+        renewed = connection.execute(
+            update(task_leases)
+            .where(task_leases.c.task_id == claim.task_id, task_leases.c.owner == claim.owner)
+            .values(expires_at=expires_at)
+        ).rowcount
+        if renewed:
+            held.append(replace(claim, lease_expires_at=expires_at))
+    return held
+
+
+def _candidates(connection: Connection, now: datetime, limit: int) -> list[int]:
+    leases = task_leases
+    query = (
+        select(events.c.task_id)
+        .select_from(events.outerjoin(leases, leases.c.task_id == events.c.task_id))
+        .where(_claimable(now), or_(leases.c.task_id.is_(None), leases.c.expires_at <= now))
+        .group_by(events.c.task_id)
+        .order_by(func.min(events.c.id))
+        .limit(limit)
+    )
+    return [int(task_id) for task_id in connection.scalars(query)]
+
+
+def _claimable(now: datetime) -> Any:
+    due = and_(events.c.status == PENDING, events.c.available_at <= now)
+    return or_(due, events.c.status == PROCESSING)
+
+
+def _try_lock(connection: Connection, task_id: int) -> bool:
+    if is_sqlite(connection):
+        return True  # BEGIN IMMEDIATE: this transaction is the only writer
+    key = task_id % 2_147_483_647  # a collision only makes a claimer skip a task this round
+    sql = text("SELECT pg_try_advisory_xact_lock(:namespace, :key)")
+    return bool(connection.scalar(sql, {"namespace": _ADVISORY_NAMESPACE, "key": key}))
+
+
+def _take_lease(
+    connection: Connection, task_id: int, owner: str, now: datetime, expires_at: datetime
+) -> bool:
+    statement = upsert(connection, task_leases).values(task_id=task_id, owner=owner, expires_at=expires_at)
+    statement = statement.on_conflict_do_update(
+        index_elements=[task_leases.c.task_id],
+        set_={"owner": statement.excluded.owner, "expires_at": statement.excluded.expires_at},
+        where=task_leases.c.expires_at <= now,
+    )
+    return connection.execute(statement.returning(task_leases.c.task_id)).first() is not None
+
+
+def _take_events(connection: Connection, task_id: int, owner: str, now: datetime) -> list[EventRecord]:
+    orphaned = events.c.status == PROCESSING
+    statement = (
+        update(events)
+        .where(events.c.task_id == task_id, _claimable(now))
+        .values(
+            status=PROCESSING,
+            owner=owner,
+            attempts=case((orphaned, events.c.attempts + 1), else_=events.c.attempts),
+            last_error=case((orphaned, LEASE_LOST), else_=events.c.last_error),
+        )
+        .returning(*events.columns)
+    )
+    return sorted((EventRecord.from_row(row) for row in connection.execute(statement)), key=lambda r: r.id)
+
+
+def _drop_lease(connection: Connection, task_id: int, owner: str) -> bool:
+    condition = and_(task_leases.c.task_id == task_id, task_leases.c.owner == owner)
+    return bool(connection.execute(task_leases.delete().where(condition)).rowcount)
+
+
+def _claim(task_id: int, records: list[EventRecord], owner: str, expires_at: datetime) -> Claim:
+    return Claim(
+        task_id=task_id,
+        event_ids=tuple(record.id for record in records),
+        names=_distinct_latest_last(record.name for record in records),
+        sources=_distinct_latest_last(record.source for record in records),
+        latest=records[-1],
+        attempts=max(record.attempts for record in records),
+        owner=owner,
+        lease_expires_at=expires_at,
+    )
+
+
+def _distinct_latest_last(values: Iterable[str]) -> tuple[str, ...]:
+    order: dict[str, None] = {}
+    for value in values:
+        order.pop(value, None)
+        order[value] = None
+    return tuple(order)

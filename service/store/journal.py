@@ -1,0 +1,187 @@
+"""The event journal, which is also the work queue: every accepted event is a row, workers claim tasks.
+
+Life of an event row: `pending` → `processing` (claimed under a task lease) → `done`, or back to
+`pending` after `retry`/`release`, or `dead` after `dead_letter`. Events no rule listens to are stored
+as `ignored`. `done` and `ignored` rows are pruned after a retention period; dead letters are kept
+until replayed.
+
+Claiming works per task, not per event (see `claims.py`): a worker takes a task's lease and every
+pending event of that task at once, so a burst of events coalesces into one evaluation, and no two
+workers evaluate the same task at the same time. Events that arrive while a task is leased stay
+`pending`: they are not part of the running evaluation, and the task is claimed once more after
+`complete`, so the newer state is always evaluated.
+
+Credentials never reach this table: `append` stores `TaskEvent.public_fields()` only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, func, insert, select, update
+
+from service.core.events import TaskEvent
+from service.store import claims
+from service.store.claims import Claim
+from service.store.db import reading
+from service.store.eventlog import DEAD, DONE, IGNORED, PENDING, PROCESSING, EventRecord, events, task_leases
+
+__all__ = ["Claim", "EventRecord", "Journal", "QueueStats", "events", "task_leases"]
+
+
+@dataclass(frozen=True)
+class QueueStats:
+    pending: int
+    processing: int
+    dead: int
+    oldest_pending_age_seconds: float  # 0 when nothing is pending
+
+
+MAX_ERROR_CHARS = 2000
+
+
+class Journal:
+    """The event journal on one engine; every method is one short transaction."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def append(self, event: TaskEvent, now: datetime, *, status: str = PENDING, source: str = "event") -> int:
+        """Store an accepted event (one INSERT); return its id. `status` is pending or ignored."""
+        if status not in (PENDING, IGNORED):
+            raise ValueError(f"an event is appended as pending or ignored, not {status!r}")
+        fields = event.public_fields()
+        return self._insert(
+            name=fields["event"],
+            task_id=fields["task_id"],
+            ts=fields["ts"],
+            handler_id=fields["event_handler_id"],
+            domain=fields["domain"],
+            member_id=fields["member_id"],
+            source=source,
+            status=status,
+            now=now,
+        )
+
+    def enqueue_task(
+        self, task_id: int, now: datetime, *, source: str = "sweep", name: str = "ONTASKUPDATE"
+    ) -> int:
+        """Queue a synthetic event for `task_id` (sweeper, replay); it coalesces with real ones."""
+        return self._insert(
+            name=name,
+            task_id=task_id,
+            ts=None,
+            handler_id="",
+            domain="",
+            member_id="",
+            source=source,
+            status=PENDING,
+            now=now,
+        )
+
+    def _insert(self, *, now: datetime, status: str, **values: Any) -> int:
+        finished = now if status == IGNORED else None
+        row = dict(values, status=status, attempts=0, received_at=now, available_at=now, finished_at=finished)
+        with self._engine.begin() as connection:
+            return int(connection.execute(insert(events).values(**row).returning(events.c.id)).scalar_one())
+
+    def claim(self, owner: str, now: datetime, *, lease: timedelta, max_tasks: int = 16) -> list[Claim]:
+        """Lease up to `max_tasks` tasks that have claimable events; see `claims.claim_tasks`."""
+        with self._engine.begin() as connection:
+            return claims.claim_tasks(connection, owner, now, lease, max_tasks)
+
+    def complete(self, claim: Claim, now: datetime) -> bool:
+        """The evaluation succeeded: its events are done. False if the lease was lost meanwhile."""
+        return self._finish(claim, status=DONE, finished_at=now)
+
+    def retry(self, claim: Claim, now: datetime, *, error: str, delay: timedelta) -> bool:
+        """The evaluation failed transiently: count an attempt, make the events claimable at now+delay."""
+        return self._finish(
+            claim,
+            status=PENDING,
+            attempts=events.c.attempts + 1,
+            available_at=now + delay,
+            last_error=_cut(error),
+        )
+
+    def dead_letter(self, claim: Claim, now: datetime, *, error: str) -> bool:
+        """The evaluation failed for good: the events wait in `dead` for a replay."""
+        return self._finish(
+            claim, status=DEAD, attempts=events.c.attempts + 1, finished_at=now, last_error=_cut(error)
+        )
+
+    def release(self, claim: Claim) -> bool:
+        """Give the task back untouched (graceful shutdown): pending again, no attempt counted."""
+        return self._finish(claim, status=PENDING)
+
+    def _finish(self, claim: Claim, **values: Any) -> bool:
+        with self._engine.begin() as connection:
+            return claims.finish(connection, claim, values)
+
+    def heartbeat(self, claims_held: Sequence[Claim], now: datetime, lease: timedelta) -> list[Claim]:
+        """Extend the leases; return the claims still held, with their new expiry (a missing one was lost)."""
+        with self._engine.begin() as connection:
+            return claims.extend(connection, claims_held, now + lease)
+
+    def replay(self, event_ids: Sequence[int] | None = None, *, failed: bool = False, now: datetime) -> int:
+        """Put finished events back to pending with a fresh attempt count; return how many.
+
+        `event_ids` picks done, dead or ignored events by id (with `failed`, only the dead ones among
+        them); `event_ids=None, failed=True` replays every dead letter.
+        """
+        wanted = (DEAD,) if failed else (DONE, DEAD, IGNORED)
+        if event_ids is None and not failed:
+            raise ValueError("replay needs event ids or failed=True")
+        conditions = [events.c.status.in_(wanted)]
+        if event_ids is not None:
+            conditions.append(events.c.id.in_(list(event_ids)))
+        values = {"status": PENDING, "attempts": 0, "available_at": now, "finished_at": None, "owner": None}
+        with self._engine.begin() as connection:
+            return connection.execute(update(events).where(*conditions).values(**values)).rowcount
+
+    def prune(self, now: datetime, *, done_older_than: timedelta) -> int:
+        """Delete done and ignored events finished before now - done_older_than; dead letters stay."""
+        cutoff = now - done_older_than
+        condition = events.c.status.in_((DONE, IGNORED)) & (events.c.finished_at < cutoff)
+        with self._engine.begin() as connection:
+            return connection.execute(events.delete().where(condition)).rowcount
+
+    def stats(self, now: datetime) -> QueueStats:
+        query = select(events.c.status, func.count(), func.min(events.c.received_at)).where(
+            events.c.status.in_((PENDING, PROCESSING, DEAD))
+        )
+        with reading(self._engine) as connection:
+            rows = connection.execute(query.group_by(events.c.status)).all()
+        counts = {status: (count, oldest) for status, count, oldest in rows}
+        oldest_pending = counts.get(PENDING, (0, None))[1]
+        age = max((now - oldest_pending).total_seconds(), 0.0) if oldest_pending else 0.0
+        return QueueStats(
+            pending=counts.get(PENDING, (0, None))[0],
+            processing=counts.get(PROCESSING, (0, None))[0],
+            dead=counts.get(DEAD, (0, None))[0],
+            oldest_pending_age_seconds=age,
+        )
+
+    def get(self, event_id: int) -> EventRecord | None:
+        with reading(self._engine) as connection:
+            row = connection.execute(select(events).where(events.c.id == event_id)).first()
+        return None if row is None else EventRecord.from_row(row)
+
+    def find(
+        self, status: str | None = None, *, task_id: int | None = None, limit: int = 100
+    ) -> list[EventRecord]:
+        """Events newest first, optionally of one status and/or one task."""
+        query = select(events).order_by(events.c.id.desc()).limit(limit)
+        if status is not None:
+            query = query.where(events.c.status == status)
+        if task_id is not None:
+            query = query.where(events.c.task_id == task_id)
+        with reading(self._engine) as connection:
+            return [EventRecord.from_row(row) for row in connection.execute(query)]
+
+
+def _cut(error: str) -> str:
+    return error if len(error) <= MAX_ERROR_CHARS else error[: MAX_ERROR_CHARS - 1] + "…"

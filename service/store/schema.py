@@ -1,0 +1,94 @@
+"""Schema versions: build the store's tables on a fresh database, upgrade an older one step by step.
+
+`migrate` runs inside one transaction that first takes a database-wide lock — `pg_advisory_xact_lock`
+on PostgreSQL, the write lock of `BEGIN IMMEDIATE` on SQLite — so any number of processes may start at
+once: the first builds or upgrades, the others wait, then find the work done.
+
+- A fresh database gets every table as declared now, and is stamped with the latest version.
+- An older database runs each `Migration` newer than its version, in order, then is stamped.
+- Tables that a newer release adds are created on every start (only the missing ones), so adding a
+  table needs no step; changing an existing table (column, index, type) needs a `Migration`.
+- A database newer than this code is refused: running old code on a new schema could lose data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Column, Connection, Engine, Integer, Table, select, text
+
+from service.store.db import is_sqlite, metadata
+
+# Any constant works; it only has to be the same for every process that migrates this database.
+_MIGRATION_LOCK_KEY = 0x62323472756C6573 & 0x7FFFFFFFFFFFFFFF  # "b24rules"
+
+schema_version = Table(
+    "schema_version",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("version", Integer, nullable=False),
+)
+
+
+class SchemaTooNew(RuntimeError):
+    """The database was migrated by a newer release than this one."""
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    description: str
+    apply: Callable[[Connection], None]
+
+
+def _baseline(connection: Connection) -> None:
+    metadata.create_all(connection)
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "baseline: journal, leases, snapshots, audit, breakers, sweeps", _baseline),
+)
+
+
+def migrate(engine: Engine, migrations: Sequence[Migration] = MIGRATIONS) -> int:
+    """Bring the schema to the latest version of `migrations`; return that version."""
+    _check_order(migrations)
+    latest = migrations[-1].version
+    with engine.begin() as connection:
+        _lock(connection)
+        schema_version.create(connection, checkfirst=True)
+        current = connection.scalar(select(schema_version.c.version).where(schema_version.c.id == 1))
+        if current is None:
+            metadata.create_all(connection)
+            connection.execute(schema_version.insert().values(id=1, version=latest))
+            return latest
+        if current > latest:
+            raise SchemaTooNew(f"database schema version {current} is newer than this release ({latest})")
+        for step in migrations:
+            if step.version > current:
+                step.apply(connection)
+        metadata.create_all(connection, checkfirst=True)
+        if latest != current:
+            connection.execute(schema_version.update().values(version=latest))
+    return latest
+
+
+def current_version(engine: Engine) -> int | None:
+    """The stamped version, or None when the database has never been migrated."""
+    with engine.connect() as connection:
+        if not engine.dialect.has_table(connection, schema_version.name):
+            return None
+        return connection.scalar(select(schema_version.c.version).where(schema_version.c.id == 1))
+
+
+def _lock(connection: Connection) -> None:
+    # SQLite: the transaction began with BEGIN IMMEDIATE (db.py), which already excludes other writers.
+    if not is_sqlite(connection):
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY})
+
+
+def _check_order(migrations: Sequence[Migration]) -> None:
+    versions = [step.version for step in migrations]
+    if not versions or versions != sorted(set(versions)) or versions[0] < 1:
+        raise ValueError(f"migrations must have strictly increasing versions from 1, got {versions}")

@@ -1,0 +1,63 @@
+"""Last seen status of each task, so that an evaluation can tell a task was reopened since last time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Column, Engine, Integer, Table, select
+
+from service.store.db import UtcDateTime, metadata, reading, upsert
+
+task_snapshots = Table(
+    "task_snapshots",
+    metadata,
+    Column("task_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("status", Integer, nullable=False),  # Bitrix24 task status 1-7
+    Column("changed_date", UtcDateTime()),  # the task's CHANGED_DATE when seen, if known
+    Column("seen_at", UtcDateTime(), nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    task_id: int
+    status: int
+    seen_at: datetime
+    changed_date: datetime | None
+
+
+class TaskSnapshots:
+    """Read and replace the stored snapshot of a task.
+
+    Writes are last-writer-wins; that is safe because a task is evaluated by one worker at a time
+    (task leases in the journal), so writes for one task come in evaluation order.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def get(self, task_id: int) -> Snapshot | None:
+        with reading(self._engine) as connection:
+            row = connection.execute(
+                select(task_snapshots).where(task_snapshots.c.task_id == task_id)
+            ).first()
+        if row is None:
+            return None
+        return Snapshot(
+            task_id=row.task_id, status=row.status, seen_at=row.seen_at, changed_date=row.changed_date
+        )
+
+    def put(self, task_id: int, status: int, now: datetime, changed_date: datetime | None = None) -> None:
+        values = {"status": status, "seen_at": now, "changed_date": changed_date}
+        with self._engine.begin() as connection:
+            statement = upsert(connection, task_snapshots).values(task_id=task_id, **values)
+            connection.execute(
+                statement.on_conflict_do_update(index_elements=[task_snapshots.c.task_id], set_=values)
+            )
+
+    def forget(self, task_id: int) -> bool:
+        """Drop the snapshot (task deleted); True if there was one."""
+        with self._engine.begin() as connection:
+            deleted = connection.execute(task_snapshots.delete().where(task_snapshots.c.task_id == task_id))
+            return bool(deleted.rowcount)
