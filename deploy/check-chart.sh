@@ -76,7 +76,7 @@ for i, doc in enumerate(docs):
         # No schema for the Prometheus Operator CRD in kubernetes-validate: check what we rely on.
         ends = doc["spec"]["endpoints"]
         assert doc["spec"]["selector"]["matchLabels"], "ServiceMonitor selects nothing"
-        assert all(e["port"] == "http" and e["path"] == "/metrics" for e in ends), ends
+        assert all(e["port"] in ("http", "metrics") and e["path"] == "/metrics" for e in ends), ends
         print(f"   ok: ServiceMonitor/{name} (CRD: shape checked here, not by kubernetes-validate)")
         continue
     (out / f"{i:02d}-{kind}-{name}.yaml").write_text(yaml.safe_dump(doc))
@@ -192,7 +192,8 @@ assert len(by_kind(\"HorizontalPodAutoscaler\")) == 2 and len(by_kind(\"PodDisru
 assert not by_kind(\"PersistentVolumeClaim\")
 env = {e[\"name\"]: e for e in containers(deps[\"r-b24rules-worker\"])[0][\"env\"]}
 assert env[\"B24_DATABASE_URL\"][\"valueFrom\"][\"secretKeyRef\"][\"key\"] == \"B24_DATABASE_URL\"
-assert \"ports\" not in containers(deps[\"r-b24rules-worker\"])[0]
+assert [p[\"name\"] for p in containers(deps[\"r-b24rules-worker\"])[0][\"ports\"]] == [\"metrics\"]
+assert len(by_kind(\"ServiceMonitor\")) == 2
 " -f "$SCALED"
 assert_rendered "rules.rollOnChange=true adds a checksum/rules annotation; rules.files replaces the defaults" "
 dep = by_kind(\"Deployment\")[0]

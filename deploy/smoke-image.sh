@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# Builds the container image and proves it works end to end, without Docker Hub and without a cluster:
+#   1. the local Debian base image (deploy/build-base-image.sh) unless it exists;
+#   2. `podman build --isolation chroot` of ./Dockerfile on that base;
+#   3. the sandbox portal on the host (.venv/bin/b24rules sandbox), seeded with demo task 691
+#      (entries of 0, 0, 60 and 3600 seconds);
+#   4. the image run as Kubernetes runs it: `serve`, read-only root filesystem, tmpfs /tmp and
+#      metrics dir, all capabilities dropped, uid 10001;
+#   5. checks: /healthz, /readyz, the image's own HEALTHCHECK command, /metrics, a wrong token -> 401,
+#      the sample ONTASKUPDATE event -> queued, and the two 0-second entries deleted on the portal.
+#
+#   deploy/smoke-image.sh            log in .tools/smoke/smoke-image.log (printed as it goes)
+#
+# Slow (a minute or two) and needs root + podman: a documented script, not part of `make test`.
+# Environment: IMAGE, BASE_IMAGE, PORT (18080), SANDBOX_PORT (9999), BUILD_CA_BUNDLE (a CA bundle
+# mounted over the base's during the build, for networks that intercept TLS; default: the host's
+# /etc/ssl/certs/ca-certificates.crt when present), KEEP=1 leaves the container running.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+IMAGE="${IMAGE:-localhost/b24rules:smoke}"
+BASE_IMAGE="${BASE_IMAGE:-localhost/b24rules-base:bookworm}"
+PORT="${PORT:-18080}"
+SANDBOX_PORT="${SANDBOX_PORT:-9999}"
+SAMPLE="${SAMPLE:-/work/shared/samples/ontaskupdate-webhook.form}"
+TOKEN=k3v9w2x8y7z6q5p4o3n2m1l0k9j8h7g6   # the samples' public application token
+BUILD_CA_BUNDLE="${BUILD_CA_BUNDLE-/etc/ssl/certs/ca-certificates.crt}"
+CONTAINER=b24rules-smoke
+OUT=.tools/smoke
+mkdir -p "$OUT"
+LOG="$OUT/smoke-image.log"
+exec > >(tee "$LOG") 2>&1
+
+failures=0
+passes=0
+t0=$(date +%s)
+step() { printf '\n== [%3ss] %s\n' "$(( $(date +%s) - t0 ))" "$*"; }
+ok() { printf '   ok: %s\n' "$*"; passes=$((passes + 1)); }
+bad() { printf '   FAIL: %s\n' "$*"; failures=$((failures + 1)); }
+http() {  # METHOD URL [curl args…] -> prints "STATUS BODY"
+  local method=$1 url=$2; shift 2
+  curl -sS -o "$OUT/body" -w '%{http_code}' -X "$method" "$@" "$url" 2>/dev/null || echo -n 000
+  printf ' %s' "$(head -c 300 "$OUT/body" 2>/dev/null)"
+}
+wait_for() {  # URL SECONDS -> 0 when it answers 200 in time
+  local deadline=$(( $(date +%s) + $2 ))
+  while [ "$(date +%s)" -lt "$deadline" ]; do
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "$1" || true)" = 200 ] && return 0
+    sleep 0.5
+  done
+  return 1
+}
+
+sandbox_pid=""
+cleanup() {
+  if [ "${KEEP:-0}" != 1 ]; then podman rm -f "$CONTAINER" >/dev/null 2>&1 || true; fi
+  if [ -n "$sandbox_pid" ]; then kill "$sandbox_pid" 2>/dev/null || true; fi
+}
+trap cleanup EXIT
+
+step "base image $BASE_IMAGE"
+if podman image exists "$BASE_IMAGE"; then
+  ok "present ($(podman image inspect --format '{{.Size}}' "$BASE_IMAGE" | awk '{printf "%.1f MB", $1/1e6}'))"
+else
+  bash deploy/build-base-image.sh "$BASE_IMAGE"
+fi
+
+step "podman build --isolation chroot -> $IMAGE"
+build_args=(--isolation chroot --format docker --build-arg "BASE_IMAGE=$BASE_IMAGE"
+  --build-arg "REVISION=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+  --build-arg "CREATED=$(date -u +%Y-%m-%dT%H:%M:%SZ)" -t "$IMAGE")
+if [ -n "$BUILD_CA_BUNDLE" ] && [ -f "$BUILD_CA_BUNDLE" ]; then
+  # Only RUN steps see this mount; it is not part of any layer.
+  build_args+=(-v "$BUILD_CA_BUNDLE:/etc/ssl/certs/ca-certificates.crt:ro")
+fi
+build_start=$(date +%s)
+podman build "${build_args[@]}" . >"$OUT/build.log" 2>&1 || { tail -40 "$OUT/build.log"; bad "build"; exit 1; }
+grep -E '^(\[[0-9]/[0-9]\] )?STEP|COMMIT|Successfully' "$OUT/build.log" | cut -c1-110 | sed 's/^/   /'
+ok "built in $(( $(date +%s) - build_start ))s; size $(podman image inspect --format '{{.Size}}' "$IMAGE" | awk '{printf "%.1f MB", $1/1e6}')"
+podman image inspect --format '   user={{.Config.User}} entrypoint={{.Config.Entrypoint}} cmd={{.Config.Cmd}} ports={{.Config.ExposedPorts}}' "$IMAGE"
+
+# Which `podman run` flags work here: none on a normal host; inside some containers crun cannot set
+# rlimits or cgroups, and runc with lowered limits does.
+run_flags=()
+for candidate in "" "--runtime runc --ulimit nofile=10000:10000 --ulimit nproc=4096:4096"; do
+  read -r -a flags <<<"$candidate"
+  if podman run --rm "${flags[@]}" --no-healthcheck --entrypoint true "$IMAGE" >/dev/null 2>&1; then
+    run_flags=("${flags[@]}"); break
+  fi
+done
+step "podman run flags for this host: ${run_flags[*]:-(none)}"
+
+step "what is (not) in the image"
+podman run --rm "${run_flags[@]}" --no-healthcheck --entrypoint sh "$IMAGE" -c '
+  echo "   uid=$(id -u) python=$(python3 -V 2>&1) venv=$(du -sh /opt/venv | cut -f1)"
+  for t in gcc cc make pip pip3 curl wget apt-get; do command -v $t >/dev/null && echo "   present: $t"; done
+  echo "   rules: $(ls /etc/b24rules/rules | tr "\n" " ")"' || bad "inspecting the image"
+podman run --rm "${run_flags[@]}" --no-healthcheck "$IMAGE" check /etc/b24rules/rules \
+  && ok "b24rules check /etc/b24rules/rules (the shipped rules load in the image)" || bad "b24rules check"
+
+step "sandbox portal on 127.0.0.1:$SANDBOX_PORT (host)"
+.venv/bin/b24rules sandbox --port "$SANDBOX_PORT" >"$OUT/sandbox.log" 2>&1 &
+sandbox_pid=$!
+wait_for "http://127.0.0.1:$SANDBOX_PORT/_sandbox/" 30 || { cat "$OUT/sandbox.log"; bad "sandbox did not start"; exit 1; }
+webhook_url=$(grep -o 'B24_WEBHOOK_URL=[^ ]*' "$OUT/sandbox.log" | head -1 | cut -d= -f2-)
+ok "up (pid $sandbox_pid), B24_WEBHOOK_URL=$webhook_url"
+entries() { curl -s "http://127.0.0.1:$SANDBOX_PORT/_sandbox/tasks/691/entries" | python3 -c '
+import json, sys
+body = json.load(sys.stdin)
+items = body.get("result", body) if isinstance(body, dict) else body
+print(" ".join(str(e.get("SECONDS", e.get("seconds"))) for e in items))'; }
+before=$(entries)
+ok "task 691 entries (seconds) before: $before"
+
+step "podman run $IMAGE serve (read-only root fs, tmpfs, cap-drop ALL, host network, port $PORT)"
+podman rm -f "$CONTAINER" >/dev/null 2>&1 || true
+run_start=$(date +%s)
+podman run -d --name "$CONTAINER" "${run_flags[@]}" --no-healthcheck --network host \
+  --read-only --tmpfs /tmp:rw,mode=1777 \
+  --tmpfs /run/b24rules/metrics:rw,uid=10001,gid=10001,mode=0700 \
+  --tmpfs /var/lib/b24rules:rw,uid=10001,gid=10001,mode=0700 \
+  --cap-drop ALL --security-opt no-new-privileges \
+  -e PORT="$PORT" -e B24_WEBHOOK_URL="$webhook_url" -e B24_APPLICATION_TOKEN="$TOKEN" \
+  -e B24_SWEEP_INTERVAL=0 -e B24_LOG_FORMAT=text \
+  "$IMAGE" serve >/dev/null
+if wait_for "http://127.0.0.1:$PORT/healthz" 60; then
+  ok "/healthz 200 after $(( $(date +%s) - run_start ))s"
+else
+  bad "/healthz not 200 within 60s"; podman logs "$CONTAINER" 2>&1 | tail -30 | sed 's/^/      /'; exit 1
+fi
+if wait_for "http://127.0.0.1:$PORT/readyz" 30; then ok "/readyz 200: $(curl -s "http://127.0.0.1:$PORT/readyz" | head -c 300)"
+else bad "/readyz: $(http GET "http://127.0.0.1:$PORT/readyz")"; fi
+podman exec "$CONTAINER" id -u | grep -qx 10001 && ok "runs as uid 10001" || bad "not uid 10001"
+
+# The image's HEALTHCHECK, run exactly as declared (the engine's timer needs systemd; exec is enough).
+mapfile -t hc < <(podman image inspect --format '{{range .Config.Healthcheck.Test}}{{println .}}{{end}}' "$IMAGE" | sed '/^$/d')
+if [ "${hc[0]:-}" = CMD ] && podman exec -e PORT="$PORT" "$CONTAINER" "${hc[@]:1}"; then
+  ok "HEALTHCHECK command exits 0"
+else
+  bad "HEALTHCHECK command failed: ${hc[*]}"
+fi
+
+metrics=$(http GET "http://127.0.0.1:$PORT/metrics")
+[ "${metrics%% *}" = 200 ] && ok "/metrics 200 ($(curl -s "http://127.0.0.1:$PORT/metrics" | grep -vc '^#') samples)" || bad "/metrics: $metrics"
+
+step "events"
+wrong=$(http POST "http://127.0.0.1:$PORT/bitrix24/events" -H 'Content-Type: application/x-www-form-urlencoded' \
+  --data-binary "$(sed 's/k3v9w2x8y7z6q5p4o3n2m1l0k9j8h7g6/wrongtoken/' "$SAMPLE")")
+[ "${wrong%% *}" = 401 ] && ok "wrong application token -> $wrong" || bad "wrong token answered: $wrong"
+post_start=$(date +%s%N)
+answer=$(http POST "http://127.0.0.1:$PORT/bitrix24/events" -H 'Content-Type: application/x-www-form-urlencoded' \
+  --data-binary "@$SAMPLE")
+post_ms=$(( ($(date +%s%N) - post_start) / 1000000 ))
+[ "${answer%% *}" = 200 ] && ok "sample ONTASKUPDATE (task 691) -> $answer in ${post_ms}ms" || bad "sample event answered: $answer"
+
+after=$before
+deadline=$(( $(date +%s) + 60 ))
+while [ "$(date +%s)" -lt "$deadline" ]; do
+  after=$(entries)
+  case " $after " in *" 0 "*) sleep 0.5 ;; *) break ;; esac
+done
+processed_s=$(( ($(date +%s%N) - post_start) / 1000000000 ))
+case " $after " in
+  *" 0 "*) bad "0-second entries still on task 691 after 60s: $after" ;;
+  *) ok "task 691 entries (seconds) after: $after (zero-second entries deleted within ~${processed_s}s)" ;;
+esac
+
+step "container log (last 15 lines)"
+podman logs "$CONTAINER" 2>&1 | tail -15 | cut -c1-200 | sed 's/^/   /'
+
+step "smoke done in $(( $(date +%s) - t0 ))s"
+echo "smoke-image: $passes passed, $failures failed"
+[ "$failures" -eq 0 ]
