@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from enum import Enum
 
 from service.core.positions import describe_value, did_you_mean
@@ -199,11 +199,11 @@ def coerce_datetime(value: object) -> datetime:
     if isinstance(value, str):
         text = value.strip()
         try:
-            if len(text) == 10:
-                return datetime.combine(date.fromisoformat(text), datetime.min.time(), UTC)
             parsed = datetime.fromisoformat(text)
         except ValueError:
             parsed = None
+        if parsed is not None and parsed.tzinfo is None and len(text) == len("2025-09-01"):
+            return parsed.replace(tzinfo=UTC)
         if parsed is not None and parsed.tzinfo is None:
             raise ValueError(f"datetime {text!r} needs a UTC offset, e.g. {text}+00:00")
         if parsed is not None:

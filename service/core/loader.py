@@ -118,7 +118,9 @@ def _load_rule(node: Node, file_report: Reporter, names: list[_Named]) -> Rule |
     for key, value in node.pairs:
         keys.setdefault(key.key_text, value)
     name_node = keys.get("name")
-    name = name_node.scalar if name_node is not None and isinstance(name_node.scalar, str) else None
+    # The source text, not the YAML 1.1 value: `name: off` is the name "off", not the boolean false.
+    has_name = name_node is not None and name_node.kind == "scalar" and name_node.scalar is not None
+    name = name_node.text if name_node is not None and has_name else None
     if name_node is not None and name is not None:
         names.append(_Named(name, file_report.file, name_node.line, name_node.col))
     report = file_report.for_rule(name)
@@ -168,7 +170,7 @@ def _build_rule(node: Node, keys: dict[str, Node], name: str | None, report: Rep
 def _check_name(rule: Node, node: Node | None, report: Reporter) -> None:
     if node is None:
         report.error(rule, "rule is missing 'name'")
-    elif not isinstance(node.scalar, str) or not NAME.match(node.scalar):
+    elif node.kind != "scalar" or not NAME.match(node.text):
         report.error(node, f"name must be lower-case letters, digits and '-', got {node.describe()}")
 
 

@@ -433,3 +433,20 @@ def test_the_same_files_give_the_same_version_and_a_change_changes_it() -> None:
     assert changed is not None
     assert first.version == again.version != changed.version
     assert len(first.version) == 12
+
+
+def test_yaml_1_1_booleans_stay_text_where_text_is_meant() -> None:
+    # `on:` as a key and `off`/`yes` as names would be booleans to a plain YAML 1.1 load.
+    result = load_ruleset({"r.yaml": "- name: off\n  on: ontaskupdate\n  action: delete\n" + WHERE})
+    assert result.ok, result.problems
+    assert result.ruleset is not None
+    assert result.ruleset.rules[0].name == "off"
+
+
+def test_name_that_is_not_text() -> None:
+    assert problems("- name: [a]\n  on: ONTASKUPDATE\n  action: delete\n" + WHERE) == [
+        "r.yaml:1:9: name must be lower-case letters, digits and '-', got a list"
+    ]
+    assert problems("- name:\n  on: ONTASKUPDATE\n  action: delete\n" + WHERE) == [
+        "r.yaml:1:8: name must be lower-case letters, digits and '-', got an empty value"
+    ]
