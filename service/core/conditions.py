@@ -11,10 +11,9 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Union
 
 from service.core.durations import DurationError, parse_duration
-from service.core.facts import FACT_TYPES, FactType, coerce
+from service.core.facts import CLOSED_VALUES, FACT_TYPES, FactType, coerce
 from service.core.operators import OPERATORS, Operator, ValueKind, apply
 from service.core.positions import Node, Reporter, did_you_mean
 
@@ -43,7 +42,7 @@ class Group:
     children: tuple[Condition, ...]
 
 
-Condition = Union[Leaf, Group]  # noqa: UP007 - a runtime alias used in isinstance-free code
+Condition = Leaf | Group
 
 
 @dataclass(frozen=True)
@@ -188,9 +187,24 @@ def _literal_or_ref(
     if value is None:
         return _bad(report, node, field, op, "empty value; to test for a missing value use {exists: false}")
     try:
-        return coerce(wanted, value)
+        typed = coerce(wanted, value)
     except ValueError as error:
         return _bad(report, node, field, op, str(error))
+    return _closed_value(op, field, typed, node, report)
+
+
+def _closed_value(op: Operator, field: str, value: object, node: Node, report: Reporter) -> object:
+    """`event.name: ontaskadd` means ONTASKADD; `event.source: swep` is a typo, not a rare value."""
+    choices = CLOSED_VALUES.get(field)
+    if choices is None or op.value not in (ValueKind.SAME, ValueKind.LIST) or not isinstance(value, str):
+        return value
+    normal = value.upper() if field == "event.name" else value
+    if normal not in choices:
+        hint = did_you_mean(normal, choices)
+        return _bad(
+            report, node, field, op, f"unknown value {value!r}{hint}; use one of: {', '.join(choices)}"
+        )
+    return normal
 
 
 def _compile_ref(

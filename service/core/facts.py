@@ -30,7 +30,10 @@ class FactType(Enum):
 # Bitrix24 task STATUS codes 2-6 (tasks.task.getFields); 1 and 7 are legacy and not nameable in rules.
 STATUS_NAMES = {"pending": 2, "in_progress": 3, "awaiting_review": 4, "completed": 5, "deferred": 6}
 
+EVENT_NAMES = ("ONTASKADD", "ONTASKUPDATE", "ONTASKDELETE")
 EVENT_SOURCES = ("event", "sweep", "replay")
+# Text facts whose values form a closed set: a rule comparing them with anything else is a typo.
+CLOSED_VALUES: dict[str, tuple[str, ...]] = {"event.name": EVENT_NAMES, "event.source": EVENT_SOURCES}
 
 N, S, D, B = FactType.INT, FactType.STR, FactType.DATETIME, FactType.BOOL
 FACT_TYPES: dict[str, FactType] = {

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from service.core.conditions import Condition, referenced_fields
-from service.core.facts import TASK_SOURCES, TRANSITION_FACTS
+from service.core.facts import EVENT_NAMES, TASK_SOURCES, TRANSITION_FACTS
 
-EVENT_NAMES = ("ONTASKADD", "ONTASKUPDATE", "ONTASKDELETE")
+__all__ = ["ACTIONS", "EVENT_NAMES", "MODES", "InlineTest", "Rule", "RuleSet", "needs_history", "task_select"]
 ACTIONS = ("delete",)  # v1; the registry of what a rule may do with the entries it selects
 MODES = ("enforce", "shadow")
 

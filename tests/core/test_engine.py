@@ -211,3 +211,13 @@ def test_reason_lists_the_conditions_that_selected_the_entry() -> None:
         ConditionTrace("where.not.entry.comment", "exists", True, None, False),
     )
     assert reason(trace) == "entry.user_id in [7, 8] (actual 7); not entry.comment exists True (actual None)"
+
+
+def test_event_facts_are_available_to_rules() -> None:
+    rules = ruleset(
+        "- name: r\n  on: ONTASKUPDATE\n  when: {event.name: ontaskupdate, event.source: {ne: replay}}\n"
+        "  action: delete\n  where: {entry.seconds: 0}\n"
+    )
+    assert [d.item_id for d in plan_for(rules, [entry(1)]).deletions] == [1]
+    replay = EventInput("ONTASKUPDATE", NOW, "", "", "replay")
+    assert plan_for(rules, [entry(1)], event=replay).deletions == ()

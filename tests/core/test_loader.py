@@ -450,3 +450,17 @@ def test_name_that_is_not_text() -> None:
     assert problems("- name:\n  on: ONTASKUPDATE\n  action: delete\n" + WHERE) == [
         "r.yaml:1:8: name must be lower-case letters, digits and '-', got an empty value"
     ]
+
+
+def test_closed_text_facts_check_their_values() -> None:
+    assert problems(BASE + "  when: {event.source: swep}\n" + WHERE) == [
+        "r.yaml:4:24: rule 'r': event.source eq: unknown value 'swep' (did you mean 'sweep'?); use one of: event, sweep, replay"
+    ]
+    assert problems(BASE + "  when: {event.name: {in: [ontaskadd, ONTASKUPDTE]}}\n" + WHERE) == [
+        "r.yaml:4:37: rule 'r': event.name in: unknown value 'ONTASKUPDTE' (did you mean 'ONTASKUPDATE'?); "
+        "use one of: ONTASKADD, ONTASKUPDATE, ONTASKDELETE"
+    ]
+    result = load_ruleset(
+        {"r.yaml": BASE + "  when: {event.name: ontaskupdate, event.source: {ne: replay}}\n" + WHERE}
+    )
+    assert result.ok
