@@ -457,7 +457,7 @@ def test_closed_text_facts_check_their_values() -> None:
         "r.yaml:4:24: rule 'r': event.source eq: unknown value 'swep' (did you mean 'sweep'?); use one of: event, sweep, replay"
     ]
     assert problems(BASE + "  when: {event.name: {in: [ontaskadd, ONTASKUPDTE]}}\n" + WHERE) == [
-        "r.yaml:4:37: rule 'r': event.name in: unknown value 'ONTASKUPDTE' (did you mean 'ONTASKUPDATE'?); "
+        "r.yaml:4:39: rule 'r': event.name in: unknown value 'ONTASKUPDTE' (did you mean 'ONTASKUPDATE'?); "
         "use one of: ONTASKADD, ONTASKUPDATE, ONTASKDELETE"
     ]
     result = load_ruleset(
