@@ -117,8 +117,8 @@ podman rm -f "$CONTAINER" >/dev/null 2>&1 || true
 run_start=$(date +%s)
 podman run -d --name "$CONTAINER" "${run_flags[@]}" --no-healthcheck --network host \
   --read-only --tmpfs /tmp:rw,mode=1777 \
-  --tmpfs /run/b24rules/metrics:rw,uid=10001,gid=10001,mode=0700 \
-  --tmpfs /var/lib/b24rules:rw,uid=10001,gid=10001,mode=0700 \
+  --tmpfs /run/b24rules/metrics:rw,mode=0700,U \
+  --tmpfs /var/lib/b24rules:rw,mode=0700,U \
   --cap-drop ALL --security-opt no-new-privileges \
   -e PORT="$PORT" -e B24_WEBHOOK_URL="$webhook_url" -e B24_APPLICATION_TOKEN="$TOKEN" \
   -e B24_SWEEP_INTERVAL=0 -e B24_LOG_FORMAT=text \
