@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from service.core.loader import load_ruleset
+from service.core.operators import OPERATORS
 from service.core.rules import RuleSet
 from service.core.ruletests import DEFAULT_NOW, run_inline_tests
 
@@ -103,3 +104,30 @@ def test_reopen_facts_drive_the_transition() -> None:
         "      entries: [{id: 1, created_date: '2025-09-27T09:00:00+02:00'}]\n      deletes: []\n"
     )
     assert [r.passed for r in run_inline_tests(ruleset(text))] == [True, True]
+
+
+def test_every_complete_rule_example_in_the_docs_loads_and_its_tests_pass() -> None:
+    text = (ROOT / "docs" / "rules.md").read_text()
+    blocks = [block.split("```", 1)[0] for block in text.split("```yaml\n")[1:]]
+    rule_files = {f"docs-{i}.yaml": block for i, block in enumerate(blocks) if block.startswith("- name:")}
+    assert len(rule_files) >= 7
+    for path, block in rule_files.items():
+        result = load_ruleset({path: block})
+        assert result.problems == (), [str(p) for p in result.problems]
+        assert result.ruleset is not None
+        assert all(r.passed for r in run_inline_tests(result.ruleset)), path
+
+
+def test_every_operator_example_in_the_docs_compiles() -> None:
+    text = (ROOT / "docs" / "rules.md").read_text()
+    block = next(
+        b.split("```", 1)[0] for b in text.split("```yaml\n")[1:] if b.startswith("entry.seconds: {eq: 0}")
+    )
+    lines = [line.split("  #", 1)[0] for line in block.splitlines() if line.strip()]
+    head = "- name: r\n  on: ONTASKUPDATE\n  action: delete\n  where:\n"
+    used = set()
+    for line in lines:
+        result = load_ruleset({"r.yaml": head + "    " + line + "\n"})
+        assert result.problems == (), (line, [str(p) for p in result.problems])
+        used.add(line.split("{", 1)[1].split(":", 1)[0])
+    assert used == set(OPERATORS)
