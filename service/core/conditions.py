@@ -70,7 +70,7 @@ def compile_condition(node: Node, path: str, scopes: frozenset[str], report: Rep
         return None
     children = [_compile_key(key, value, path, scopes, report) for key, value in node.pairs]
     valid = tuple(child for child in children if child is not None)
-    if len(valid) != len(children):
+    if len(valid) != len(children) or _has_duplicate_keys(node, report):
         return None
     return valid[0] if len(valid) == 1 else Group(path, "all", valid)
 
@@ -123,15 +123,27 @@ def _compile_field(
     if not value.pairs:
         report.error(value, f"{field}: needs at least one operator")
         return None
-    leaves: list[Leaf] = []
+    compiled: list[Leaf] = []
     for op_key, op_value in value.pairs:
         op = _operator(field, op_key, report)
         expected = INVALID if op is None else compile_value(op, field, op_value, scopes, report)
         if op is not None and expected is not INVALID:
-            leaves.append(Leaf(path, field, op.name, expected))
-    if len(leaves) != len(value.pairs):
+            compiled.append(Leaf(path, field, op.name, expected))
+    if len(compiled) != len(value.pairs) or _has_duplicate_keys(value, report):
         return None
-    return leaves[0] if len(leaves) == 1 else Group(path, "all", tuple(leaves))
+    return compiled[0] if len(compiled) == 1 else Group(path, "all", tuple(compiled))
+
+
+def _has_duplicate_keys(node: Node, report: Reporter) -> bool:
+    """YAML keeps both of two equal keys; a reader expects one to win. Neither does: it is an error."""
+    seen: set[str] = set()
+    found = False
+    for key, _ in node.pairs:
+        if key.key_text in seen:
+            report.error(key, f"duplicate key {key.key_text!r}")
+            found = True
+        seen.add(key.key_text)
+    return found
 
 
 def _operator(field: str, key: Node, report: Reporter) -> Operator | None:

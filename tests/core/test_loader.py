@@ -269,6 +269,14 @@ ERRORS = {
         BASE + WHERE + BASE + WHERE,
         "r.yaml:5:9: rule 'r': duplicate rule name (first defined at r.yaml:1:9)",
     ),
+    "duplicate field in a condition": (
+        BASE + "  where: {entry.seconds: 0, entry.seconds: 1}\n",
+        "r.yaml:4:29: rule 'r': duplicate key 'entry.seconds'",
+    ),
+    "duplicate operator": (
+        BASE + "  where: {entry.seconds: {gt: 1, gt: 5}}\n",
+        "r.yaml:4:34: rule 'r': duplicate key 'gt'",
+    ),
     "tests not a list": (
         BASE + WHERE + "  tests: nope\n",
         "r.yaml:5:10: rule 'r': tests must be a list, got the string 'nope'",
