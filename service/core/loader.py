@@ -65,17 +65,48 @@ def parse_yaml(text: str, report: Reporter) -> Node | None:
     except yaml.YAMLError as error:
         report.problems.append(Problem(report.file, 1, 1, None, f"YAML error: {error}"))
         return None
-    return None if root is None else to_node(root, yaml.constructor.SafeConstructor())
+    if root is None:
+        return None
+    try:
+        return to_node(root, yaml.constructor.SafeConstructor())
+    except _RecursiveAlias as error:
+        report.problems.append(
+            Problem(report.file, root.start_mark.line + 1, 1, None, f"YAML error: {error}")
+        )
+        return None
+
+
+class _RecursiveAlias(ValueError):
+    """An anchor used inside itself (`&a [*a]`): no finite rule can come out of it."""
 
 
 def to_node(raw: yaml.Node, build: yaml.constructor.SafeConstructor) -> Node:
+    return _convert(raw, build, {}, set())
+
+
+def _convert(
+    raw: yaml.Node, build: yaml.constructor.SafeConstructor, done: dict[int, Node], open_: set[int]
+) -> Node:
+    # Aliases share one converted node (no exponential "billion laughs" copies); a cycle is an error.
+    key = id(raw)
+    if key in done:
+        return done[key]
+    if key in open_:
+        raise _RecursiveAlias(f"line {raw.start_mark.line + 1}: an anchor is used inside itself")
+    open_.add(key)
     line, col = raw.start_mark.line + 1, raw.start_mark.column + 1
     if isinstance(raw, yaml.MappingNode):
-        pairs = tuple((to_node(key, build), to_node(value, build)) for key, value in raw.value)
-        return Node("map", line, col, pairs=pairs)
-    if isinstance(raw, yaml.SequenceNode):
-        return Node("seq", line, col, items=tuple(to_node(item, build) for item in raw.value))
-    return Node("scalar", line, col, scalar=_scalar(raw, build), text=str(raw.value))
+        pairs = tuple(
+            (_convert(k, build, done, open_), _convert(v, build, done, open_)) for k, v in raw.value
+        )
+        node = Node("map", line, col, pairs=pairs)
+    elif isinstance(raw, yaml.SequenceNode):
+        node = Node("seq", line, col, items=tuple(_convert(item, build, done, open_) for item in raw.value))
+    else:
+        node = Node("scalar", line, col, scalar=_scalar(raw, build), text=str(raw.value))
+    open_.discard(key)
+    done[key] = node
+    return node
 
 
 def _scalar(raw: yaml.Node, build: yaml.constructor.SafeConstructor) -> object:

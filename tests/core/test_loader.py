@@ -472,3 +472,20 @@ def test_closed_text_facts_check_their_values() -> None:
         {"r.yaml": BASE + "  when: {event.name: ontaskupdate, event.source: {ne: replay}}\n" + WHERE}
     )
     assert result.ok
+
+
+def test_recursive_alias_is_a_problem_not_a_crash() -> None:
+    assert problems("&a [*a]\n") == ["r.yaml:1:1: YAML error: line 1: an anchor is used inside itself"]
+
+
+def test_aliases_are_shared_not_copied() -> None:
+    # Nine levels of ten aliases would be 10**9 nodes if each alias were copied.
+    lines = ["a0: &a0 [x]"] + [f"a{i}: &a{i} [{', '.join(['*a' + str(i - 1)] * 10)}]" for i in range(1, 10)]
+    text = (
+        "- name: r\n  on: ONTASKUPDATE\n  action: delete\n"
+        + WHERE
+        + "  description: {"
+        + ", ".join(lines)
+        + "}\n"
+    )
+    assert problems(text) == ["r.yaml:5:16: rule 'r': description must be text, got a mapping"]
