@@ -7,12 +7,14 @@
 #   4. the image run as Kubernetes runs it: `serve`, read-only root filesystem, tmpfs /tmp and
 #      metrics dir, all capabilities dropped, uid 10001;
 #   5. checks: /healthz, /readyz, the image's own HEALTHCHECK command, /metrics, a wrong token -> 401,
-#      the sample ONTASKUPDATE event -> queued, and the two 0-second entries deleted on the portal.
+#      the sample ONTASKUPDATE event -> queued, and the two 0-second entries deleted on the portal;
+#   6. the same with the scaled shape: one `web` and two `worker` containers on PostgreSQL
+#      (127.0.0.1:5432, database b24rules_smoke, dropped and re-created; skipped without a server).
 #
 #   deploy/smoke-image.sh            log in .tools/smoke/smoke-image.log (printed as it goes)
 #
 # Slow (a minute or two) and needs root + podman: a documented script, not part of `make test`.
-# Environment: IMAGE, BASE_IMAGE, PORT (18080), SANDBOX_PORT (9999), BUILD_CA_BUNDLE (a CA bundle
+# Environment: IMAGE, BASE_IMAGE, PORT (18080; web of shape B: PORT+1), SANDBOX_PORT (9999), PG_URL, BUILD_CA_BUNDLE (a CA bundle
 # mounted over the base's during the build, for networks that intercept TLS; default: the host's
 # /etc/ssl/certs/ca-certificates.crt when present), KEEP=1 leaves the container running.
 set -euo pipefail
@@ -52,8 +54,9 @@ wait_for() {  # URL SECONDS -> 0 when it answers 200 in time
 }
 
 sandbox_pid=""
+started=()
 cleanup() {
-  if [ "${KEEP:-0}" != 1 ]; then podman rm -f "$CONTAINER" >/dev/null 2>&1 || true; fi
+  if [ "${KEEP:-0}" != 1 ] && [ "${#started[@]}" -gt 0 ]; then podman rm -f "${started[@]}" >/dev/null 2>&1 || true; fi
   if [ -n "$sandbox_pid" ]; then kill "$sandbox_pid" 2>/dev/null || true; fi
 }
 trap cleanup EXIT
@@ -98,75 +101,119 @@ podman run --rm "${run_flags[@]}" --no-healthcheck --entrypoint sh "$IMAGE" -c '
 podman run --rm "${run_flags[@]}" --no-healthcheck "$IMAGE" check /etc/b24rules/rules \
   && ok "b24rules check /etc/b24rules/rules (the shipped rules load in the image)" || bad "b24rules check"
 
-step "sandbox portal on 127.0.0.1:$SANDBOX_PORT (host)"
-.venv/bin/b24rules sandbox --port "$SANDBOX_PORT" >"$OUT/sandbox.log" 2>&1 &
-sandbox_pid=$!
-wait_for "http://127.0.0.1:$SANDBOX_PORT/_sandbox/" 30 || { cat "$OUT/sandbox.log"; bad "sandbox did not start"; exit 1; }
-webhook_url=$(grep -o 'B24_WEBHOOK_URL=[^ ]*' "$OUT/sandbox.log" | head -1 | cut -d= -f2-)
-ok "up (pid $sandbox_pid), B24_WEBHOOK_URL=$webhook_url"
+start_sandbox() {  # a fresh portal with the demo tasks (task 691: entries of 0, 0, 60, 3600 s)
+  stop_sandbox
+  .venv/bin/b24rules sandbox --port "$SANDBOX_PORT" >"$OUT/sandbox.log" 2>&1 &
+  sandbox_pid=$!
+  wait_for "http://127.0.0.1:$SANDBOX_PORT/_sandbox/" 30 || { cat "$OUT/sandbox.log"; bad "sandbox did not start"; exit 1; }
+  webhook_url=$(grep -o 'B24_WEBHOOK_URL=[^ ]*' "$OUT/sandbox.log" | head -1 | cut -d= -f2-)
+  ok "sandbox up on 127.0.0.1:$SANDBOX_PORT (pid $sandbox_pid), B24_WEBHOOK_URL=$webhook_url"
+  before=$(entries)
+  ok "task 691 entries (seconds) before: $before"
+}
+stop_sandbox() {
+  if [ -n "$sandbox_pid" ]; then kill "$sandbox_pid" 2>/dev/null || true; wait "$sandbox_pid" 2>/dev/null || true; fi
+  sandbox_pid=""
+}
 entries() { curl -s "http://127.0.0.1:$SANDBOX_PORT/_sandbox/tasks/691/entries" | python3 -c '
 import json, sys
 body = json.load(sys.stdin)
 items = body.get("result", body) if isinstance(body, dict) else body
 print(" ".join(str(e.get("SECONDS", e.get("seconds"))) for e in items))'; }
-before=$(entries)
-ok "task 691 entries (seconds) before: $before"
 
-step "podman run $IMAGE serve (read-only root fs, tmpfs, cap-drop ALL, host network, port $PORT)"
-podman rm -f "$CONTAINER" >/dev/null 2>&1 || true
-run_start=$(date +%s)
-podman run -d --name "$CONTAINER" "${run_flags[@]}" --no-healthcheck --network host \
-  --read-only --tmpfs /tmp:rw,mode=1777 \
-  --tmpfs /run/b24rules/metrics:rw,mode=0700,U \
-  --tmpfs /var/lib/b24rules:rw,mode=0700,U \
-  --cap-drop ALL --security-opt no-new-privileges \
-  -e PORT="$PORT" -e B24_WEBHOOK_URL="$webhook_url" -e B24_APPLICATION_TOKEN="$TOKEN" \
-  -e B24_SWEEP_INTERVAL=0 -e B24_LOG_FORMAT=text \
-  "$IMAGE" serve >/dev/null
-if wait_for "http://127.0.0.1:$PORT/healthz" 60; then
-  ok "/healthz 200 after $(( $(date +%s) - run_start ))s"
+run_container() {  # NAME COMMAND [extra podman args…]: the image as Kubernetes runs it
+  local name=$1 command=$2; shift 2
+  podman rm -f "$name" >/dev/null 2>&1 || true
+  started+=("$name")
+  podman run -d --name "$name" "${run_flags[@]}" --no-healthcheck --network host \
+    --read-only --tmpfs /tmp:rw,mode=1777 \
+    --tmpfs /run/b24rules/metrics:rw,mode=0700,U \
+    --cap-drop ALL --security-opt no-new-privileges \
+    -e B24_WEBHOOK_URL="$webhook_url" -e B24_APPLICATION_TOKEN="$TOKEN" \
+    -e B24_SWEEP_INTERVAL=0 -e B24_LOG_FORMAT=text "$@" "$IMAGE" "$command" >/dev/null
+}
+
+check_http() {  # NAME PORT: health, readiness, uid, HEALTHCHECK, metrics
+  local name=$1 port=$2 run_start
+  run_start=$(date +%s)
+  if wait_for "http://127.0.0.1:$port/healthz" 60; then
+    ok "/healthz 200 (within $(( $(date +%s) - run_start ))s of the check)"
+  else
+    bad "/healthz not 200 within 60s"; podman logs "$name" 2>&1 | tail -30 | sed 's/^/      /'; return 1
+  fi
+  if wait_for "http://127.0.0.1:$port/readyz" 30; then ok "/readyz 200: $(curl -s "http://127.0.0.1:$port/readyz" | head -c 300)"
+  else bad "/readyz: $(http GET "http://127.0.0.1:$port/readyz")"; fi
+  podman exec "$name" id -u | grep -qx 10001 && ok "runs as uid 10001" || bad "not uid 10001"
+  # The image's HEALTHCHECK, run exactly as declared (the engine's timer needs systemd; exec is enough).
+  mapfile -t hc < <(podman image inspect --format '{{range .Config.Healthcheck.Test}}{{println .}}{{end}}' "$IMAGE" | sed '/^$/d')
+  if [ "${hc[0]:-}" = CMD ] && podman exec -e PORT="$port" "$name" "${hc[@]:1}"; then
+    ok "HEALTHCHECK command exits 0"
+  else
+    bad "HEALTHCHECK command failed: ${hc[*]}"
+  fi
+  local metrics
+  metrics=$(http GET "http://127.0.0.1:$port/metrics")
+  [ "${metrics%% *}" = 200 ] && ok "/metrics 200 ($(curl -s "http://127.0.0.1:$port/metrics" | grep -vc '^#') samples)" || bad "/metrics: $metrics"
+}
+
+check_events() {  # PORT: a wrong token is refused; the sample event deletes task 691's 0-second entries
+  local port=$1 wrong answer post_start post_ms after deadline
+  wrong=$(http POST "http://127.0.0.1:$port/bitrix24/events" -H 'Content-Type: application/x-www-form-urlencoded' \
+    --data-binary "$(sed 's/k3v9w2x8y7z6q5p4o3n2m1l0k9j8h7g6/wrongtoken/' "$SAMPLE")")
+  [ "${wrong%% *}" = 401 ] && ok "wrong application token -> $wrong" || bad "wrong token answered: $wrong"
+  post_start=$(date +%s%N)
+  answer=$(http POST "http://127.0.0.1:$port/bitrix24/events" -H 'Content-Type: application/x-www-form-urlencoded' \
+    --data-binary "@$SAMPLE")
+  post_ms=$(( ($(date +%s%N) - post_start) / 1000000 ))
+  [ "${answer%% *}" = 200 ] && ok "sample ONTASKUPDATE (task 691) -> $answer in ${post_ms}ms" || bad "sample event answered: $answer"
+  after=$before
+  deadline=$(( $(date +%s) + 60 ))
+  while [ "$(date +%s)" -lt "$deadline" ]; do
+    after=$(entries)
+    case " $after " in *" 0 "*) sleep 0.5 ;; *) break ;; esac
+  done
+  case " $after " in
+    *" 0 "*) bad "0-second entries still on task 691 after 60s: $after" ;;
+    *) ok "task 691 entries (seconds) after: $after (deleted $(( ($(date +%s%N) - post_start) / 1000000 ))ms after the post)" ;;
+  esac
+}
+
+show_logs() {  # NAME…
+  local name
+  for name in "$@"; do
+    echo "   --- $name (last 8 lines)"
+    podman logs "$name" 2>&1 | tail -8 | cut -c1-200 | sed 's/^/   /'
+  done
+}
+
+step "shape A: one container running serve, SQLite on a tmpfs (port $PORT)"
+start_sandbox
+run_container "$CONTAINER" serve -e PORT="$PORT" --tmpfs /var/lib/b24rules:rw,mode=0700,U
+check_http "$CONTAINER" "$PORT" || exit 1
+check_events "$PORT"
+show_logs "$CONTAINER"
+
+PG_URL="${PG_URL:-postgresql://postgres@127.0.0.1:5432/b24rules_smoke}"
+if ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
+  step "shape B skipped: no PostgreSQL on 127.0.0.1:5432"
 else
-  bad "/healthz not 200 within 60s"; podman logs "$CONTAINER" 2>&1 | tail -30 | sed 's/^/      /'; exit 1
+  step "shape B: web + 2 workers on PostgreSQL ($PG_URL), web on port $((PORT + 1))"
+  podman rm -f "$CONTAINER" >/dev/null 2>&1 || true
+  psql -h 127.0.0.1 -U postgres -q -c 'DROP DATABASE IF EXISTS b24rules_smoke' -c 'CREATE DATABASE b24rules_smoke' \
+    && ok "fresh database b24rules_smoke" || bad "creating the database"
+  start_sandbox
+  run_container "$CONTAINER-web" web -e PORT="$((PORT + 1))" -e B24_DATABASE_URL="$PG_URL"
+  for i in 1 2; do
+    run_container "$CONTAINER-worker$i" worker -e B24_DATABASE_URL="$PG_URL" -e B24_METRICS_PORT="$((19100 + i))"
+  done
+  check_http "$CONTAINER-web" "$((PORT + 1))" || exit 1
+  for i in 1 2; do
+    if wait_for "http://127.0.0.1:$((19100 + i))/metrics" 30; then ok "worker$i metrics on :$((19100 + i))"
+    else bad "worker$i metrics port"; show_logs "$CONTAINER-worker$i"; fi
+  done
+  check_events "$((PORT + 1))"
+  show_logs "$CONTAINER-web" "$CONTAINER-worker1" "$CONTAINER-worker2"
 fi
-if wait_for "http://127.0.0.1:$PORT/readyz" 30; then ok "/readyz 200: $(curl -s "http://127.0.0.1:$PORT/readyz" | head -c 300)"
-else bad "/readyz: $(http GET "http://127.0.0.1:$PORT/readyz")"; fi
-podman exec "$CONTAINER" id -u | grep -qx 10001 && ok "runs as uid 10001" || bad "not uid 10001"
-
-# The image's HEALTHCHECK, run exactly as declared (the engine's timer needs systemd; exec is enough).
-mapfile -t hc < <(podman image inspect --format '{{range .Config.Healthcheck.Test}}{{println .}}{{end}}' "$IMAGE" | sed '/^$/d')
-if [ "${hc[0]:-}" = CMD ] && podman exec -e PORT="$PORT" "$CONTAINER" "${hc[@]:1}"; then
-  ok "HEALTHCHECK command exits 0"
-else
-  bad "HEALTHCHECK command failed: ${hc[*]}"
-fi
-
-metrics=$(http GET "http://127.0.0.1:$PORT/metrics")
-[ "${metrics%% *}" = 200 ] && ok "/metrics 200 ($(curl -s "http://127.0.0.1:$PORT/metrics" | grep -vc '^#') samples)" || bad "/metrics: $metrics"
-
-step "events"
-wrong=$(http POST "http://127.0.0.1:$PORT/bitrix24/events" -H 'Content-Type: application/x-www-form-urlencoded' \
-  --data-binary "$(sed 's/k3v9w2x8y7z6q5p4o3n2m1l0k9j8h7g6/wrongtoken/' "$SAMPLE")")
-[ "${wrong%% *}" = 401 ] && ok "wrong application token -> $wrong" || bad "wrong token answered: $wrong"
-post_start=$(date +%s%N)
-answer=$(http POST "http://127.0.0.1:$PORT/bitrix24/events" -H 'Content-Type: application/x-www-form-urlencoded' \
-  --data-binary "@$SAMPLE")
-post_ms=$(( ($(date +%s%N) - post_start) / 1000000 ))
-[ "${answer%% *}" = 200 ] && ok "sample ONTASKUPDATE (task 691) -> $answer in ${post_ms}ms" || bad "sample event answered: $answer"
-
-after=$before
-deadline=$(( $(date +%s) + 60 ))
-while [ "$(date +%s)" -lt "$deadline" ]; do
-  after=$(entries)
-  case " $after " in *" 0 "*) sleep 0.5 ;; *) break ;; esac
-done
-processed_s=$(( ($(date +%s%N) - post_start) / 1000000000 ))
-case " $after " in
-  *" 0 "*) bad "0-second entries still on task 691 after 60s: $after" ;;
-  *) ok "task 691 entries (seconds) after: $after (zero-second entries deleted within ~${processed_s}s)" ;;
-esac
-
-step "container log (last 15 lines)"
-podman logs "$CONTAINER" 2>&1 | tail -15 | cut -c1-200 | sed 's/^/   /'
 
 step "smoke done in $(( $(date +%s) - t0 ))s"
 echo "smoke-image: $passes passed, $failures failed"
