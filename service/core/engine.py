@@ -74,6 +74,9 @@ def evaluate(
     now: datetime,
 ) -> Plan:
     """Evaluate every enabled rule listening to `event.name`; pure, `now` is the evaluation's clock."""
+    if now.tzinfo is None:
+        # Portal dates are aware; a naive clock would make every date comparison raise mid-evaluation.
+        raise ValueError("now must be timezone-aware")
     base = {**event_facts(event), **task_facts(task), **transition.facts()}
     task_id = base["task.id"] if isinstance(base["task.id"], int) else 0
     own_entries = _own_entries(task_id, entries)

@@ -162,7 +162,7 @@ def entry_facts(entry: Mapping[str, object]) -> dict[str, object]:
 def event_facts(event: EventInput) -> dict[str, object]:
     return {
         "event.name": event.name.upper(),
-        "event.ts": event.ts,
+        "event.ts": parse_datetime(event.ts),
         "event.domain": event.domain or None,
         "event.member_id": event.member_id or None,
         "event.source": event.source or None,

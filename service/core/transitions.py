@@ -32,7 +32,7 @@ class Transition:
         return {
             "task.previous_status": self.previous_status,
             "task.reopened": self.reopened,
-            "task.reopened_at": self.reopened_at,
+            "task.reopened_at": parse_datetime(self.reopened_at),  # a naive time is unknown, not a crash
         }
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
 from service.core.conditions import ConditionTrace
 from service.core.engine import Deletion, EventInput, Plan, evaluate, reason
 from service.core.loader import load_ruleset
@@ -221,3 +223,21 @@ def test_event_facts_are_available_to_rules() -> None:
     assert [d.item_id for d in plan_for(rules, [entry(1)]).deletions] == [1]
     replay = EventInput("ONTASKUPDATE", NOW, "", "", "replay")
     assert plan_for(rules, [entry(1)], event=replay).deletions == ()
+
+
+def test_naive_times_from_callers_cannot_crash_comparisons() -> None:
+    rules = ruleset(
+        "- name: r\n  on: ONTASKUPDATE\n  action: delete\n"
+        "  where: {entry.created_date: {before: $task.reopened_at}, event.ts: {exists: true}}\n"
+    )
+    naive = datetime(2025, 9, 27, 9)
+    event = EventInput("ONTASKUPDATE", naive, "", "", "event")
+    entries = [entry(1, CREATED_DATE="2025-09-26T10:00:00+03:00")]
+    plan = plan_for(rules, entries, event=event, transition=Transition(5, True, naive))
+    assert plan.deletions == ()
+    assert [t.actual for t in plan.outcomes[0].verdicts[0].trace] == [
+        datetime(2025, 9, 26, 7, tzinfo=UTC),
+        None,
+    ]
+    with pytest.raises(ValueError, match="timezone-aware"):
+        evaluate(rules, event=EVENT, task=TASK, entries=[], transition=NO_TRANSITION, now=naive)
