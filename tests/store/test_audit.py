@@ -1,0 +1,116 @@
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import Engine
+
+from service.store.audit import AuditDraft, AuditLog
+
+ENTRY = {
+    "ID": "301",
+    "USER_ID": "9",
+    "SECONDS": "0",
+    "COMMENT_TEXT": "timer started by mistake",
+    "CREATED_DATE": "2025-02-28T10:00:00+03:00",
+}
+DRAFT = AuditDraft(
+    task_id=5,
+    item_id=301,
+    rule="drop-zero-duration-entries",
+    ruleset_version="sha256:ab12",
+    mode="enforce",
+    outcome="pending",
+    entry=ENTRY,
+    trace=[{"path": "entry.seconds", "op": "eq", "expected": 0, "actual": 0, "ok": True}],
+    reason="entry.seconds eq 0",
+    cause="event:12,13",
+)
+
+
+@pytest.fixture
+def audit(engine: Engine) -> AuditLog:
+    return AuditLog(engine)
+
+
+def test_record_then_outcome_then_query(audit: AuditLog, now: datetime) -> None:
+    [audit_id, shadow_id] = audit.record([DRAFT, replace(DRAFT, item_id=302, outcome="shadow")], now)
+
+    assert audit.set_outcome(audit_id, "deleted", now + timedelta(seconds=1))
+
+    [record] = audit.get([audit_id])
+    assert (record.outcome, record.entry, record.trace, record.cause) == (
+        "deleted",
+        ENTRY,
+        DRAFT.trace,
+        "event:12,13",
+    )
+    assert (record.created_at, record.updated_at) == (now, now + timedelta(seconds=1))
+    assert [r.id for r in audit.query(task_id=5)] == [shadow_id, audit_id]  # newest first
+    assert [r.id for r in audit.query(outcome="shadow")] == [shadow_id]
+    assert audit.query(rule="other") == []
+    assert audit.query(since=now + timedelta(seconds=1)) == []
+    assert len(audit.query(limit=1)) == 1
+    assert not audit.set_outcome(shadow_id, "deleted", now)  # nothing was sent for a shadow decision
+
+
+def test_outcomes_are_checked(audit: AuditLog, now: datetime) -> None:
+    with pytest.raises(ValueError, match="recorded as one of"):
+        audit.record([replace(DRAFT, outcome="deleted")], now)
+    [audit_id] = audit.record([DRAFT], now)
+    with pytest.raises(ValueError, match="ends as one of"):
+        audit.set_outcome(audit_id, "shadow", now)
+    assert audit.set_outcome(audit_id, "failed", now, error="ACCESS_DENIED")
+    assert audit.get([audit_id])[0].error == "ACCESS_DENIED"
+    assert audit.set_outcome(audit_id, "gone", now)  # a failed deletion retried later
+
+
+def test_datetimes_in_traces_are_stored_as_iso_text(audit: AuditLog, now: datetime) -> None:
+    trace = [{"path": "entry.created_date", "op": "before", "expected": now, "actual": now, "ok": False}]
+    [audit_id] = audit.record([replace(DRAFT, trace=trace)], now)
+    assert audit.get([audit_id])[0].trace[0]["expected"] == now.isoformat()
+
+
+def test_budget_and_echo_guard_count_deletions_sent_or_about_to_be(audit: AuditLog, now: datetime) -> None:
+    ids = audit.record([replace(DRAFT, item_id=n) for n in range(4)], now)
+    audit.record([replace(DRAFT, item_id=9, outcome="shadow")], now)
+    audit.record([replace(DRAFT, item_id=10, rule="other")], now)
+    audit.set_outcome(ids[0], "deleted", now)
+    audit.set_outcome(ids[1], "gone", now)
+    audit.set_outcome(ids[2], "failed", now)
+
+    assert audit.count_deleted_since(DRAFT.rule, now - timedelta(hours=1)) == 2  # deleted + pending
+    assert audit.count_deleted_since(DRAFT.rule, now + timedelta(seconds=1)) == 0
+    assert audit.recent_deletion(5, DRAFT.rule, now - timedelta(minutes=1))
+    assert not audit.recent_deletion(6, DRAFT.rule, now - timedelta(minutes=1))
+    assert not audit.recent_deletion(5, DRAFT.rule, now + timedelta(seconds=1))
+
+
+def test_restore_is_idempotent(audit: AuditLog, now: datetime) -> None:
+    [audit_id, pending_id] = audit.record([DRAFT, replace(DRAFT, item_id=302)], now)
+    audit.set_outcome(audit_id, "deleted", now)
+
+    assert not audit.begin_restore(pending_id, now)  # never deleted: nothing to restore
+    assert audit.begin_restore(audit_id, now)
+    assert not audit.begin_restore(audit_id, now)  # a concurrent second restore is refused
+    assert audit.abort_restore(audit_id)
+    assert audit.begin_restore(audit_id, now)
+    assert audit.finish_restore(audit_id, 777, now + timedelta(seconds=2))
+    assert not audit.begin_restore(audit_id, now)  # already restored
+    assert not audit.abort_restore(audit_id)
+
+    [record] = audit.get([audit_id])
+    assert (record.restore_state, record.restored_item_id, record.restored_at) == (
+        "restored",
+        777,
+        now + timedelta(seconds=2),
+    )
+
+
+def test_prune_keeps_recent_records(audit: AuditLog, now: datetime) -> None:
+    [old] = audit.record([DRAFT], now - timedelta(days=400))
+    [recent] = audit.record([DRAFT], now)
+
+    assert audit.prune(now, timedelta(days=365)) == 1
+    assert [record.id for record in audit.get([old, recent])] == [recent]

@@ -1,0 +1,241 @@
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import Engine, select
+
+from service.store.claims import LEASE_LOST
+from service.store.journal import Journal, events
+from tests.store.conftest import SECRET, task_event
+
+LEASE = timedelta(seconds=30)
+
+
+@pytest.fixture
+def journal(engine: Engine) -> Journal:
+    return Journal(engine)
+
+
+def test_append_claim_complete(journal: Journal, now: datetime) -> None:
+    event_id = journal.append(task_event(42, "ONTASKADD"), now)
+
+    [claim] = journal.claim("w1", now, lease=LEASE)
+
+    assert (claim.task_id, claim.event_ids, claim.names, claim.attempts) == (
+        42,
+        (event_id,),
+        ("ONTASKADD",),
+        0,
+    )
+    assert claim.latest.domain == "acme.bitrix24.com"
+    assert claim.latest.ts == 1740830400
+    assert claim.lease_expires_at == now + LEASE
+    assert claim.cause == f"event:{event_id}"
+    assert journal.complete(claim, now)
+    record = journal.get(event_id)
+    assert record is not None
+    assert (record.status, record.owner, record.finished_at) == ("done", None, now)
+    assert journal.claim("w1", now, lease=LEASE) == []
+
+
+def test_ignored_events_are_stored_but_never_claimed(journal: Journal, now: datetime) -> None:
+    event_id = journal.append(task_event(1), now, status="ignored")
+
+    assert journal.claim("w1", now, lease=LEASE) == []
+    record = journal.get(event_id)
+    assert record is not None
+    assert record.status == "ignored"
+    with pytest.raises(ValueError, match="pending or ignored"):
+        journal.append(task_event(1), now, status="done")
+
+
+def test_a_burst_for_one_task_coalesces_into_one_claim(journal: Journal, now: datetime) -> None:
+    names = ["ONTASKADD", "ONTASKUPDATE", "ONTASKUPDATE", "ONTASKDELETE", "ONTASKUPDATE"]
+    ids = [journal.append(task_event(7, name), now) for name in names]
+    other = journal.append(task_event(8), now)
+
+    claims = journal.claim("w1", now, lease=LEASE)
+
+    by_task = {claim.task_id: claim for claim in claims}
+    assert by_task[7].event_ids == tuple(ids)
+    assert by_task[7].names == ("ONTASKADD", "ONTASKDELETE", "ONTASKUPDATE")  # distinct, latest last
+    assert by_task[7].latest.id == ids[-1]
+    assert by_task[8].event_ids == (other,)
+
+
+def test_claims_oldest_tasks_first_up_to_max_tasks(journal: Journal, now: datetime) -> None:
+    for task_id in (30, 10, 20):
+        journal.append(task_event(task_id), now)
+
+    first = journal.claim("w1", now, lease=LEASE, max_tasks=2)
+    second = journal.claim("w1", now, lease=LEASE, max_tasks=2)
+
+    assert sorted(claim.task_id for claim in first) == [10, 30]
+    assert [claim.task_id for claim in second] == [20]
+
+
+def test_a_leased_task_is_not_claimed_again(journal: Journal, now: datetime) -> None:
+    journal.append(task_event(5), now)
+    [claim] = journal.claim("w1", now, lease=LEASE)
+    later_id = journal.append(task_event(5), now + timedelta(seconds=1))
+
+    # Another worker, even with a newer pending event for the task, gets nothing while the lease runs.
+    assert journal.claim("w2", now + timedelta(seconds=2), lease=LEASE) == []
+    assert journal.get(later_id).status == "pending"  # type: ignore[union-attr]
+
+    # After complete, the event that arrived meanwhile makes one more evaluation of the newer state.
+    assert journal.complete(claim, now + timedelta(seconds=3))
+    [again] = journal.claim("w2", now + timedelta(seconds=3), lease=LEASE)
+    assert again.event_ids == (later_id,)
+
+
+def test_an_expired_lease_makes_the_task_claimable_again(journal: Journal, now: datetime) -> None:
+    event_id = journal.append(task_event(5), now)
+    [crashed] = journal.claim("w1", now, lease=LEASE)
+
+    assert journal.claim("w2", now + LEASE - timedelta(microseconds=1), lease=LEASE) == []
+    [taken] = journal.claim("w2", now + LEASE, lease=LEASE)
+
+    assert (taken.event_ids, taken.owner, taken.attempts) == ((event_id,), "w2", 1)  # the crash counts
+    assert taken.latest.last_error == LEASE_LOST
+    # The first worker comes back late: it changes nothing and learns it lost the task.
+    assert not journal.complete(crashed, now + LEASE)
+    assert journal.heartbeat([crashed], now + LEASE, LEASE) == []
+    assert journal.get(event_id).status == "processing"  # type: ignore[union-attr]
+    assert journal.complete(taken, now + LEASE)
+    assert journal.get(event_id).status == "done"  # type: ignore[union-attr]
+
+
+def test_heartbeat_extends_the_lease(journal: Journal, now: datetime) -> None:
+    journal.append(task_event(5), now)
+    [claim] = journal.claim("w1", now, lease=LEASE)
+
+    [renewed] = journal.heartbeat([claim], now + timedelta(seconds=20), LEASE)
+
+    assert renewed.lease_expires_at == now + timedelta(seconds=50)
+    assert journal.claim("w2", now + timedelta(seconds=40), lease=LEASE) == []
+    assert journal.claim("w2", now + timedelta(seconds=50), lease=LEASE) != []
+
+
+def test_retry_counts_an_attempt_and_waits_for_the_delay(journal: Journal, now: datetime) -> None:
+    event_id = journal.append(task_event(5), now)
+    [claim] = journal.claim("w1", now, lease=LEASE)
+
+    assert journal.retry(claim, now, error="503 QUERY_LIMIT_EXCEEDED", delay=timedelta(seconds=10))
+
+    record = journal.get(event_id)
+    assert record is not None
+    assert (record.status, record.attempts, record.owner) == ("pending", 1, None)
+    assert (record.available_at, record.last_error) == (
+        now + timedelta(seconds=10),
+        "503 QUERY_LIMIT_EXCEEDED",
+    )
+    assert journal.claim("w2", now + timedelta(seconds=9), lease=LEASE) == []
+    [again] = journal.claim("w2", now + timedelta(seconds=10), lease=LEASE)
+    assert again.attempts == 1
+    assert journal.retry(again, now, error="x" * 5000, delay=timedelta(0))
+    assert len(journal.get(event_id).last_error or "") == 2000  # type: ignore[union-attr]
+
+
+def test_dead_letter_then_replay(journal: Journal, now: datetime) -> None:
+    event_id = journal.append(task_event(5), now)
+    [claim] = journal.claim("w1", now, lease=LEASE)
+
+    assert journal.dead_letter(claim, now, error="ACCESS_DENIED")
+
+    assert journal.get(event_id).status == "dead"  # type: ignore[union-attr]
+    assert journal.stats(now).dead == 1
+    assert journal.claim("w1", now, lease=LEASE) == []
+    later = now + timedelta(hours=1)
+    assert journal.replay(failed=True, now=later) == 1
+    [replayed] = journal.claim("w1", later, lease=LEASE)
+    assert (replayed.event_ids, replayed.attempts) == ((event_id,), 0)
+
+
+def test_replay_by_id_takes_finished_events_only(journal: Journal, now: datetime) -> None:
+    done_id = journal.append(task_event(1), now)
+    journal.complete(journal.claim("w1", now, lease=LEASE)[0], now)
+    pending_id = journal.append(task_event(2), now)
+
+    assert journal.replay([done_id, pending_id], now=now) == 1
+    assert journal.replay([done_id], failed=True, now=now) == 0  # not dead
+    assert {claim.task_id for claim in journal.claim("w1", now, lease=LEASE)} == {1, 2}
+    with pytest.raises(ValueError, match="event ids or failed"):
+        journal.replay(now=now)
+
+
+def test_release_gives_the_task_back_without_an_attempt(journal: Journal, now: datetime) -> None:
+    event_id = journal.append(task_event(5), now)
+    [claim] = journal.claim("w1", now, lease=LEASE)
+
+    assert journal.release(claim)
+
+    [again] = journal.claim("w2", now, lease=LEASE)
+    assert (again.event_ids, again.attempts) == ((event_id,), 0)
+
+
+def test_synthetic_events_coalesce_with_portal_events(journal: Journal, now: datetime) -> None:
+    sweep_id = journal.enqueue_task(9, now)
+    event_id = journal.append(task_event(9), now)
+
+    [claim] = journal.claim("w1", now, lease=LEASE)
+
+    assert claim.event_ids == (sweep_id, event_id)
+    assert claim.sources == ("sweep", "event")
+    assert claim.cause == f"event:{sweep_id},{event_id}"
+    journal.complete(claim, now)
+    journal.enqueue_task(9, now, source="replay")
+    assert journal.claim("w1", now, lease=LEASE)[0].cause == "replay"
+
+
+def test_prune_deletes_old_done_and_ignored_but_keeps_dead_letters(journal: Journal, now: datetime) -> None:
+    old, recent = now - timedelta(days=40), now - timedelta(days=1)
+    ignored_id = journal.append(task_event(1), old, status="ignored")
+    for task_id, moment, finish in ((2, old, "complete"), (3, old, "dead"), (4, recent, "complete")):
+        journal.append(task_event(task_id), moment)
+        [claim] = journal.claim("w1", moment, lease=LEASE)
+        if finish == "complete":
+            journal.complete(claim, moment)
+        else:
+            journal.dead_letter(claim, moment, error="boom")
+    pending_id = journal.append(task_event(5), old)
+
+    assert journal.prune(now, done_older_than=timedelta(days=30)) == 2
+
+    left = {record.task_id: record.status for record in journal.find()}
+    assert left == {3: "dead", 4: "done", 5: "pending"}
+    assert journal.get(ignored_id) is None
+    assert journal.get(pending_id) is not None
+
+
+def test_stats_and_find(journal: Journal, now: datetime) -> None:
+    journal.append(task_event(1), now - timedelta(seconds=90))
+    journal.append(task_event(2), now - timedelta(seconds=30))
+    journal.append(task_event(3), now - timedelta(seconds=10))
+    [claim] = journal.claim("w1", now, lease=LEASE, max_tasks=1)
+
+    stats = journal.stats(now)
+
+    assert (stats.pending, stats.processing, stats.dead) == (2, 1, 0)
+    assert stats.oldest_pending_age_seconds == 30.0
+    assert [record.task_id for record in journal.find()] == [3, 2, 1]
+    assert [record.task_id for record in journal.find("processing")] == [claim.task_id]
+    assert [record.task_id for record in journal.find(task_id=2)] == [2]
+    assert journal.stats(now).oldest_pending_age_seconds > 0
+    assert journal.find(limit=1)[0].task_id == 3
+
+
+def test_the_journal_never_stores_credentials(journal: Journal, engine: Engine, now: datetime) -> None:
+    journal.append(task_event(1), now)
+
+    columns = {column.name for column in events.columns}
+    assert not {name for name in columns if "token" in name or "auth" in name}
+    with engine.connect() as connection:
+        row = connection.execute(select(events)).one()
+    assert SECRET not in repr(tuple(row))
+
+
+def test_naive_datetimes_are_refused(journal: Journal, now: datetime) -> None:
+    with pytest.raises(Exception, match="naive datetime"):
+        journal.append(task_event(1), now.replace(tzinfo=None))

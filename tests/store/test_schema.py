@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import Column, Connection, Engine, Integer, MetaData, Table, inspect, select, text
+
+from service.store.db import UtcDateTime, make_engine, metadata, open_database
+from service.store.schema import MIGRATIONS, Migration, SchemaTooNew, current_version, migrate, schema_version
+
+EXPECTED_TABLES = {
+    "schema_version",
+    "events",
+    "task_leases",
+    "task_snapshots",
+    "audit_log",
+    "tripped_rules",
+    "sweep_state",
+    "rate_buckets",
+}
+
+
+def test_a_fresh_database_gets_every_table_and_the_latest_version(engine: Engine) -> None:
+    assert set(inspect(engine).get_table_names()) >= EXPECTED_TABLES
+    assert current_version(engine) == MIGRATIONS[-1].version
+
+
+def test_opening_again_changes_nothing(db_url: str, engine: Engine) -> None:
+    with engine.begin() as connection:
+        connection.execute(
+            text("INSERT INTO tripped_rules (rule, reason, tripped_at) VALUES ('r', 'x', :t)"),
+            {"t": "2025-01-01 00:00:00"},
+        )
+
+    open_database(db_url).dispose()
+
+    assert current_version(engine) == MIGRATIONS[-1].version
+    with engine.connect() as connection:
+        assert connection.scalar(text("SELECT count(*) FROM tripped_rules")) == 1
+
+
+def test_current_version_of_a_never_migrated_database(db_url: str) -> None:
+    assert current_version(make_engine(db_url)) is None
+
+
+def _add_flag_column(connection: Connection) -> None:
+    connection.execute(text("ALTER TABLE sweep_state ADD COLUMN flag INTEGER"))
+    connection.execute(
+        text("INSERT INTO tripped_rules (rule, reason, tripped_at) VALUES ('step-2', '', :t)"),
+        {"t": datetime(2025, 1, 1, tzinfo=UTC).replace(tzinfo=None)},
+    )
+
+
+def test_newer_steps_run_once_in_order(engine: Engine) -> None:
+    steps = [*MIGRATIONS, Migration(MIGRATIONS[-1].version + 1, "add sweep_state.flag", _add_flag_column)]
+
+    assert migrate(engine, steps) == steps[-1].version
+    assert migrate(engine, steps) == steps[-1].version  # a second start runs nothing
+
+    assert "flag" in {column["name"] for column in inspect(engine).get_columns("sweep_state")}
+    with engine.connect() as connection:
+        assert connection.scalar(text("SELECT count(*) FROM tripped_rules WHERE rule = 'step-2'")) == 1
+    with pytest.raises(SchemaTooNew, match="newer than this release"):
+        migrate(engine, MIGRATIONS)
+
+
+def test_tables_added_by_a_newer_release_are_created_without_a_step(engine: Engine) -> None:
+    added = Table("store_test_added", MetaData(), Column("id", Integer, primary_key=True))
+    added.to_metadata(metadata)
+    try:
+        migrate(engine)
+        assert "store_test_added" in inspect(engine).get_table_names()
+    finally:
+        metadata.remove(metadata.tables["store_test_added"])
+
+
+def test_migrations_must_be_ordered(engine: Engine) -> None:
+    with pytest.raises(ValueError, match="strictly increasing"):
+        migrate(engine, [MIGRATIONS[0], MIGRATIONS[0]])
+    with engine.connect() as connection:
+        assert connection.scalar(select(schema_version.c.version)) == MIGRATIONS[-1].version
+
+
+def test_times_come_back_as_aware_utc(engine: Engine) -> None:
+    probe = Table(
+        "store_test_times", MetaData(), Column("id", Integer, primary_key=True), Column("at", UtcDateTime())
+    )
+    probe.create(engine)
+    moscow = datetime(2025, 3, 1, 15, 30, 0, 123456, tzinfo=timezone(timedelta(hours=3)))
+    with engine.begin() as connection:
+        connection.execute(probe.insert().values(id=1, at=moscow))
+        stored = connection.scalar(select(probe.c.at))
+        earlier = connection.scalar(select(probe.c.id).where(probe.c.at < moscow + timedelta(microseconds=1)))
+    assert stored == moscow
+    assert stored.tzinfo == UTC
+    assert earlier == 1

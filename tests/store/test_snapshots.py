@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine
+
+from service.store.snapshots import Snapshot, TaskSnapshots
+
+
+def test_put_get_replace_forget(engine: Engine, now: datetime) -> None:
+    snapshots = TaskSnapshots(engine)
+    assert snapshots.get(11) is None
+
+    snapshots.put(11, 5, now)
+    changed = now - timedelta(minutes=3)
+    snapshots.put(11, 2, now + timedelta(seconds=1), changed_date=changed)
+
+    assert snapshots.get(11) == Snapshot(
+        task_id=11, status=2, seen_at=now + timedelta(seconds=1), changed_date=changed
+    )
+    assert snapshots.forget(11)
+    assert not snapshots.forget(11)
+    assert snapshots.get(11) is None
+
+
+def test_snapshots_are_per_task(engine: Engine, now: datetime) -> None:
+    snapshots = TaskSnapshots(engine)
+    snapshots.put(1, 5, now)
+    snapshots.put(2, 3, now)
+
+    assert [snapshots.get(task_id).status for task_id in (1, 2)] == [5, 3]  # type: ignore[union-attr]
