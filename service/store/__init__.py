@@ -1,0 +1,1 @@
+"""The database: schema and migrations, event journal (the queue), snapshots, audit log, breakers."""

@@ -27,7 +27,17 @@ from service.core.events import TaskEvent
 from service.store import claims
 from service.store.claims import Claim
 from service.store.db import reading
-from service.store.eventlog import DEAD, DONE, IGNORED, PENDING, PROCESSING, EventRecord, events, task_leases
+from service.store.eventlog import (
+    DEAD,
+    DONE,
+    IGNORED,
+    PENDING,
+    PROCESSING,
+    SOURCES,
+    EventRecord,
+    events,
+    task_leases,
+)
 
 __all__ = ["Claim", "EventRecord", "Journal", "QueueStats", "events", "task_leases"]
 
@@ -83,6 +93,8 @@ class Journal:
         )
 
     def _insert(self, *, now: datetime, status: str, **values: Any) -> int:
+        if values["source"] not in SOURCES:
+            raise ValueError(f"event source must be one of {SOURCES}, not {values['source']!r}")
         finished = now if status == IGNORED else None
         row = dict(values, status=status, attempts=0, received_at=now, available_at=now, finished_at=finished)
         with self._engine.begin() as connection:
@@ -130,7 +142,8 @@ class Journal:
         """Put finished events back to pending with a fresh attempt count; return how many.
 
         `event_ids` picks done, dead or ignored events by id (with `failed`, only the dead ones among
-        them); `event_ids=None, failed=True` replays every dead letter.
+        them); `event_ids=None, failed=True` replays every dead letter. Pending and processing events
+        are left alone. `last_error` is kept until the next failure overwrites it.
         """
         wanted = (DEAD,) if failed else (DONE, DEAD, IGNORED)
         if event_ids is None and not failed:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Column, Connection, Engine, Integer, Table, select, text
 
-from service.store.db import is_sqlite, metadata
+from service.store.db import is_sqlite, metadata, reading
 
 # Any constant works; it only has to be the same for every process that migrates this database.
 _MIGRATION_LOCK_KEY = 0x62323472756C6573 & 0x7FFFFFFFFFFFFFFF  # "b24rules"
@@ -76,7 +76,7 @@ def migrate(engine: Engine, migrations: Sequence[Migration] = MIGRATIONS) -> int
 
 def current_version(engine: Engine) -> int | None:
     """The stamped version, or None when the database has never been migrated."""
-    with engine.connect() as connection:
+    with reading(engine) as connection:
         if not engine.dialect.has_table(connection, schema_version.name):
             return None
         return connection.scalar(select(schema_version.c.version).where(schema_version.c.id == 1))

@@ -239,3 +239,8 @@ def test_the_journal_never_stores_credentials(journal: Journal, engine: Engine, 
 def test_naive_datetimes_are_refused(journal: Journal, now: datetime) -> None:
     with pytest.raises(Exception, match="naive datetime"):
         journal.append(task_event(1), now.replace(tzinfo=None))
+
+
+def test_unknown_sources_are_refused(journal: Journal, now: datetime) -> None:
+    with pytest.raises(ValueError, match="source must be one of"):
+        journal.enqueue_task(1, now, source="cron")
