@@ -8,7 +8,9 @@
 #      metrics dir, all capabilities dropped, uid 10001;
 #   5. checks: /healthz, /readyz, the image's own HEALTHCHECK command, /metrics, a wrong token -> 401,
 #      the sample ONTASKUPDATE event -> queued, and the two 0-second entries deleted on the portal;
-#   6. the same with the scaled shape: one `web` and two `worker` containers on PostgreSQL
+#   6. rules hot reload: a ConfigMap-style `..data` swap to a broken set turns /readyz to 503 while
+#      /healthz stays 200, and the fixed set turns it back to 200;
+#   7. the same events with the scaled shape: one `web` and two `worker` containers on PostgreSQL
 #      (127.0.0.1:5432, database b24rules_smoke, dropped and re-created; skipped without a server).
 #
 #   deploy/smoke-image.sh            log in .tools/smoke/smoke-image.log (printed as it goes)
@@ -56,7 +58,12 @@ wait_for() {  # URL SECONDS -> 0 when it answers 200 in time
 sandbox_pid=""
 started=()
 cleanup() {
-  if [ "${KEEP:-0}" != 1 ] && [ "${#started[@]}" -gt 0 ]; then podman rm -f "${started[@]}" >/dev/null 2>&1 || true; fi
+  if [ "${KEEP:-0}" != 1 ] && [ "${#started[@]}" -gt 0 ]; then
+    echo "== removing containers: ${started[*]}"
+    # One at a time: podman 4.3's `rm -f a b` silently does nothing when `a` is already gone.
+    local name
+    for name in "${started[@]}"; do podman rm -f -t 15 "$name" >/dev/null 2>&1 || true; done
+  fi
   if [ -n "$sandbox_pid" ]; then kill "$sandbox_pid" 2>/dev/null || true; fi
 }
 trap cleanup EXIT
@@ -186,11 +193,59 @@ show_logs() {  # NAME…
   done
 }
 
+# A rules directory laid out as the kubelet lays out a ConfigMap volume: files are symlinks through
+# `..data`, which is swapped atomically (rename) on every update.
+RULES_VOL="$PWD/$OUT/rules-volume"
+publish_rules() {  # SOURCE_DIR: a new timestamped copy, then the atomic ..data swap
+  local version="..$(date +%s%N)"
+  mkdir -p "$RULES_VOL/$version"
+  cp "$1"/*.yaml "$RULES_VOL/$version/"
+  chmod -R a+rX "$RULES_VOL"
+  ln -sfn "$version" "$RULES_VOL/..data_tmp"
+  mv -T "$RULES_VOL/..data_tmp" "$RULES_VOL/..data"
+  local f
+  for f in "$1"/*.yaml; do ln -sfn "..data/$(basename "$f")" "$RULES_VOL/$(basename "$f")"; done
+}
+wait_ready_status() {  # PORT STATUS SECONDS
+  local deadline=$(( $(date +%s) + $3 ))
+  while [ "$(date +%s)" -lt "$deadline" ]; do
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$1/readyz" || true)" = "$2" ] && return 0
+    sleep 0.5
+  done
+  return 1
+}
+
 step "shape A: one container running serve, SQLite on a tmpfs (port $PORT)"
+rm -rf "$RULES_VOL" && mkdir -p "$RULES_VOL"
+publish_rules rules
 start_sandbox
-run_container "$CONTAINER" serve -e PORT="$PORT" --tmpfs /var/lib/b24rules:rw,mode=0700,U
+run_container "$CONTAINER" serve -e PORT="$PORT" --tmpfs /var/lib/b24rules:rw,mode=0700,U \
+  -v "$RULES_VOL:/etc/b24rules/rules:ro"
 check_http "$CONTAINER" "$PORT" || exit 1
 check_events "$PORT"
+
+step "rules hot reload through a ConfigMap-style ..data swap"
+mkdir -p "$OUT/rules-broken"
+cp rules/*.yaml "$OUT/rules-broken/"
+printf -- '- name: broken-rule\n  on: [ONTASKUPDATE]\n  where:\n    entry.secnds: 0\n  action: delete\n' \
+  >"$OUT/rules-broken/zz-broken.yaml"
+swap_start=$(date +%s)
+publish_rules "$OUT/rules-broken"
+if wait_ready_status "$PORT" 503 60; then
+  ok "broken set -> /readyz 503 after $(( $(date +%s) - swap_start ))s: $(curl -s "http://127.0.0.1:$PORT/readyz" | head -c 250)"
+else
+  bad "broken set did not turn /readyz to 503 within 60s"
+fi
+[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/healthz")" = 200 ] \
+  && ok "/healthz stays 200 (the process lives on with the last good set)" || bad "/healthz not 200"
+rm -f "$RULES_VOL/zz-broken.yaml"
+swap_start=$(date +%s)
+publish_rules rules
+if wait_ready_status "$PORT" 200 60; then
+  ok "fixed set -> /readyz 200 after $(( $(date +%s) - swap_start ))s"
+else
+  bad "fixed set did not bring /readyz back to 200 within 60s"
+fi
 show_logs "$CONTAINER"
 
 PG_URL="${PG_URL:-postgresql://postgres@127.0.0.1:5432/b24rules_smoke}"
