@@ -112,7 +112,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
+    # FULL, not WAL's usual NORMAL: an event acknowledged with 200 must survive a power cut, not only a
+    # process crash. Measured cost: append median 0.2 → 0.4 ms, p99 0.4 → 2 ms.
+    cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
 
