@@ -14,7 +14,7 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 	touch $@
 
 run: install
-	$(BIN)/b24rules serve
+	$(BIN)/b24rules serve --sandbox
 
 lint: install
 	$(BIN)/ruff check service tests bench

@@ -36,8 +36,8 @@ class EventError(ValueError):
 
 class AuthVerdict(Enum):
     OK = "ok"
-    MISSING_TOKEN = "application token missing"
-    WRONG_TOKEN = "application token does not match"
+    MISSING_TOKEN = "application token missing"  # noqa: S105 (a message, not a secret)
+    WRONG_TOKEN = "application token does not match"  # noqa: S105
     WRONG_MEMBER = "member id does not match"
 
 

@@ -174,6 +174,15 @@ class AuditLog:
         with reading(self._engine) as connection:
             return bool(connection.scalar(statement))
 
+    def last_deletion_at(self, task_id: int, rule: str, since: datetime) -> datetime | None:
+        """When `rule` last deleted (or began deleting) on `task_id`, if it did since `since`."""
+        statement = select(func.max(audit_log.c.created_at)).where(
+            audit_log.c.task_id == task_id, *self._deleting(rule, since)
+        )
+        with reading(self._engine) as connection:
+            value = connection.scalar(statement)
+        return value if isinstance(value, datetime) or value is None else None
+
     def begin_restore(self, audit_id: int, now: datetime) -> bool:
         """Claim a deleted record for restoring; False if it was not deleted or is restored/restoring."""
         statement = (

@@ -46,6 +46,7 @@ class Claim:
     attempts: int  # failed evaluations so far: the most of any claimed event
     owner: str
     lease_expires_at: datetime
+    first_received_at: datetime  # when the oldest claimed event arrived (the self-echo guard needs it)
 
     @property
     def cause(self) -> str:
@@ -177,6 +178,7 @@ def _claim(task_id: int, records: list[EventRecord], owner: str, expires_at: dat
         attempts=max(record.attempts for record in records),
         owner=owner,
         lease_expires_at=expires_at,
+        first_received_at=min(record.received_at for record in records),
     )
 
 

@@ -1,0 +1,57 @@
+"""What every command needs: settings that fail in one line, a runtime, durations for --since."""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from datetime import datetime, timedelta
+
+import click
+
+from service.config import ConfigError, Settings, load_settings
+
+_DURATION = re.compile(r"^(\d+)\s*([smhdw])$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def settings_or_exit(**overrides: object) -> Settings:
+    try:
+        return load_settings(**overrides)
+    except ConfigError as error:
+        raise click.ClickException(f"configuration: {error}") from None
+
+
+def runtime_for(settings: Settings, component: str):  # type: ignore[no-untyped-def]
+    from service.runtime import build_runtime
+
+    try:
+        return build_runtime(settings, component=component)
+    except Exception as error:
+        raise click.ClickException(f"cannot start: {type(error).__name__}: {error}") from None
+
+
+def parse_since(value: str | None, now: datetime) -> datetime | None:
+    """`--since 2h` / `90m` / `7d` or an ISO date-time (naive means UTC)."""
+    if not value:
+        return None
+    match = _DURATION.match(value.strip())
+    if match:
+        return now - timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r}: use a duration like 2h, 30m, 7d or an ISO date-time") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=now.tzinfo)
+
+
+def ensure_metrics_dir() -> None:
+    """Multi-process Prometheus metrics need a shared folder, set before prometheus_client is imported."""
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="b24rules-metrics-")
+    else:
+        folder = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+        os.makedirs(folder, exist_ok=True)
+        for name in os.listdir(folder):  # samples of a previous run would be summed in otherwise
+            if name.endswith(".db"):
+                os.remove(os.path.join(folder, name))

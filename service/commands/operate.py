@@ -1,0 +1,129 @@
+"""Operating commands: sweep, audit, restore, rearm, replay."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from service.clock import utcnow
+from service.commands.common import parse_since, runtime_for, settings_or_exit
+
+OUTCOMES = ("pending", "deleted", "gone", "failed", "shadow", "dry-run", "tripped", "skipped", "restored")
+
+
+@click.command()
+@click.option(
+    "--since", default=None, help="Look back this far (2h, 7d, or an ISO date-time) instead of the watermark."
+)
+def sweep(since: str | None) -> None:
+    """Run one reconciliation pass now: enqueue every task the portal changed since the watermark."""
+    from service.sweeper import Sweeper
+    from service.wiring import make_gateway
+    from service.worker import worker_name
+
+    runtime = runtime_for(settings_or_exit(), "cli")
+    now = utcnow()
+    sweeper = Sweeper(runtime, make_gateway(runtime), owner=worker_name())
+    report = sweeper.run_once(now, since=parse_since(since, now))
+    if report is None:
+        raise click.ClickException("another sweeper is running right now; try again in a moment")
+    watermark = report.watermark.isoformat() if report.watermark else "none"
+    click.echo(f"enqueued {report.tasks} task(s) for evaluation; watermark {watermark}")
+
+
+@click.command()
+@click.option("--task", "task_id", type=int, default=None)
+@click.option("--rule", default=None)
+@click.option("--since", default=None, help="2h, 7d, or an ISO date-time.")
+@click.option("--outcome", type=click.Choice(OUTCOMES), default=None)
+@click.option("--limit", type=int, default=200, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line, for scripts.")
+def audit(
+    task_id: int | None, rule: str | None, since: str | None, outcome: str | None, limit: int, as_json: bool
+) -> None:
+    """What was deleted (or would have been, in shadow or dry-run), by which rule, when, and why."""
+    from service.store.audit import AuditLog
+
+    runtime = runtime_for(settings_or_exit(), "cli")
+    records = AuditLog(runtime.engine).query(
+        task_id=task_id, rule=rule, since=parse_since(since, utcnow()), outcome=outcome, limit=limit
+    )
+    if as_json:
+        for record in records:
+            click.echo(json.dumps(record_dict(record), default=str, ensure_ascii=False))
+        return
+    click.echo(audit_table(records))
+
+
+def record_dict(record: Any) -> dict[str, Any]:
+    fields = getattr(record, "__dataclass_fields__", {})
+    return {name: getattr(record, name) for name in fields}
+
+
+def audit_table(records: list[Any]) -> str:
+    if not records:
+        return "no audit records match"
+    header = ("ID", "WHEN (UTC)", "TASK", "ENTRY", "RULE", "OUTCOME", "SECONDS", "USER", "COMMENT")
+    rows = [header]
+    for r in records:
+        entry = r.entry or {}
+        comment = str(entry.get("COMMENT_TEXT") or "")
+        rows.append((
+            str(r.id), r.created_at.strftime("%Y-%m-%d %H:%M:%S"), str(r.task_id), str(r.item_id), r.rule,
+            r.outcome, str(entry.get("SECONDS", "")), str(entry.get("USER_ID", "")),
+            comment if len(comment) <= 30 else comment[:27] + "...",
+        ))  # fmt: skip
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    return "\n".join("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows)
+
+
+@click.command()
+@click.argument("audit_ids", nargs=-1, type=int)
+@click.option("--rule", default=None, help="Restore everything this rule deleted (with --since).")
+@click.option("--since", default=None, help="With --rule: deleted within this period (2h, 7d, ISO).")
+def restore(audit_ids: tuple[int, ...], rule: str | None, since: str | None) -> None:
+    """Re-create deleted entries with task.elapseditem.add from their audit records (idempotent)."""
+    from service.restoration import restore_entries
+
+    if not audit_ids and not rule:
+        raise click.UsageError("give AUDIT_IDs, or --rule NAME [--since 2h]")
+    runtime = runtime_for(settings_or_exit(), "cli")
+    results = restore_entries(runtime, audit_ids, rule=rule, since=parse_since(since, utcnow()))
+    failed = 0
+    for line, ok in results:
+        click.echo(line)
+        failed += not ok
+    if not results:
+        click.echo("nothing to restore")
+    if failed:
+        raise SystemExit(1)
+
+
+@click.command()
+@click.argument("rule")
+def rearm(rule: str) -> None:
+    """Put a rule tripped by the circuit breaker back to enforcing."""
+    from service.store.breakers import Breakers
+
+    runtime = runtime_for(settings_or_exit(), "cli")
+    if Breakers(runtime.engine).rearm(rule):
+        click.echo(f"rule '{rule}' rearmed: it enforces again")
+    else:
+        click.echo(f"rule '{rule}' was not tripped")
+
+
+@click.command()
+@click.argument("event_ids", nargs=-1, type=int)
+@click.option("--failed", is_flag=True, help="Re-process every dead-letter event.")
+def replay(event_ids: tuple[int, ...], failed: bool) -> None:
+    """Re-process stored events (e.g. after fixing a rule): they are queued again for the workers."""
+    if not event_ids and not failed:
+        raise click.UsageError("give EVENT_IDs or --failed")
+    runtime = runtime_for(settings_or_exit(), "cli")
+    count = runtime.journal.replay(list(event_ids) or None, failed=failed, now=utcnow())
+    click.echo(f"queued {count} event(s) again")
+
+
+COMMANDS = (sweep, audit, restore, rearm, replay)

@@ -1,0 +1,99 @@
+"""Settings from the environment (and an optional `.env`), validated once at start-up.
+
+Names are the product contract (design §1). A missing or wrong setting stops start-up with one line
+naming the variable; secret values are `SecretStr` and never appear in messages, logs or repr.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+WEBHOOK_URL_SHAPE = re.compile(r"^https?://[^/\s]+(?::\d+)?/rest/\d+/[^/\s]+/?$")
+
+
+class ConfigError(Exception):
+    """A setting is missing or wrong; the message is one line naming the variable, never its value."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+
+    b24_webhook_url: SecretStr | None = None
+    b24_application_token: SecretStr | None = None
+    b24_member_id: str | None = None
+    b24_rules_dir: Path = Path("rules")
+    b24_database_url: str = "sqlite:///var/b24rules.sqlite3"
+    b24_dry_run: bool = False
+    b24_rate_limit: float = Field(default=2.0, gt=0, le=1000)
+    b24_rate_burst: int = Field(default=50, ge=1, le=10000)
+    b24_sweep_interval: int = Field(default=900, ge=0)
+    b24_max_deletions_per_hour: int = Field(default=500, ge=1)
+    b24_event_retention_days: int = Field(default=14, ge=1)
+    b24_audit_retention_days: int = Field(default=365, ge=1)
+    b24_log_format: Literal["json", "text"] = "json"
+    b24_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    b24_workers: int = Field(default=2, ge=1, le=64, description="gunicorn worker processes for `web`")
+    sentry_dsn: SecretStr | None = None
+    sentry_environment: str | None = None
+    sentry_release: str | None = None
+    sentry_traces_sample_rate: float = Field(default=0.0, ge=0, le=1)
+    port: int = Field(default=8080, ge=1, le=65535)
+
+    @field_validator("b24_webhook_url")
+    @classmethod
+    def _webhook_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        if not WEBHOOK_URL_SHAPE.match(value.get_secret_value()):
+            raise ValueError("must look like https://PORTAL/rest/<user id>/<webhook code>/")
+        url = value.get_secret_value()
+        return SecretStr(url if url.endswith("/") else url + "/")
+
+    @field_validator("b24_database_url")
+    @classmethod
+    def _database_scheme(cls, value: str) -> str:
+        if not value.startswith(("sqlite://", "postgresql://", "postgresql+psycopg://", "postgres://")):
+            raise ValueError("must start with sqlite:// or postgresql://")
+        if value.startswith("postgres://"):
+            return "postgresql://" + value.removeprefix("postgres://")
+        return value
+
+    @field_validator("b24_application_token", "sentry_dsn")
+    @classmethod
+    def _blank_is_none(cls, value: SecretStr | None) -> SecretStr | None:
+        return value if value is not None and value.get_secret_value().strip() else None
+
+    @field_validator("b24_member_id", "sentry_environment", "sentry_release")
+    @classmethod
+    def _blank_text_is_none(cls, value: str | None) -> str | None:
+        return value.strip() if value and value.strip() else None
+
+    @property
+    def webhook_url(self) -> str | None:
+        return self.b24_webhook_url.get_secret_value() if self.b24_webhook_url else None
+
+    @property
+    def application_token(self) -> str | None:
+        return self.b24_application_token.get_secret_value() if self.b24_application_token else None
+
+    def require_portal(self) -> None:
+        """The settings a real portal needs; raise ConfigError naming the first one missing."""
+        if self.b24_webhook_url is None:
+            raise ConfigError("B24_WEBHOOK_URL is not set: the incoming-webhook URL used for REST calls")
+        if self.b24_application_token is None:
+            raise ConfigError("B24_APPLICATION_TOKEN is not set: the outgoing webhook's application token")
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read and validate the settings, or raise ConfigError with one line naming the variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as error:
+        first = error.errors(include_input=False, include_url=False)[0]
+        name = "_".join(str(part) for part in first["loc"]).upper() or "settings"
+        raise ConfigError(f"{name}: {first['msg']}") from None

@@ -1,0 +1,286 @@
+"""One processing round: claimed tasks → one batched read → plans → decisions → audit → deletions.
+
+The shell around the pure core. It reads the portal through the gateway (few, batched requests), asks
+the engine for a plan and the policy for decisions, writes every audit row *before* anything is sent,
+deletes in batches, and settles each claim as done, retry (transient) or dead letter (permanent).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from service import metrics
+from service.bitrix.portal import PortalGateway, TaskState
+from service.clock import utcnow
+from service.core import policy
+from service.core.bitrix.errors import NotFound
+from service.core.evaluation import ClaimView, Evaluation, evaluate_claim, listened_names
+from service.core.rules import RuleSet, needs_history, task_select
+from service.runtime import Runtime
+from service.sentry import capture_failure
+from service.settlement import Settlement
+from service.store.audit import AuditDraft, AuditLog
+from service.store.breakers import Breakers
+from service.store.journal import Claim
+from service.store.snapshots import TaskSnapshots
+
+log = logging.getLogger(__name__)
+ECHO_WINDOW = timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class Evaluated:
+    claim: Claim
+    evaluation: Evaluation
+
+
+class Processor:
+    def __init__(
+        self,
+        runtime: Runtime,
+        gateway: PortalGateway,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        jitter: Callable[[], float] = random.random,
+    ) -> None:
+        self._runtime = runtime
+        self._gateway = gateway
+        self._clock = clock
+        self._audit = AuditLog(runtime.engine)
+        self._breakers = Breakers(runtime.engine)
+        self._snapshots = TaskSnapshots(runtime.engine)
+        self._settle = Settlement(runtime.journal, jitter=jitter)
+
+    def run(self, claims: Sequence[Claim]) -> None:
+        """Evaluate and act on the claimed tasks; every claim leaves settled (done, retry or dead)."""
+        now = self._clock()
+        ruleset = self._runtime.rules.current()
+        if ruleset is None:  # no good rule set yet: put the work back untouched
+            for claim in claims:
+                self._runtime.journal.release(claim)
+            return
+        work = [claim for claim in claims if self._needs_work(ruleset, claim, now)]
+        if not work:
+            return
+        states = self._fetch(ruleset, work)
+        evaluated = [e for claim in work if (e := self._evaluate(ruleset, claim, states, now)) is not None]
+        if evaluated:
+            self._act(evaluated, ruleset, now)
+
+    def settle_failed(self, claim: Claim, error: BaseException) -> None:
+        """Retry (or dead-letter) a claim whose round broke down unexpectedly."""
+        self._settle.failed(claim, error, self._clock())
+
+    def _needs_work(self, ruleset: RuleSet, claim: Claim, now: datetime) -> bool:
+        if "ONTASKDELETE" in claim.names:
+            self._snapshots.forget(claim.task_id)
+        if listened_names(ruleset, claim.names):
+            return True
+        self._settle.done(claim, now)
+        return False
+
+    def _fetch(self, ruleset: RuleSet, work: Sequence[Claim]) -> dict[int, TaskState | BaseException]:
+        task_ids = [claim.task_id for claim in work]
+        history_for = set()
+        if needs_history(ruleset):
+            history_for = {t for t in task_ids if self._snapshots.get(t) is None}
+        try:
+            return dict(self._gateway.fetch(task_ids, task_select(ruleset), history_for))
+        except Exception as error:  # the whole batch failed: every claim shares the error
+            return dict.fromkeys(task_ids, error)
+
+    def _evaluate(
+        self, ruleset: RuleSet, claim: Claim, states: dict[int, TaskState | BaseException], now: datetime
+    ) -> Evaluated | None:
+        state = states.get(claim.task_id)
+        if isinstance(state, NotFound) or (isinstance(state, TaskState) and state.task is None):
+            self._snapshots.forget(claim.task_id)  # the task is gone: nothing left to clean
+            self._settle.done(claim, now)
+            return None
+        if not isinstance(state, TaskState) or state.task is None:
+            error = state if isinstance(state, BaseException) else RuntimeError("no answer for this task")
+            self._settle.failed(claim, error, now)
+            return None
+        snapshot = self._snapshots.get(claim.task_id)
+        try:
+            evaluation = evaluate_claim(
+                ruleset,
+                view_of(claim),
+                task=state.task,
+                entries=state.entries,
+                history=state.history,
+                stored_status=snapshot.status if snapshot else None,
+                now=now,
+            )
+        except Exception as error:  # a bug, not the portal: report it and retry later
+            log.exception("evaluation failed", extra={"task_id": claim.task_id})
+            self._settle.failed(claim, error, now)
+            return None
+        return Evaluated(claim, evaluation)
+
+    def _act(self, evaluated: Sequence[Evaluated], ruleset: RuleSet, now: datetime) -> None:
+        deletions = [d for item in evaluated for d in item.evaluation.deletions]
+        decision = policy.decide(deletions, self._brakes(evaluated, now))
+        for rule, why in decision.newly_tripped.items():
+            self._trip(rule, why, now)
+        causes = {item.claim.task_id: item.claim.cause for item in evaluated}
+        drafts = [
+            draft_of(action, ruleset.version, causes[action.deletion.task_id]) for action in decision.actions
+        ]
+        audit_ids = self._audit.record(drafts, now)
+        failures = self._send(decision, audit_ids, now)
+        for item in evaluated:
+            self._finish(item, failures.get(item.claim.task_id), decision, now)
+
+    def _brakes(self, evaluated: Sequence[Evaluated], now: datetime) -> policy.Brakes:
+        settings = self._runtime.settings
+        deletions = [d for item in evaluated for d in item.evaluation.deletions]
+        enforcing = {d.rule for d in deletions if d.mode == "enforce"}
+        hour_ago = now - timedelta(hours=1)
+        budget = {
+            rule: max(
+                0, settings.b24_max_deletions_per_hour - self._audit.count_deleted_since(rule, hour_ago)
+            )
+            for rule in enforcing
+        }
+        echo = set()
+        for item in evaluated:
+            if item.claim.attempts:  # a retry finishes its own work; it is not an echo
+                continue
+            first_seen = item.claim.first_received_at
+            for rule in {d.rule for d in item.evaluation.deletions}:
+                last = self._audit.last_deletion_at(item.claim.task_id, rule, now - ECHO_WINDOW)
+                # An echo: every event of this claim arrived after our own deletion, moments ago.
+                if last is not None and last <= first_seen:
+                    echo.add((item.claim.task_id, rule))
+        return policy.Brakes(
+            dry_run=settings.b24_dry_run,
+            tripped_rules=frozenset(self._breakers.tripped()),
+            budget_left=budget,
+            echo_blocked=frozenset(echo),
+        )
+
+    def _trip(self, rule: str, why: str, now: datetime) -> None:
+        if self._breakers.trip(rule, why, now):
+            log.error("rule tripped to shadow", extra={"rule": rule, "reason": why})
+            capture_failure(f"rule '{rule}' tripped: {why}", {"rule": rule, "kind": "circuit-breaker"})
+
+    def _send(
+        self, decision: policy.Decision, audit_ids: Sequence[int], now: datetime
+    ) -> dict[int, BaseException]:
+        """Delete what the decision says; record each outcome; return the first failure per task."""
+        pairs = list(zip(decision.actions, audit_ids, strict=True))
+        for action, _ in pairs:
+            if action.outcome != policy.SEND:
+                metrics.DELETIONS.labels(rule=action.deletion.rule, outcome=action.outcome).inc()
+        sending = [(a, i) for a, i in pairs if a.outcome == policy.SEND]
+        if not sending:
+            return {}
+        items = [(a.deletion.task_id, a.deletion.item_id) for a, _ in sending]
+        try:
+            results: dict[tuple[int, int], object] = dict(self._gateway.delete(items))
+        except Exception as error:
+            results = dict.fromkeys(items, error)
+        failures: dict[int, BaseException] = {}
+        for action, audit_id in sending:
+            key = (action.deletion.task_id, action.deletion.item_id)
+            result = results.get(key, RuntimeError("no answer for this deletion"))
+            outcome = result if isinstance(result, str) else "failed"
+            problem = result if isinstance(result, BaseException) else None
+            self._audit.set_outcome(audit_id, outcome, now, error=str(problem) if problem else None)
+            metrics.DELETIONS.labels(rule=action.deletion.rule, outcome=outcome).inc()
+            if problem is not None:
+                failures.setdefault(action.deletion.task_id, RuleFailure(action.deletion.rule, problem))
+        return failures
+
+    def _finish(
+        self, item: Evaluated, failure: BaseException | None, decision: policy.Decision, now: datetime
+    ) -> None:
+        claim, evaluation = item.claim, item.evaluation
+        log_evaluation(claim, evaluation, decision)
+        for plan in evaluation.plans:
+            for outcome in plan.outcomes:
+                acted = any(d.rule == outcome.rule for d in evaluation.deletions)
+                metrics.EVALUATIONS.labels(rule=outcome.rule, acted=str(acted).lower()).inc()
+        if failure is not None:
+            rule = failure.rule if isinstance(failure, RuleFailure) else None
+            cause = failure.error if isinstance(failure, RuleFailure) else failure
+            self._settle.failed(claim, cause, now, rule=rule)
+            return
+        if evaluation.status is not None:
+            self._snapshots.put(claim.task_id, evaluation.status, now)
+        self._settle.done(claim, now)
+
+
+class RuleFailure(Exception):
+    """A deletion failure, remembering which rule wanted it (for Sentry tags)."""
+
+    def __init__(self, rule: str, error: BaseException) -> None:
+        super().__init__(str(error))
+        self.rule = rule
+        self.error = error
+
+
+def view_of(claim: Claim) -> ClaimView:
+    latest = claim.latest
+    return ClaimView(claim.task_id, claim.names, latest.ts, latest.domain, latest.member_id, latest.source)
+
+
+def draft_of(action: policy.Action, version: str, cause: str) -> AuditDraft:
+    deletion = action.deletion
+    return AuditDraft(
+        task_id=deletion.task_id,
+        item_id=deletion.item_id,
+        rule=deletion.rule,
+        ruleset_version=version,
+        mode=deletion.mode,
+        outcome=action.outcome,
+        entry=dict(deletion.entry),
+        trace=[trace_row(t) for t in deletion.trace],
+        reason="; ".join(x for x in (deletion.reason, action.note) if x),
+        cause=cause,
+    )
+
+
+def trace_row(trace: object) -> dict[str, object]:
+    fields = ("path", "op", "expected", "actual", "ok")
+    return {name: _plain(getattr(trace, name, None)) for name in fields}
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_plain(v) for v in value]
+    return str(value)
+
+
+def log_evaluation(claim: Claim, evaluation: Evaluation, decision: policy.Decision) -> None:
+    mine = {d.item_id for d in evaluation.deletions}
+    outcomes: dict[str, int] = {}
+    for action in decision.actions:
+        if action.deletion.item_id in mine and action.deletion.task_id == claim.task_id:
+            outcomes[action.outcome] = outcomes.get(action.outcome, 0) + 1
+    rules = {
+        outcome.rule: {"applies": outcome.applies, "selected": sum(v.selected for v in outcome.verdicts)}
+        for plan in evaluation.plans
+        for outcome in plan.outcomes
+    }
+    log.info(
+        "evaluated",
+        extra={
+            "task_id": claim.task_id,
+            "events": list(claim.event_ids),
+            "names": list(claim.names),
+            "source": claim.latest.source,
+            "reopened": evaluation.transition.reopened,
+            "rules": rules,
+            "outcomes": outcomes,
+        },
+    )

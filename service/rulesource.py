@@ -1,0 +1,130 @@
+"""The live rule set: reads `B24_RULES_DIR`, and reloads it when the files change.
+
+Change detection hashes the files' contents, so it also sees a Kubernetes ConfigMap update (the
+kubelet swaps the `..data` symlink atomically; names stay, targets change). A broken set never
+replaces a good one: the last good set keeps running, the problems are logged, sent to Sentry and
+shown by /readyz until the files are fixed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from service.core.loader import load_ruleset
+from service.core.rules import RuleSet
+
+log = logging.getLogger(__name__)
+
+RULE_SUFFIXES = (".yaml", ".yml")
+
+
+class RulesDirError(Exception):
+    """The rules folder itself cannot be read."""
+
+
+def read_rule_files(directory: Path) -> dict[str, str]:
+    """`{path: text}` of every rule file in `directory` (not recursive; dot-files are ConfigMap internals)."""
+    if not directory.is_dir():
+        raise RulesDirError(f"{directory}: rules directory not found")
+    files: dict[str, str] = {}
+    for path in sorted(directory.iterdir()):
+        if path.name.startswith(".") or path.suffix not in RULE_SUFFIXES or not path.is_file():
+            continue
+        try:
+            files[str(path)] = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise RulesDirError(f"{path}: cannot read: {error}") from error
+    return files
+
+
+@dataclass(frozen=True)
+class RuleStatus:
+    ok: bool  # the files on disk are the set that runs
+    version: str | None  # hash of the running set
+    rules: int
+    problems: tuple[str, ...]  # why the files on disk were refused, if they were
+
+
+class RuleSource:
+    """Holds the last good rule set; `maybe_refresh` re-reads at most every `interval` seconds."""
+
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        interval: float = 2.0,
+        clock: Callable[[], float] = time.monotonic,
+        on_problems: Callable[[tuple[str, ...]], None] | None = None,
+    ) -> None:
+        self._directory = directory
+        self._interval = interval
+        self._clock = clock
+        self._on_problems = on_problems
+        self._lock = threading.Lock()
+        self._ruleset: RuleSet | None = None
+        self._problems: tuple[str, ...] = ()
+        self._seen_digest: str | None = None
+        self._checked_at = float("-inf")
+
+    @property
+    def directory(self) -> Path:
+        return self._directory
+
+    def current(self) -> RuleSet | None:
+        self.maybe_refresh()
+        return self._ruleset
+
+    def status(self) -> RuleStatus:
+        self.maybe_refresh()
+        ruleset = self._ruleset
+        return RuleStatus(
+            ok=ruleset is not None and not self._problems,
+            version=ruleset.version if ruleset else None,
+            rules=len(ruleset.rules) if ruleset else 0,
+            problems=self._problems,
+        )
+
+    def maybe_refresh(self) -> None:
+        if self._clock() - self._checked_at >= self._interval:
+            self.refresh()
+
+    def refresh(self) -> bool:
+        """Re-read the folder now; return True when a new rule set was put in place."""
+        with self._lock:
+            self._checked_at = self._clock()
+            try:
+                files = read_rule_files(self._directory)
+            except RulesDirError as error:
+                return self._refuse((str(error),), digest=f"error:{error}")
+            digest = hashlib.sha256(repr(sorted(files.items())).encode()).hexdigest()
+            if digest == self._seen_digest:
+                return False
+            result = load_ruleset(files)
+            if result.ruleset is None or result.problems:
+                return self._refuse(tuple(str(p) for p in result.problems), digest=digest)
+            self._seen_digest = digest
+            self._ruleset = result.ruleset
+            self._problems = ()
+            log.info(
+                "rules loaded",
+                extra={"ruleset": result.ruleset.version, "rules": len(result.ruleset.rules)},
+            )
+            return True
+
+    def _refuse(self, problems: tuple[str, ...], *, digest: str) -> bool:
+        if digest != self._seen_digest:
+            self._seen_digest = digest
+            self._problems = problems
+            keeping = self._ruleset.version if self._ruleset else None
+            log.error(
+                "rules refused; keeping the last good set", extra={"problems": problems, "keeping": keeping}
+            )
+            if self._on_problems is not None:
+                self._on_problems(problems)
+        return False

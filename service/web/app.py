@@ -1,0 +1,25 @@
+"""Flask app factory: the HTTP face of b24rules (event intake, health, metrics). No REST calls here."""
+
+from __future__ import annotations
+
+from flask import Flask, Response, jsonify
+from werkzeug.exceptions import HTTPException
+
+from service.core.events import MAX_BODY_BYTES
+from service.runtime import Runtime
+from service.web import events, health
+
+
+def create_app(runtime: Runtime) -> Flask:
+    app = Flask("b24rules")
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    app.extensions["b24rules"] = runtime
+    app.register_blueprint(events.blueprint)
+    app.register_blueprint(health.blueprint)
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> tuple[Response, int]:
+        # One-line JSON for every error the framework raises (404, 405, 413 …), never an HTML page.
+        return jsonify(status="error", error=error.name.lower(), reason=error.description), error.code or 500
+
+    return app

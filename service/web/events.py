@@ -1,0 +1,60 @@
+"""POST /bitrix24/events: verify and journal an event in milliseconds, then answer; workers do the rest.
+
+Bitrix24 never retries a delivery and slows down handlers that answer late, so this path only parses,
+checks the token and writes one row. Answers: 200 queued/ignored, 400 malformed, 401 bad credentials
+(nothing stored), 413 too large, 503 when the database cannot take the event. Never 500 for any body.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from flask import Blueprint, Response, jsonify, request
+
+from service import metrics
+from service.clock import utcnow
+from service.core.events import MAX_BODY_BYTES, AuthVerdict, EventError, parse_form, verify_auth
+from service.sentry import capture_failure
+from service.web import context
+
+log = logging.getLogger(__name__)
+blueprint = Blueprint("events", __name__)
+
+
+def _answer(code: int, event: str, outcome: str, **body: object) -> tuple[Response, int]:
+    metrics.EVENTS_RECEIVED.labels(event=event, outcome=outcome).inc()
+    return jsonify(body), code
+
+
+@blueprint.post("/bitrix24/events")
+def receive() -> tuple[Response, int]:
+    started = time.perf_counter()
+    runtime = context.runtime()
+    if (request.content_length or 0) > MAX_BODY_BYTES:
+        return _answer(413, "unknown", "too_large", status="error", reason="body is larger than 64 KiB")
+    body = request.get_data(cache=False)
+    try:
+        event = parse_form(body, request.content_type)
+    except EventError as error:
+        outcome = "too_large" if "larger than" in str(error) else "malformed"
+        code = 413 if outcome == "too_large" else 400
+        return _answer(code, "unknown", outcome, status="error", reason=str(error))
+
+    verdict = verify_auth(event, runtime.settings.application_token or "", runtime.settings.b24_member_id)
+    if verdict is not AuthVerdict.OK:
+        log.warning("event refused", extra={"event": event.name, "reason": verdict.value})
+        return _answer(401, event.name, "unauthorized", status="error", reason=verdict.value)
+
+    ruleset = runtime.rules.current()
+    listened = ruleset is not None and bool(ruleset.for_event(event.name))
+    try:
+        event_id = runtime.journal.append(event, utcnow(), status="pending" if listened else "ignored")
+    except Exception as error:  # the database is down or full: say so, report, do not pretend
+        log.exception("could not store event", extra={"event": event.name, "task_id": event.task_id})
+        capture_failure(error, {"event": event.name, "task_id": event.task_id, "stage": "ingest"})
+        return _answer(503, event.name, "unavailable", status="error", reason="event store unavailable")
+    metrics.INGEST_SECONDS.observe(time.perf_counter() - started)
+    if not listened:
+        return _answer(200, event.name, "ignored", status="ignored", id=event_id)
+    return _answer(200, event.name, "queued", status="queued", id=event_id)

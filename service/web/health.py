@@ -1,0 +1,60 @@
+"""Liveness, readiness and metrics endpoints. None of them shows a secret."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify, request
+
+from service import metrics
+from service.clock import utcnow
+from service.web import context
+
+blueprint = Blueprint("health", __name__)
+
+
+@blueprint.get("/healthz")
+def healthz() -> tuple[Response, int]:
+    return jsonify(status="ok"), 200
+
+
+@blueprint.get("/readyz")
+def readyz() -> tuple[Response, int]:
+    """Ready when a good rule set is running and the database answers.
+
+    Broken rule files on disk do not make the pod unready while the last good set keeps running:
+    a bad ConfigMap would otherwise take every replica out of the Service at once, and Bitrix24 never
+    re-delivers the events it could not post. The problems are reported here (`status: degraded`), in
+    the logs, in Sentry and as `b24rules_rules_ok 0`. `?strict=1` answers 503 for them as well.
+    """
+    runtime = context.runtime()
+    rules = runtime.rules.status()
+    database_ok = runtime.database_reachable()
+    running = rules.version is not None
+    ready = running and database_ok and (rules.ok or not request.args.get("strict"))
+    status = "ready" if ready and rules.ok else ("degraded" if ready else "not ready")
+    body = {
+        "status": status,
+        "rules": {
+            "ok": rules.ok,
+            "version": rules.version,
+            "count": rules.rules,
+            "problems": list(rules.problems[:20]),
+        },
+        "database": {"ok": database_ok, "backend": runtime.engine.dialect.name},
+        "dry_run": runtime.settings.b24_dry_run,
+    }
+    return jsonify(body), 200 if ready else 503
+
+
+@blueprint.get("/metrics")
+def metrics_endpoint() -> Response:
+    runtime = context.runtime()
+
+    def queue_stats() -> tuple[int, int, float | None]:
+        stats = runtime.journal.stats(utcnow())
+        return stats.pending, stats.dead, stats.oldest_pending_age_seconds
+
+    def rules_ok() -> bool:
+        return runtime.rules.status().ok
+
+    body, content_type = metrics.render(metrics.QueueCollector(queue_stats, rules_ok))
+    return Response(body, content_type=content_type)

@@ -1,0 +1,57 @@
+"""Running the web half under gunicorn, configured from Settings (no gunicorn.conf.py to forget)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask
+from gunicorn.app.base import BaseApplication
+
+from service import metrics
+from service.config import Settings
+from service.runtime import build_runtime
+from service.web.app import create_app
+
+
+class WebServer(BaseApplication):  # type: ignore[misc]
+    def __init__(self, settings: Settings, options: dict[str, Any]) -> None:
+        self._settings = settings
+        self._options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self._options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Flask:
+        # Called in each worker after the fork: every process gets its own engine and rule source.
+        return create_app(build_runtime(self._settings, component="web"))
+
+
+def gunicorn_options(settings: Settings, *, on_exit: Callable[[Any], None] | None = None) -> dict[str, Any]:
+    options: dict[str, Any] = {
+        "bind": f"0.0.0.0:{settings.port}",
+        "workers": settings.b24_workers,
+        "worker_class": "gthread",
+        "threads": 4,
+        "timeout": 30,
+        "graceful_timeout": 20,
+        "keepalive": 5,
+        "accesslog": None,
+        "errorlog": "-",
+        "loglevel": "warning",
+        "child_exit": lambda _server, worker: metrics.process_exited(worker.pid),
+        "limit_request_line": 8190,
+    }
+    shm = "/dev/shm"  # noqa: S108 (gunicorn's heartbeat files, off a possibly read-only root fs)
+    if os.path.isdir(shm):
+        options["worker_tmp_dir"] = shm
+    if on_exit is not None:
+        options["on_exit"] = on_exit
+    return options
+
+
+def run_web(settings: Settings, *, on_exit: Callable[[Any], None] | None = None) -> None:
+    WebServer(settings, gunicorn_options(settings, on_exit=on_exit)).run()

@@ -1,0 +1,44 @@
+"""Assembling the long-lived parts from a Runtime: the Bitrix24 gateway, the processor, the worker."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from service import metrics
+from service.bitrix.client import BitrixClient
+from service.bitrix.limiter import SharedLimiter
+from service.bitrix.portal import PortalGateway
+from service.processing import Processor
+from service.runtime import Runtime
+from service.store.ratebucket import SqlRateBucket
+from service.sweeper import Sweeper
+from service.worker import Worker, worker_name
+
+
+def portal_key(webhook_url: str) -> str:
+    """The rate bucket's key: the portal's host (every app on one portal shares its limit), never the code."""
+    return urlsplit(webhook_url).netloc.lower()
+
+
+def make_gateway(runtime: Runtime) -> PortalGateway:
+    settings = runtime.settings
+    settings.require_portal()
+    webhook_url = settings.webhook_url or ""
+    limiter = SharedLimiter(
+        SqlRateBucket(runtime.engine),
+        portal_key(webhook_url),
+        rate=settings.b24_rate_limit,
+        burst=settings.b24_rate_burst,
+    )
+
+    def count(method: str, outcome: str) -> None:
+        metrics.REST_CALLS.labels(method=method, result=outcome).inc()
+
+    return PortalGateway(BitrixClient(webhook_url, limiter, on_request=count))
+
+
+def make_worker(runtime: Runtime, *, owner: str | None = None, sweep: bool = True) -> Worker:
+    gateway = make_gateway(runtime)
+    owner = owner or worker_name()
+    sweeper = Sweeper(runtime, gateway, owner=owner) if sweep else None
+    return Worker(runtime, Processor(runtime, gateway), sweeper, owner=owner)

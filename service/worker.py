@@ -1,0 +1,133 @@
+"""The processing loop: claim tasks, process them, keep their leases alive; sweep and prune when idle.
+
+Any number of these run against one database. SIGTERM stops claiming; the round in progress finishes
+(its leases are extended while it runs), so a rolling update loses nothing. A SIGKILL loses nothing
+either: the leases simply expire and another worker takes the events.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+
+from service.clock import utcnow
+from service.processing import Processor
+from service.runtime import Runtime
+from service.sentry import capture_failure
+from service.store.journal import Claim
+from service.sweeper import Sweeper
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(seconds=120)
+PRUNE_EVERY = timedelta(hours=1)
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class Worker:
+    def __init__(
+        self,
+        runtime: Runtime,
+        processor: Processor,
+        sweeper: Sweeper | None,
+        *,
+        owner: str | None = None,
+        max_tasks: int = 16,
+        poll_seconds: float = 0.5,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._runtime = runtime
+        self._processor = processor
+        self._sweeper = sweeper
+        self._owner = owner or worker_name()
+        self._max_tasks = max_tasks
+        self._poll = poll_seconds
+        self._clock = clock
+        self._pruned_at: datetime | None = None
+
+    def run(self, stop: threading.Event) -> None:
+        log.info("worker started", extra={"owner": self._owner})
+        while not stop.is_set():
+            try:
+                busy = self.run_once()
+            except Exception as error:  # the loop must survive anything (a database blip, a bug)
+                log.exception("worker round failed")
+                capture_failure(error, {"stage": "worker-loop"})
+                busy = False
+            if not busy:
+                self._idle()
+                stop.wait(self._poll)
+        log.info("worker stopped", extra={"owner": self._owner})
+
+    def run_once(self) -> bool:
+        """Claim and process one round; return whether there was anything to do."""
+        claims = self._runtime.journal.claim(
+            self._owner, self._clock(), lease=LEASE, max_tasks=self._max_tasks
+        )
+        if not claims:
+            return False
+        with _Heartbeat(self._runtime, claims, self._clock):
+            try:
+                self._processor.run(claims)
+            except Exception as error:
+                log.exception("processing round failed", extra={"tasks": [c.task_id for c in claims]})
+                capture_failure(error, {"stage": "processing"})
+                for claim in claims:  # settled claims are left alone by the journal
+                    self._processor.settle_failed(claim, error)
+        return True
+
+    def drain(self, timeout: float = 60.0) -> int:
+        """Process until the queue is empty (CLI, tests); return the number of rounds."""
+        rounds = 0
+        deadline = self._clock() + timedelta(seconds=timeout)
+        while self._clock() < deadline and self.run_once():
+            rounds += 1
+        return rounds
+
+    def _idle(self) -> None:
+        now = self._clock()
+        if self._sweeper is not None:
+            try:
+                self._sweeper.maybe_run(now)
+            except Exception as error:
+                log.exception("sweep failed")
+                capture_failure(error, {"stage": "sweep"})
+        if self._pruned_at is None or now - self._pruned_at >= PRUNE_EVERY:
+            self._pruned_at = now
+            days = self._runtime.settings.b24_event_retention_days
+            pruned = self._runtime.journal.prune(now, done_older_than=timedelta(days=days))
+            if pruned:
+                log.info("pruned journal", extra={"events": pruned})
+
+
+class _Heartbeat:
+    """Extends the leases of the claims in hand every third of the lease while a round runs."""
+
+    def __init__(self, runtime: Runtime, claims: Sequence[Claim], clock: Callable[[], datetime]) -> None:
+        self._runtime = runtime
+        self._claims = claims
+        self._clock = clock
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name="lease-heartbeat", daemon=True)
+
+    def __enter__(self) -> _Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _beat(self) -> None:
+        while not self._stop.wait(LEASE.total_seconds() / 3):
+            try:
+                self._runtime.journal.heartbeat(self._claims, self._clock(), LEASE)
+            except Exception:
+                log.exception("lease heartbeat failed")
