@@ -70,7 +70,8 @@ def test_malformed_and_oversized_bodies(sandbox: SandboxServer, workdir: Path) -
             response = service.post_event(payload, content_type)
             assert response.status_code == 400, name
             reason = response.json()["reason"]
-            assert reason and "\n" not in reason, name
+            assert reason, name
+            assert "\n" not in reason, name
         big = body + b"&pad=" + b"x" * (70 * 1024)
         assert service.post_event(big).status_code == 413
     assert sandbox.portal.calls() == []

@@ -7,6 +7,8 @@ afterwards, so concurrent test runs sharing the `test` database never see each o
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -33,10 +35,15 @@ def _postgres_unavailable() -> str | None:
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def db_url(request: pytest.FixtureRequest) -> Iterator[str]:
     """A URL to an empty database of each kind."""
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path_factory.mktemp('store')}/store.sqlite3"
+        # Not tmp_path: pytest sessions running at once on this machine prune each other's basetemp.
+        directory = tempfile.mkdtemp(prefix="b24rules-store-")
+        try:
+            yield f"sqlite:///{directory}/store.sqlite3"
+        finally:
+            shutil.rmtree(directory, ignore_errors=True)
         return
     if reason := _postgres_unavailable():
         pytest.skip(reason)
