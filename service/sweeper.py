@@ -17,7 +17,6 @@ from service.store.sweeps import SweepState
 
 log = logging.getLogger(__name__)
 
-FIRST_LOOKBACK = timedelta(days=1)
 SWEEP_LEASE = timedelta(minutes=10)
 
 
@@ -47,7 +46,9 @@ class Sweeper:
         if not self._state.try_lead(self._owner, now, SWEEP_LEASE):
             return None
         try:
-            start = since or self._state.watermark() or now - FIRST_LOOKBACK
+            # A first sweep only sets the watermark: installing b24rules must not act at once on every
+            # task changed lately. Back-fill on purpose with `b24rules sweep --since 7d`.
+            start = since or self._state.watermark() or now
             newest = start
             tasks: set[int] = set()
             for task_id, changed in self._gateway.changed_since(start):
