@@ -1,0 +1,27 @@
+"""Retry timing: grows exponentially, is capped, spreads with jitter, honours the portal's reset time."""
+
+from __future__ import annotations
+
+from service.core.backoff import BASE_SECONDS, CAP_SECONDS, MAX_ATTEMPTS, exhausted, retry_delay
+
+
+def test_delay_doubles_per_attempt_within_jitter_bounds() -> None:
+    for attempts in range(6):
+        ceiling = BASE_SECONDS * 2**attempts
+        assert retry_delay(attempts, 0.0).total_seconds() == ceiling / 2
+        assert retry_delay(attempts, 0.999).total_seconds() < ceiling
+        assert retry_delay(attempts, 0.5).total_seconds() > ceiling / 2
+
+
+def test_delay_is_capped() -> None:
+    assert retry_delay(40, 0.999).total_seconds() <= CAP_SECONDS
+
+
+def test_reset_time_is_a_floor() -> None:
+    assert retry_delay(0, 0.0, not_before=300.0).total_seconds() == 300.0
+    assert retry_delay(8, 0.0, not_before=1.0).total_seconds() > 1.0
+
+
+def test_gives_up_after_max_attempts() -> None:
+    assert not exhausted(MAX_ATTEMPTS - 1)
+    assert exhausted(MAX_ATTEMPTS)

@@ -1,0 +1,93 @@
+"""The live rule set: reload on change (ConfigMap swaps too), keep the last good set on a broken one."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from service.rulesource import RuleSource
+
+GOOD = "- name: zero\n  on: [ONTASKUPDATE]\n  action: delete\n  where: {entry.seconds: 0}\n"
+OTHER = "- name: short\n  on: [ONTASKUPDATE]\n  action: delete\n  where: {entry.seconds: {lt: 5}}\n"
+BROKEN = "- name: zero\n  on: [ONTASKUPDATE]\n  action: delete\n  where: {entry.second: 0}\n"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def source(folder: Path, clock: Clock, problems: list[tuple[str, ...]]) -> RuleSource:
+    return RuleSource(folder, interval=2.0, clock=clock, on_problems=problems.append)
+
+
+def test_a_change_is_picked_up_after_the_interval(tmp_path: Path) -> None:
+    (tmp_path / "rules.yaml").write_text(GOOD)
+    clock, problems = Clock(), []
+    rules = source(tmp_path, clock, problems)
+    first = rules.current()
+    assert first is not None
+    assert [r.name for r in first.rules] == ["zero"]
+    (tmp_path / "rules.yaml").write_text(OTHER)
+    assert rules.current() is first  # not re-read before the interval
+    clock.now = 2.5
+    second = rules.current()
+    assert second is not None
+    assert [r.name for r in second.rules] == ["short"]
+    assert second.version != first.version
+    assert problems == []
+
+
+def test_a_broken_set_keeps_the_last_good_one_and_is_reported_once(tmp_path: Path) -> None:
+    (tmp_path / "rules.yaml").write_text(GOOD)
+    clock, problems = Clock(), []
+    rules = source(tmp_path, clock, problems)
+    good = rules.current()
+    (tmp_path / "rules.yaml").write_text(BROKEN)
+    for step in (3, 6, 9):
+        clock.now = step
+        assert rules.current() is good
+    status = rules.status()
+    assert not status.ok
+    assert good is not None
+    assert status.version == good.version
+    assert len(problems) == 1
+    assert "rules.yaml:4:11: rule 'zero': unknown field 'entry.second'" in problems[0][0]
+    assert "did you mean 'entry.seconds'" in problems[0][0]
+    (tmp_path / "rules.yaml").write_text(GOOD)
+    clock.now = 12
+    assert rules.status().ok
+
+
+def test_configmap_style_symlink_swap_is_seen(tmp_path: Path) -> None:
+    # The kubelet's layout: files are links into ..data, which is itself a link to a timestamped folder.
+    first, second = tmp_path / "..2026_01", tmp_path / "..2026_02"
+    first.mkdir()
+    second.mkdir()
+    (first / "rules.yaml").write_text(GOOD)
+    (second / "rules.yaml").write_text(OTHER)
+    os.symlink(first.name, tmp_path / "..data")
+    os.symlink("..data/rules.yaml", tmp_path / "rules.yaml")
+    clock, problems = Clock(), []
+    rules = source(tmp_path, clock, problems)
+    before = rules.current()
+    assert before is not None
+    assert [r.name for r in before.rules] == ["zero"]
+    os.symlink(second.name, tmp_path / "..data_tmp")
+    os.replace(tmp_path / "..data_tmp", tmp_path / "..data")  # the atomic swap
+    clock.now = 5
+    after = rules.current()
+    assert after is not None
+    assert [r.name for r in after.rules] == ["short"]
+
+
+def test_a_missing_folder_is_a_problem_not_a_crash(tmp_path: Path) -> None:
+    clock, problems = Clock(), []
+    rules = source(tmp_path / "nope", clock, problems)
+    assert rules.current() is None
+    status = rules.status()
+    assert not status.ok
+    assert "rules directory not found" in status.problems[0]
