@@ -163,6 +163,36 @@ def _sandbox_banner(sandbox_port: int, port: int) -> None:
     )
 
 
+class _WorkerSupervisor:
+    """Keeps `serve`'s worker process running: restarts it (with a pause) if it ever exits."""
+
+    def __init__(self) -> None:
+        self._stopping = threading.Event()
+        self._process: subprocess.Popen[bytes] | None = None
+        self._thread = threading.Thread(target=self._watch, name="worker-supervisor", daemon=True)
+
+    def start(self) -> None:
+        self._process = self._spawn()
+        self._thread.start()
+
+    def _spawn(self) -> subprocess.Popen[bytes]:
+        return subprocess.Popen([sys.executable, "-m", "service", "worker"])
+
+    def _watch(self) -> None:
+        while not self._stopping.wait(2.0):
+            process = self._process
+            if process is not None and process.poll() is not None and not self._stopping.is_set():
+                click.echo(f"worker exited with {process.returncode}; restarting it", err=True)
+                self._stopping.wait(3.0)
+                if not self._stopping.is_set():
+                    self._process = self._spawn()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._process is not None:
+            _stop([self._process])
+
+
 def _stop(children: list[subprocess.Popen[bytes]]) -> None:
     for child in children:
         if child.poll() is None:
