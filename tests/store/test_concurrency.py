@@ -20,6 +20,7 @@ from tests.store.conftest import task_event
 
 SPAWN = multiprocessing.get_context("spawn")
 EVENTS, TASKS, WORKERS = 1000, 50, 4
+KILLED_LEASE = timedelta(seconds=120)  # long: a loaded machine must not expire it before we look
 
 
 def _clock() -> datetime:
@@ -96,7 +97,7 @@ def test_workers_in_several_processes_never_overlap_on_a_task_and_lose_nothing(d
 
 
 def _claim_then_die(url: str) -> None:
-    Journal(open_database(url)).claim("doomed", _clock(), lease=timedelta(seconds=5))
+    Journal(open_database(url)).claim("doomed", _clock(), lease=KILLED_LEASE)
     os.kill(os.getpid(), signal.SIGKILL)
 
 
@@ -108,8 +109,8 @@ def test_a_worker_killed_mid_evaluation_loses_nothing(db_url: str) -> None:
     doomed.join(timeout=60)
 
     assert doomed.exitcode == -signal.SIGKILL
-    assert journal.claim("survivor", _clock(), lease=timedelta(seconds=5)) == []  # lease still runs
-    [claim] = journal.claim("survivor", _clock() + timedelta(seconds=6), lease=timedelta(seconds=5))
+    assert journal.claim("survivor", _clock(), lease=KILLED_LEASE) == []  # the lease still runs
+    [claim] = journal.claim("survivor", _clock() + KILLED_LEASE, lease=KILLED_LEASE)
     assert claim.event_ids == tuple(ids)
     assert claim.attempts == 1
 
