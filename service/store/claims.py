@@ -56,13 +56,34 @@ class Claim:
         return self.sources[-1]
 
 
+@dataclass(frozen=True)
+class Settle:
+    """When a task with fresh events is ripe for a claim: once no event came for `quiet`, or once its
+    oldest waiting event is `patience` old (a task that never goes quiet is still evaluated).
+
+    A burst of events for one task then lands in one claim instead of one evaluation per trickle.
+    A retry (an event with attempts) is not held back again: it already waited for its backoff.
+    """
+
+    quiet: timedelta = timedelta(0)
+    patience: timedelta = timedelta(0)
+
+
+NO_WAIT = Settle()
+
+
 def claim_tasks(
-    connection: Connection, owner: str, now: datetime, lease: timedelta, max_tasks: int
+    connection: Connection,
+    owner: str,
+    now: datetime,
+    lease: timedelta,
+    max_tasks: int,
+    settle: Settle = NO_WAIT,
 ) -> list[Claim]:
     """Lease up to `max_tasks` tasks with claimable events, oldest first; all their events coalesce."""
     expires_at = now + lease
     chosen: list[int] = []
-    for task_id in _candidates(connection, now, max_tasks * _CANDIDATES_PER_TASK):
+    for task_id in _candidates(connection, now, max_tasks * _CANDIDATES_PER_TASK, settle):
         if len(chosen) == max_tasks:
             break
         if _try_lock(connection, task_id):
@@ -109,7 +130,7 @@ def extend(connection: Connection, claims: Sequence[Claim], expires_at: datetime
     return held
 
 
-def _candidates(connection: Connection, now: datetime, limit: int) -> list[int]:
+def _candidates(connection: Connection, now: datetime, limit: int, settle: Settle) -> list[int]:
     leases = task_leases
     query = (
         select(events.c.task_id)
@@ -119,6 +140,14 @@ def _candidates(connection: Connection, now: datetime, limit: int) -> list[int]:
         .order_by(func.min(events.c.id))
         .limit(limit)
     )
+    if settle.quiet > timedelta(0):
+        query = query.having(
+            or_(
+                func.max(events.c.received_at) <= now - settle.quiet,
+                func.min(events.c.received_at) <= now - settle.patience,
+                func.max(events.c.attempts) > 0,
+            )
+        )
     return [int(task_id) for task_id in connection.scalars(query)]
 
 

@@ -100,10 +100,18 @@ class Journal:
         with self._engine.begin() as connection:
             return int(connection.execute(insert(events).values(**row).returning(events.c.id)).scalar_one())
 
-    def claim(self, owner: str, now: datetime, *, lease: timedelta, max_tasks: int = 16) -> list[Claim]:
+    def claim(
+        self,
+        owner: str,
+        now: datetime,
+        *,
+        lease: timedelta,
+        max_tasks: int = 16,
+        settle: claims.Settle = claims.NO_WAIT,
+    ) -> list[Claim]:
         """Lease up to `max_tasks` tasks that have claimable events; see `claims.claim_tasks`."""
         with self._engine.begin() as connection:
-            return claims.claim_tasks(connection, owner, now, lease, max_tasks)
+            return claims.claim_tasks(connection, owner, now, lease, max_tasks, settle)
 
     def complete(self, claim: Claim, now: datetime) -> bool:
         """The evaluation succeeded: its events are done. False if the lease was lost meanwhile."""
