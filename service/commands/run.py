@@ -45,12 +45,18 @@ def serve(sandbox: bool, sandbox_port: int) -> None:
         _stop(children)
         raise click.ClickException(f"configuration: {error}") from None
     ensure_metrics_dir()
-    children.append(subprocess.Popen([sys.executable, "-m", "service", "worker"]))
+    supervisor = _WorkerSupervisor()
+    supervisor.start()
+    atexit.register(supervisor.stop)
     atexit.register(_stop, children)
 
     from service.web.server import run_web
 
-    run_web(settings, on_exit=lambda _arbiter: _stop(children))
+    def on_exit(_arbiter: object) -> None:
+        supervisor.stop()
+        _stop(children)
+
+    run_web(settings, on_exit=on_exit)
 
 
 @click.command()
