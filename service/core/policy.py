@@ -4,6 +4,9 @@ The engine says which entries a rule selects; this module applies the service-wi
 a rule over its per-task `limit` is tripped; a rule tripped earlier (circuit breaker, persisted) runs in
 shadow; shadow rules only record; the self-echo guard skips a rule that just acted on the task; dry-run
 records; a rule that would exceed its hourly budget trips. Whatever is left is sent to the portal.
+
+A rule that trips in a round deletes nothing in that round, on any task: the breaker's promise is that a
+rule which went wrong stops at once, not after the other tasks of the same batch.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ SHADOW = "shadow"
 DRY_RUN = "dry-run"
 TRIPPED = "tripped"
 SKIPPED = "skipped"
+
+OVER_LIMIT = "more entries selected for this task than the rule's limit"
 
 
 @dataclass(frozen=True)
@@ -45,20 +50,14 @@ class Decision:
 
 
 def decide(deletions: Sequence[Deletion], brakes: Brakes) -> Decision:
-    over_budget = _over_budget(deletions, brakes)
-    tripped: dict[str, str] = {}
-    actions = []
-    for deletion in deletions:
-        outcome, note = _outcome(deletion, brakes, over_budget)
-        if outcome == TRIPPED and deletion.rule not in brakes.tripped_rules:
-            tripped.setdefault(deletion.rule, note)
-        actions.append(Action(deletion, outcome, note))
-    return Decision(tuple(actions), tripped)
+    tripping = {**_over_budget(deletions, brakes), **_over_limit(deletions, brakes)}
+    actions = tuple(Action(d, *_outcome(d, brakes, tripping)) for d in deletions)
+    return Decision(actions, tripping)
 
 
-def _outcome(deletion: Deletion, brakes: Brakes, over_budget: Mapping[str, str]) -> tuple[str, str]:
+def _outcome(deletion: Deletion, brakes: Brakes, tripping: Mapping[str, str]) -> tuple[str, str]:
     if deletion.mode == "tripped":
-        return TRIPPED, "more entries selected for this task than the rule's limit"
+        return TRIPPED, OVER_LIMIT
     if deletion.rule in brakes.tripped_rules:
         return SHADOW, "rule is tripped (circuit breaker); rearm it to enforce again"
     if deletion.mode == "shadow":
@@ -67,17 +66,32 @@ def _outcome(deletion: Deletion, brakes: Brakes, over_budget: Mapping[str, str])
         return SKIPPED, "rule acted on this task moments ago (self-echo guard)"
     if brakes.dry_run:
         return DRY_RUN, "B24_DRY_RUN is on"
-    if deletion.rule in over_budget:
-        return TRIPPED, over_budget[deletion.rule]
+    if deletion.rule in tripping:
+        return TRIPPED, tripping[deletion.rule]
     return SEND, ""
 
 
+def _over_limit(deletions: Sequence[Deletion], brakes: Brakes) -> dict[str, str]:
+    """Rules over their limit on some task here: they trip, and so stop on every task of the round."""
+    return {
+        d.rule: f"{OVER_LIMIT} (task {d.task_id})"
+        for d in deletions
+        if d.mode == "tripped" and d.rule not in brakes.tripped_rules
+    }
+
+
 def _over_budget(deletions: Sequence[Deletion], brakes: Brakes) -> dict[str, str]:
-    """Rules whose enforced deletions here would exceed what is left of their hourly budget."""
+    """Rules whose deletions here would exceed what is left of their hourly budget.
+
+    Only what would really be sent counts: an echo-blocked deletion is not sent, and in dry-run nothing
+    is, so neither may trip a rule."""
+    if brakes.dry_run:
+        return {}
     wanted: dict[str, int] = {}
-    for deletion in deletions:
-        if deletion.mode == "enforce" and deletion.rule not in brakes.tripped_rules:
-            wanted[deletion.rule] = wanted.get(deletion.rule, 0) + 1
+    for d in deletions:
+        sendable = d.mode == "enforce" and d.rule not in brakes.tripped_rules
+        if sendable and (d.task_id, d.rule) not in brakes.echo_blocked:
+            wanted[d.rule] = wanted.get(d.rule, 0) + 1
     return {
         rule: f"would exceed B24_MAX_DELETIONS_PER_HOUR ({count} more, {brakes.budget_left[rule]} left)"
         for rule, count in wanted.items()
