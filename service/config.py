@@ -33,6 +33,11 @@ class Settings(BaseSettings):
     b24_rate_burst: int = Field(default=50, ge=1, le=10000)
     b24_sweep_interval: int = Field(default=900, ge=0)
     b24_max_deletions_per_hour: int = Field(default=500, ge=1)
+    # How long a worker's claim on a task lasts without a heartbeat: after a crash (kill -9, lost node)
+    # another worker takes the task once it runs out. Heartbeats renew it every third of it.
+    b24_lease_seconds: float = Field(default=120.0, ge=3, le=3600)
+    # First retry delay of a transiently failed evaluation; it doubles per attempt (see core/backoff.py).
+    b24_retry_base_seconds: float = Field(default=2.0, gt=0, le=600)
     b24_event_retention_days: int = Field(default=14, ge=1)
     b24_audit_retention_days: int = Field(default=365, ge=1)
     b24_log_format: Literal["json", "text"] = "json"

@@ -53,7 +53,8 @@ class Processor:
         self._audit = AuditLog(runtime.engine)
         self._breakers = Breakers(runtime.engine)
         self._snapshots = TaskSnapshots(runtime.engine)
-        self._settle = Settlement(runtime.journal, jitter=jitter)
+        retry_base = runtime.settings.b24_retry_base_seconds
+        self._settle = Settlement(runtime.journal, jitter=jitter, retry_base=retry_base)
 
     def run(self, claims: Sequence[Claim]) -> None:
         """Evaluate and act on the claimed tasks; every claim leaves settled (done, retry or dead)."""
@@ -201,7 +202,7 @@ class Processor:
         self, item: Evaluated, failure: BaseException | None, decision: policy.Decision, now: datetime
     ) -> None:
         claim, evaluation = item.claim, item.evaluation
-        log_evaluation(claim, evaluation, decision)
+        log_evaluation(claim, evaluation, decision, started=now, finished=self._clock())
         for plan in evaluation.plans:
             for outcome in plan.outcomes:
                 acted = any(d.rule == outcome.rule for d in evaluation.deletions)
@@ -261,7 +262,11 @@ def _plain(value: object) -> object:
     return str(value)
 
 
-def log_evaluation(claim: Claim, evaluation: Evaluation, decision: policy.Decision) -> None:
+def log_evaluation(
+    claim: Claim, evaluation: Evaluation, decision: policy.Decision, *, started: datetime, finished: datetime
+) -> None:
+    """One JSON line per evaluation. `owner`, `started` and `finished` (the round's start, and the moment
+    before the claim is settled) let an operator or a test see that no two workers held a task at once."""
     mine = {d.item_id for d in evaluation.deletions}
     outcomes: dict[str, int] = {}
     for action in decision.actions:
@@ -282,5 +287,9 @@ def log_evaluation(claim: Claim, evaluation: Evaluation, decision: policy.Decisi
             "reopened": evaluation.transition.reopened,
             "rules": rules,
             "outcomes": outcomes,
+            "owner": claim.owner,
+            "attempts": claim.attempts,
+            "started": started.isoformat(timespec="microseconds"),
+            "finished": finished.isoformat(timespec="microseconds"),
         },
     )

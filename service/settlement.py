@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from service import metrics
-from service.core.backoff import exhausted, retry_delay
+from service.core.backoff import BASE_SECONDS, exhausted, retry_delay
 from service.core.bitrix.errors import BitrixError, OperationTimeLimit, PermanentError
 from service.sentry import capture_failure
 from service.store.journal import Claim, Journal
@@ -20,9 +20,12 @@ log = logging.getLogger(__name__)
 
 
 class Settlement:
-    def __init__(self, journal: Journal, *, jitter: Callable[[], float]) -> None:
+    def __init__(
+        self, journal: Journal, *, jitter: Callable[[], float], retry_base: float = BASE_SECONDS
+    ) -> None:
         self._journal = journal
         self._jitter = jitter
+        self._retry_base = retry_base
 
     def done(self, claim: Claim, now: datetime) -> None:
         self._journal.complete(claim, now)
@@ -37,7 +40,7 @@ class Settlement:
             not_before = None
             if isinstance(error, OperationTimeLimit) and error.reset_at is not None:
                 not_before = max(0.0, error.reset_at - now.timestamp())
-            delay = retry_delay(claim.attempts, self._jitter(), not_before=not_before)
+            delay = retry_delay(claim.attempts, self._jitter(), base=self._retry_base, not_before=not_before)
             log.warning(
                 "will retry",
                 extra={

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 from service import metrics
@@ -41,4 +42,5 @@ def make_worker(runtime: Runtime, *, owner: str | None = None, sweep: bool = Tru
     gateway = make_gateway(runtime)
     owner = owner or worker_name()
     sweeper = Sweeper(runtime, gateway, owner=owner) if sweep else None
-    return Worker(runtime, Processor(runtime, gateway), sweeper, owner=owner)
+    lease = timedelta(seconds=runtime.settings.b24_lease_seconds)
+    return Worker(runtime, Processor(runtime, gateway), sweeper, owner=owner, lease=lease)

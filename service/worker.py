@@ -18,6 +18,7 @@ from service.clock import utcnow
 from service.processing import Processor
 from service.runtime import Runtime
 from service.sentry import capture_failure
+from service.store.audit import AuditLog
 from service.store.claims import NO_WAIT, Settle
 from service.store.journal import Claim
 from service.sweeper import Sweeper
@@ -49,6 +50,7 @@ class Worker:
         owner: str | None = None,
         max_tasks: int = MAX_TASKS,
         settle: Settle = SETTLE,
+        lease: timedelta = LEASE,
         poll_seconds: float = 0.5,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
@@ -58,9 +60,11 @@ class Worker:
         self._owner = owner or worker_name()
         self._max_tasks = max_tasks
         self._settle = settle
+        self._lease = lease
         self._poll = poll_seconds
         self._clock = clock
         self._pruned_at: datetime | None = None
+        self._audit = AuditLog(runtime.engine)
 
     def run(self, stop: threading.Event) -> None:
         log.info("worker started", extra={"owner": self._owner})
@@ -81,13 +85,13 @@ class Worker:
         claims = self._runtime.journal.claim(
             self._owner,
             self._clock(),
-            lease=LEASE,
+            lease=self._lease,
             max_tasks=self._max_tasks,
             settle=self._settle if settle is None else settle,
         )
         if not claims:
             return False
-        with _Heartbeat(self._runtime, claims, self._clock):
+        with _Heartbeat(self._runtime, claims, self._clock, self._lease):
             try:
                 self._processor.run(claims)
             except Exception as error:
@@ -115,19 +119,29 @@ class Worker:
                 capture_failure(error, {"stage": "sweep"})
         if self._pruned_at is None or now - self._pruned_at >= PRUNE_EVERY:
             self._pruned_at = now
-            days = self._runtime.settings.b24_event_retention_days
-            pruned = self._runtime.journal.prune(now, done_older_than=timedelta(days=days))
-            if pruned:
-                log.info("pruned journal", extra={"events": pruned})
+            self._prune(now)
+
+    def _prune(self, now: datetime) -> None:
+        """Forget processed events and audit records older than their retention settings."""
+        settings = self._runtime.settings
+        events = self._runtime.journal.prune(
+            now, done_older_than=timedelta(days=settings.b24_event_retention_days)
+        )
+        records = self._audit.prune(now, older_than=timedelta(days=settings.b24_audit_retention_days))
+        if events or records:
+            log.info("pruned", extra={"events": events, "audit_records": records})
 
 
 class _Heartbeat:
     """Extends the leases of the claims in hand every third of the lease while a round runs."""
 
-    def __init__(self, runtime: Runtime, claims: Sequence[Claim], clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self, runtime: Runtime, claims: Sequence[Claim], clock: Callable[[], datetime], lease: timedelta
+    ) -> None:
         self._runtime = runtime
         self._claims = claims
         self._clock = clock
+        self._lease = lease
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._beat, name="lease-heartbeat", daemon=True)
 
@@ -140,8 +154,8 @@ class _Heartbeat:
         self._thread.join()
 
     def _beat(self) -> None:
-        while not self._stop.wait(LEASE.total_seconds() / 3):
+        while not self._stop.wait(self._lease.total_seconds() / 3):
             try:
-                self._runtime.journal.heartbeat(self._claims, self._clock(), LEASE)
+                self._runtime.journal.heartbeat(self._claims, self._clock(), self._lease)
             except Exception:
                 log.exception("lease heartbeat failed")

@@ -9,12 +9,15 @@ CAP_SECONDS = 600.0
 MAX_ATTEMPTS = 10  # about an hour of retrying in total before an event becomes a dead letter
 
 
-def retry_delay(attempts: int, jitter: float, *, not_before: float | None = None) -> timedelta:
+def retry_delay(
+    attempts: int, jitter: float, *, base: float = BASE_SECONDS, not_before: float | None = None
+) -> timedelta:
     """Delay before attempt `attempts + 1`; `jitter` in [0, 1) comes from the caller's random source.
 
-    `not_before` (seconds) is a floor the server asked for, e.g. the operating-limit reset time.
+    `base` is the first delay's ceiling (B24_RETRY_BASE_SECONDS); `not_before` (seconds) is a floor the
+    server asked for, e.g. the operating-limit reset time.
     """
-    ceiling = min(CAP_SECONDS, BASE_SECONDS * (2 ** max(0, attempts)))
+    ceiling = min(CAP_SECONDS, base * (2 ** max(0, attempts)))
     seconds = ceiling / 2 + ceiling / 2 * jitter  # half fixed, half random: spread, but never ~0
     if not_before is not None:
         seconds = max(seconds, not_before)

@@ -25,3 +25,9 @@ def test_reset_time_is_a_floor() -> None:
 def test_gives_up_after_max_attempts() -> None:
     assert not exhausted(MAX_ATTEMPTS - 1)
     assert exhausted(MAX_ATTEMPTS)
+
+
+def test_the_base_delay_can_be_set_and_still_doubles_per_attempt() -> None:
+    assert retry_delay(0, 0.0, base=0.1).total_seconds() == 0.05
+    assert retry_delay(3, 0.0, base=0.1).total_seconds() == 0.4
+    assert retry_delay(40, 0.999, base=0.1).total_seconds() <= CAP_SECONDS
