@@ -7,6 +7,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
@@ -98,10 +99,12 @@ def test_method_pauses(engine: Engine) -> None:
     assert bucket.pauses("p", ["task.elapseditem.delete", "x"], 250.0) == {"task.elapseditem.delete": 300.0}
 
 
-def _take_until(url: str, key: str, rate: float, burst: int, deadline: float) -> list[float]:
-    """Child process: take tokens as fast as allowed until `deadline`; the grant times."""
+def _take_until(url: str, key: str, rate: float, burst: int, seconds: float, start: Any, out: Any) -> None:
+    """Child process: once every process is up, take tokens as fast as allowed for `seconds`."""
     engine = make_engine(url)
     bucket = SqlRateBucket(engine)
+    start.wait()  # a barrier: slow process start-up on a busy machine must not eat the window
+    deadline = time.time() + seconds
     granted: list[float] = []
     while (now := time.time()) < deadline:
         wait = bucket.take(key, rate, burst, now)
@@ -110,19 +113,26 @@ def _take_until(url: str, key: str, rate: float, burst: int, deadline: float) ->
         else:
             time.sleep(min(wait, 0.05))
     engine.dispose()
-    return granted
+    out.put(granted)
 
 
 @pytest.mark.slow
 def test_processes_sharing_a_bucket_never_exceed_rate_times_t_plus_burst(db_url: str) -> None:
     rate, burst, seconds, workers = 20.0, 5, 2.0, 4
-    deadline = time.time() + 1.0 + seconds  # the first second lets every process start
     context = multiprocessing.get_context("spawn")
-    with context.Pool(workers) as pool:
-        args = [(db_url, "portal", rate, burst, deadline)] * workers
-        results = pool.starmap(_take_until, args)
+    start, out = context.Barrier(workers), context.Queue()
+    processes = [
+        context.Process(target=_take_until, args=(db_url, "portal", rate, burst, seconds, start, out))
+        for _ in range(workers)
+    ]
+    for process in processes:
+        process.start()
+    results = [out.get(timeout=120) for _ in processes]
+    for process in processes:
+        process.join(timeout=30)
     grants = sorted(t for result in results for t in result)
-    assert all(results)  # every process got tokens
+    # The bucket promises a cap, not fairness: a process may be starved for the whole window.
+    assert sum(1 for result in results if result) >= 2  # several processes really competed
     assert len(grants) >= rate * seconds * 0.5  # not vacuous: the processes did get tokens
     assert len(grants) <= rate * (grants[-1] - grants[0]) + burst + 1
     for i in range(len(grants)):
