@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -32,18 +33,33 @@ INGEST_SECONDS = Histogram(
 )
 EVALUATIONS = Counter("b24rules_evaluations_total", "Rule evaluations per task", ["rule", "acted"])
 DELETIONS = Counter("b24rules_deletions_total", "Deletion decisions by outcome", ["rule", "outcome"])
-REST_CALLS = Counter("b24rules_rest_requests_total", "HTTP requests to Bitrix24", ["method", "result"])
+# HTTP requests (a batch is one, labelled method="batch") are what the rate limit counts; REST calls are
+# every method called, batch sub-commands included, so `task.elapseditem.delete` failures are visible.
+REST_REQUESTS = Counter("b24rules_rest_requests_total", "HTTP requests to Bitrix24", ["method", "result"])
+REST_CALLS = Counter(
+    "b24rules_rest_calls_total",
+    "Bitrix24 REST method calls, batch sub-commands included",
+    ["method", "result"],
+)
 DEAD_LETTERS = Counter("b24rules_dead_letters_total", "Events that ended as dead letters", ["reason"])
 RULE_RELOADS = Counter("b24rules_rule_reloads_total", "Rule set reloads", ["result"])
 
 
-class QueueCollector(Collector):
-    """Rule-set health, queue depth, oldest pending age and dead letters, read when scraped."""
+@dataclass(frozen=True)
+class StoreState:
+    """What the scrape reads from the database: the same truth on every replica."""
 
-    def __init__(
-        self, read_stats: Callable[[], tuple[int, int, float | None]], rules_ok: Callable[[], bool]
-    ) -> None:
-        self._read_stats = read_stats
+    pending: int
+    dead: int
+    oldest_pending_age_seconds: float | None
+    tripped_rules: tuple[str, ...]
+
+
+class QueueCollector(Collector):
+    """Rule-set health, queue depth, oldest pending age, dead letters and tripped rules, read when scraped."""
+
+    def __init__(self, read_state: Callable[[], StoreState], rules_ok: Callable[[], bool]) -> None:
+        self._read_state = read_state
         self._rules_ok = rules_ok
 
     def collect(self) -> Iterator[Metric]:
@@ -51,14 +67,29 @@ class QueueCollector(Collector):
             "b24rules_rules_ok", "1 when the rule files on disk are the set that runs", value=self._rules_ok()
         )
         try:
-            pending, dead, oldest_age = self._read_stats()
+            state = self._read_state()
         except Exception:  # a scrape must not fail because the database blinked
             return
-        yield GaugeMetricFamily("b24rules_queue_depth", "Events waiting to be processed", value=pending)
+        yield GaugeMetricFamily("b24rules_queue_depth", "Events waiting to be processed", value=state.pending)
         yield GaugeMetricFamily(
-            "b24rules_queue_oldest_age_seconds", "Age of the oldest pending event", value=oldest_age or 0.0
+            "b24rules_queue_oldest_age_seconds",
+            "Age of the oldest pending event",
+            value=state.oldest_pending_age_seconds or 0.0,
         )
-        yield GaugeMetricFamily("b24rules_dead_letters", "Events in the dead-letter state", value=dead)
+        # Not `b24rules_dead_letters`: that is the family name of the dead_letters_total counter.
+        yield GaugeMetricFamily(
+            "b24rules_dead_letter_events",
+            "Events in the dead-letter state (see replay --failed)",
+            value=state.dead,
+        )
+        tripped = GaugeMetricFamily(
+            "b24rules_rule_tripped",
+            "1 for each rule tripped to shadow until `b24rules rearm`",
+            labels=["rule"],
+        )
+        for rule in state.tripped_rules:
+            tripped.add_metric([rule], 1)
+        yield tripped
 
 
 def render(extra: Collector | None = None) -> tuple[bytes, str]:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from service import metrics
@@ -56,21 +56,26 @@ class Processor:
         retry_base = runtime.settings.b24_retry_base_seconds
         self._settle = Settlement(runtime.journal, jitter=jitter, retry_base=retry_base)
 
-    def run(self, claims: Sequence[Claim]) -> None:
-        """Evaluate and act on the claimed tasks; every claim leaves settled (done, retry or dead)."""
+    def run(self, claims: Sequence[Claim]) -> bool:
+        """Evaluate and act on the claimed tasks; every claim leaves settled (done, retry or dead).
+
+        Returns False when nothing could be done because no good rule set has loaded yet: the claims
+        go back untouched and the caller should wait before claiming again.
+        """
         now = self._clock()
         ruleset = self._runtime.rules.current()
-        if ruleset is None:  # no good rule set yet: put the work back untouched
+        if ruleset is None:
             for claim in claims:
                 self._runtime.journal.release(claim)
-            return
+            return False
         work = [claim for claim in claims if self._needs_work(ruleset, claim, now)]
         if not work:
-            return
+            return True
         states = self._fetch(ruleset, work)
         evaluated = [e for claim in work if (e := self._evaluate(ruleset, claim, states, now)) is not None]
         if evaluated:
             self._act(evaluated, ruleset, now)
+        return True
 
     def settle_failed(self, claim: Claim, error: BaseException) -> None:
         """Retry (or dead-letter) a claim whose round broke down unexpectedly."""
@@ -133,9 +138,9 @@ class Processor:
             draft_of(action, ruleset.version, causes[action.deletion.task_id]) for action in decision.actions
         ]
         audit_ids = self._audit.record(drafts, now)
-        failures = self._send(decision, audit_ids, now)
+        sent = self._send(decision, audit_ids, now)
         for item in evaluated:
-            self._finish(item, failures.get(item.claim.task_id), decision, now)
+            self._finish(item, sent, decision, now)
 
     def _brakes(self, evaluated: Sequence[Evaluated], now: datetime) -> policy.Brakes:
         settings = self._runtime.settings
@@ -170,23 +175,21 @@ class Processor:
             log.error("rule tripped to shadow", extra={"rule": rule, "reason": why})
             capture_failure(f"rule '{rule}' tripped: {why}", {"rule": rule, "kind": "circuit-breaker"})
 
-    def _send(
-        self, decision: policy.Decision, audit_ids: Sequence[int], now: datetime
-    ) -> dict[int, BaseException]:
-        """Delete what the decision says; record each outcome; return the first failure per task."""
+    def _send(self, decision: policy.Decision, audit_ids: Sequence[int], now: datetime) -> Sent:
+        """Delete what the decision says; record each outcome; return the outcomes and failures."""
         pairs = list(zip(decision.actions, audit_ids, strict=True))
         for action, _ in pairs:
             if action.outcome != policy.SEND:
                 metrics.DELETIONS.labels(rule=action.deletion.rule, outcome=action.outcome).inc()
         sending = [(a, i) for a, i in pairs if a.outcome == policy.SEND]
+        sent = Sent()
         if not sending:
-            return {}
+            return sent
         items = [(a.deletion.task_id, a.deletion.item_id) for a, _ in sending]
         try:
             results: dict[tuple[int, int], object] = dict(self._gateway.delete(items))
         except Exception as error:
             results = dict.fromkeys(items, error)
-        failures: dict[int, BaseException] = {}
         for action, audit_id in sending:
             key = (action.deletion.task_id, action.deletion.item_id)
             result = results.get(key, RuntimeError("no answer for this deletion"))
@@ -194,15 +197,15 @@ class Processor:
             problem = result if isinstance(result, BaseException) else None
             self._audit.set_outcome(audit_id, outcome, now, error=str(problem) if problem else None)
             metrics.DELETIONS.labels(rule=action.deletion.rule, outcome=outcome).inc()
+            sent.outcomes[key] = outcome
             if problem is not None:
-                failures.setdefault(action.deletion.task_id, RuleFailure(action.deletion.rule, problem))
-        return failures
+                sent.failures.setdefault(action.deletion.task_id, RuleFailure(action.deletion.rule, problem))
+        return sent
 
-    def _finish(
-        self, item: Evaluated, failure: BaseException | None, decision: policy.Decision, now: datetime
-    ) -> None:
+    def _finish(self, item: Evaluated, sent: Sent, decision: policy.Decision, now: datetime) -> None:
         claim, evaluation = item.claim, item.evaluation
-        log_evaluation(claim, evaluation, decision, started=now, finished=self._clock())
+        failure = sent.failures.get(claim.task_id)
+        log_evaluation(claim, evaluation, decision, sent.outcomes, started=now, finished=self._clock())
         for plan in evaluation.plans:
             for outcome in plan.outcomes:
                 acted = any(d.rule == outcome.rule for d in evaluation.deletions)
@@ -215,6 +218,14 @@ class Processor:
         if evaluation.status is not None:
             self._snapshots.put(claim.task_id, evaluation.status, now)
         self._settle.done(claim, now)
+
+
+@dataclass
+class Sent:
+    """What the portal made of a round's deletions."""
+
+    outcomes: dict[tuple[int, int], str] = field(default_factory=dict)  # (task, item) → deleted|gone|failed
+    failures: dict[int, BaseException] = field(default_factory=dict)  # the first failure per task
 
 
 class RuleFailure(Exception):
@@ -263,7 +274,13 @@ def _plain(value: object) -> object:
 
 
 def log_evaluation(
-    claim: Claim, evaluation: Evaluation, decision: policy.Decision, *, started: datetime, finished: datetime
+    claim: Claim,
+    evaluation: Evaluation,
+    decision: policy.Decision,
+    settled: Mapping[tuple[int, int], str],
+    *,
+    started: datetime,
+    finished: datetime,
 ) -> None:
     """One JSON line per evaluation. `owner`, `started` and `finished` (the round's start, and the moment
     before the claim is settled) let an operator or a test see that no two workers held a task at once."""
@@ -271,7 +288,9 @@ def log_evaluation(
     outcomes: dict[str, int] = {}
     for action in decision.actions:
         if action.deletion.item_id in mine and action.deletion.task_id == claim.task_id:
-            outcomes[action.outcome] = outcomes.get(action.outcome, 0) + 1
+            # What happened (deleted, gone, failed), not the "pending" the policy handed over.
+            final = settled.get((claim.task_id, action.deletion.item_id), action.outcome)
+            outcomes[final] = outcomes.get(final, 0) + 1
     rules = {
         outcome.rule: {"applies": outcome.applies, "selected": sum(v.selected for v in outcome.verdicts)}
         for plan in evaluation.plans

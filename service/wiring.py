@@ -32,10 +32,14 @@ def make_gateway(runtime: Runtime) -> PortalGateway:
         burst=settings.b24_rate_burst,
     )
 
-    def count(method: str, outcome: str) -> None:
+    def count_request(method: str, outcome: str) -> None:
+        metrics.REST_REQUESTS.labels(method=method, result=outcome).inc()
+
+    def count_call(method: str, outcome: str) -> None:
         metrics.REST_CALLS.labels(method=method, result=outcome).inc()
 
-    return PortalGateway(BitrixClient(webhook_url, limiter, on_request=count))
+    client = BitrixClient(webhook_url, limiter, on_request=count_request, on_call=count_call)
+    return PortalGateway(client)
 
 
 def make_worker(runtime: Runtime, *, owner: str | None = None, sweep: bool = True) -> Worker:

@@ -59,7 +59,8 @@ class BitrixClient:
         *,
         timeout: tuple[float, float] = (3.05, 30.0),
         session: requests.Session | None = None,
-        on_request: Outcome | None = None,  # (method, outcome) for metrics
+        on_request: Outcome | None = None,  # (method, outcome) per HTTP request, for metrics
+        on_call: Outcome | None = None,  # (method, outcome) per method called, batch sub-commands too
         max_attempts: int = 4,
         backoff: float = 1.0,
         sleep: Callable[[float], None] = time.sleep,
@@ -71,6 +72,7 @@ class BitrixClient:
         self._timeout = timeout
         self._session = session or requests.Session()
         self._on_request = on_request or (lambda _method, _outcome: None)
+        self._on_call = on_call or (lambda _method, _outcome: None)
         self._max_attempts = max(1, max_attempts)
         self._backoff = backoff
         self._sleep, self._clock = sleep, clock
@@ -81,15 +83,27 @@ class BitrixClient:
 
     def call(self, call: Call) -> Reply:
         """Send one call; its `Reply`, or raises a `BitrixError`."""
-        return self._send(call, ())
+        try:
+            reply = self._send(call, ())
+        except BitrixError as error:
+            self._on_call(call.method, _outcome(error))
+            raise
+        self._on_call(call.method, "ok")
+        return reply
 
     def batch(self, calls: Mapping[str, Call], halt: bool = False) -> dict[str, Reply | BitrixError]:
         """Send up to 50 calls in one request; one `Reply` or error per key (a failed request raises)."""
         methods = {call.method for call in calls.values()}
-        reply = self._send(batch(calls, halt), methods)
+        try:
+            reply = self._send(batch(calls, halt), methods)
+        except BitrixError as error:
+            for sub in calls.values():
+                self._on_call(sub.method, _outcome(error))
+            raise
         out = unpack_batch(reply, calls)
         for key, value in out.items():
             self._observe(calls[key].method, value)
+            self._on_call(calls[key].method, "ok" if isinstance(value, Reply) else _outcome(value))
         return out
 
     def _send(self, call: Call, sub_methods: Collection[str]) -> Reply:

@@ -6,6 +6,7 @@ from flask import Blueprint, Response, jsonify, request
 
 from service import metrics
 from service.clock import utcnow
+from service.store.breakers import Breakers
 from service.web import context
 
 blueprint = Blueprint("health", __name__)
@@ -49,12 +50,13 @@ def readyz() -> tuple[Response, int]:
 def metrics_endpoint() -> Response:
     runtime = context.runtime()
 
-    def queue_stats() -> tuple[int, int, float | None]:
+    def store_state() -> metrics.StoreState:
         stats = runtime.journal.stats(utcnow())
-        return stats.pending, stats.dead, stats.oldest_pending_age_seconds
+        tripped = tuple(Breakers(runtime.engine).tripped())
+        return metrics.StoreState(stats.pending, stats.dead, stats.oldest_pending_age_seconds, tripped)
 
     def rules_ok() -> bool:
         return runtime.rules.status().ok
 
-    body, content_type = metrics.render(metrics.QueueCollector(queue_stats, rules_ok))
+    body, content_type = metrics.render(metrics.QueueCollector(store_state, rules_ok))
     return Response(body, content_type=content_type)
