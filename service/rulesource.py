@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -29,18 +30,46 @@ class RulesDirError(Exception):
 
 
 def read_rule_files(directory: Path) -> dict[str, str]:
-    """`{path: text}` of every rule file in `directory` (not recursive; dot-files are ConfigMap internals)."""
+    """`{path: text}` of every rule file in `directory` (not recursive; dot-files are ConfigMap internals).
+
+    Keys are the paths users see (`rules/x.yaml`), also for a ConfigMap's links into `..data`.
+    """
     if not directory.is_dir():
         raise RulesDirError(f"{directory}: rules directory not found")
+    source = _ConfigMapSource(directory)
     files: dict[str, str] = {}
     for path in sorted(directory.iterdir()):
-        if path.name.startswith(".") or path.suffix not in RULE_SUFFIXES or not path.is_file():
+        if path.name.startswith(".") or path.suffix not in RULE_SUFFIXES:
+            continue
+        real = source.locate(path)
+        if not real.is_file():
             continue
         try:
-            files[str(path)] = path.read_text(encoding="utf-8")
+            files[str(path)] = real.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as error:
             raise RulesDirError(f"{path}: cannot read: {error}") from error
     return files
+
+
+class _ConfigMapSource:
+    """Reads a ConfigMap mount's files through one resolution of its `..data` link.
+
+    The kubelet swaps `..data` atomically, but a set of files read one by one through it could mix two
+    versions if the swap falls between two reads (a spurious broken set: duplicate or missing rules).
+    Resolving `..data` once per read pins every file of that read to one version.
+    """
+
+    PREFIX = "..data/"
+
+    def __init__(self, directory: Path) -> None:
+        data = directory / "..data"
+        self._target = data.resolve() if data.is_symlink() and data.is_dir() else None
+
+    def locate(self, path: Path) -> Path:
+        if self._target is None or not path.is_symlink():
+            return path
+        link = os.readlink(path)
+        return self._target / link[len(self.PREFIX) :] if link.startswith(self.PREFIX) else path
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
 from service.rulesource import RuleSource
 
 GOOD = "- name: zero\n  on: [ONTASKUPDATE]\n  action: delete\n  where: {entry.seconds: 0}\n"
@@ -91,3 +93,37 @@ def test_a_missing_folder_is_a_problem_not_a_crash(tmp_path: Path) -> None:
     status = rules.status()
     assert not status.ok
     assert "rules directory not found" in status.problems[0]
+
+
+def test_a_swap_between_two_file_reads_never_mixes_two_versions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Version 1 has rule `zero` in a.yaml and `short` in b.yaml; version 2 moves them between the files.
+    # Read half from each version, the set would name `zero` twice (or not at all): a spurious problem.
+    first, second = tmp_path / "..2026_01", tmp_path / "..2026_02"
+    for folder, (a, b) in ((first, (GOOD, OTHER)), (second, (OTHER, GOOD))):
+        folder.mkdir()
+        (folder / "a.yaml").write_text(a)
+        (folder / "b.yaml").write_text(b)
+    os.symlink(first.name, tmp_path / "..data")
+    for name in ("a.yaml", "b.yaml"):
+        os.symlink(f"..data/{name}", tmp_path / name)
+    reads: list[str] = []
+    original = Path.read_text
+
+    def read_then_swap(self: Path, *args: object, **kwargs: object) -> str:
+        text = original(self, *args, **kwargs)  # type: ignore[arg-type]
+        reads.append(self.name)
+        if len(reads) == 1:  # the kubelet swaps right after the first file was read
+            os.symlink(second.name, tmp_path / "..data_tmp")
+            os.replace(tmp_path / "..data_tmp", tmp_path / "..data")
+        return text
+
+    monkeypatch.setattr(Path, "read_text", read_then_swap)
+    clock, problems = Clock(), []
+    rules = source(tmp_path, clock, problems)
+    loaded = rules.current()
+    assert problems == []
+    assert loaded is not None
+    assert sorted(r.name for r in loaded.rules) == ["short", "zero"]
+    assert sorted(loaded.files) == [str(tmp_path / "a.yaml"), str(tmp_path / "b.yaml")]

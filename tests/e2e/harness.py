@@ -171,11 +171,36 @@ def service_env(
         "B24_WEBHOOK_URL": webhook_url,
         "B24_APPLICATION_TOKEN": TOKEN,
         "B24_RULES_DIR": str(rules_dir),
-        "B24_DATABASE_URL": f"sqlite:///{workdir / 'b24rules.sqlite3'}",
+        "B24_DATABASE_URL": database_url(workdir),
         "B24_SWEEP_INTERVAL": "0",
         "B24_LOG_FORMAT": "json",
         **extra,
     }
+
+
+def rules_with(workdir: Path, replacements: dict[str, dict[str, str]]) -> Path:
+    """A copy of the shipped rules with text replaced per file (e.g. a rule switched to enforce)."""
+    folder = workdir / "rules"
+    shutil.copytree(ROOT / "rules", folder)
+    for name, changes in replacements.items():
+        text = (folder / name).read_text()
+        for old, new in changes.items():
+            assert old in text, f"{old!r} not in {name}"
+            text = text.replace(old, new)
+        (folder / name).write_text(text)
+    return folder
+
+
+def database_url(workdir: Path) -> str:
+    """The service's database in `workdir` (as `service_env` configures it), to inspect its state."""
+    return f"sqlite:///{workdir / 'b24rules.sqlite3'}"
+
+
+def control(sandbox_url: str, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+    """Call the sandbox's HTTP control API (`/_sandbox/...`) and return its JSON answer."""
+    response = requests.request(method, f"{sandbox_url}/_sandbox/{path}", json=body, timeout=10)
+    assert response.status_code < 300, (path, response.status_code, response.text)
+    return response.json()
 
 
 @contextmanager
