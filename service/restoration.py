@@ -13,27 +13,52 @@ from datetime import datetime
 
 from service.bitrix.portal import PortalGateway
 from service.clock import utcnow
-from service.core.bitrix.errors import BitrixError, PermanentError
+from service.core.bitrix.errors import BitrixError, OperationTimeLimit, PermanentError, RateLimited
 from service.runtime import Runtime
 from service.store.audit import AuditLog, AuditRecord
 from service.wiring import make_gateway
 
-RESTORABLE = ("deleted",)
+# Why a record that is not `deleted` has nothing to restore.
+NOTHING_DELETED = {
+    "gone": "the entry was already gone when the rule acted",
+    "failed": "the delete failed; the entry is still there",
+    "pending": "the delete was never confirmed; check the task",
+}
+# The portal turned these away before running the method: certainly nothing was created.
+NOT_RUN = (PermanentError, RateLimited, OperationTimeLimit)
 
 
 def restore_entries(
-    runtime: Runtime, audit_ids: Sequence[int], *, rule: str | None, since: datetime | None
+    runtime: Runtime,
+    audit_ids: Sequence[int],
+    *,
+    rule: str | None,
+    since: datetime | None,
+    force: bool = False,
 ) -> list[tuple[str, bool]]:
+    """Restore the given records (or everything `rule` deleted since `since`); one (line, ok) each.
+
+    `force` retries records left `restoring` by an interrupted restore: the operator has checked
+    that the entry did not come back (otherwise this makes a second copy)."""
     audit = AuditLog(runtime.engine)
-    records = (
-        audit.get(list(audit_ids)) if audit_ids else audit.query(rule=rule, since=since, outcome="deleted")
-    )
+    if audit_ids:
+        records = audit.get(list(audit_ids))
+    else:
+        found = [
+            r
+            for shown in ("deleted", "restoring")
+            for r in audit.query(rule=rule, since=since, outcome=shown)
+        ]
+        records = sorted(found, key=lambda r: r.id)
     missing = sorted(set(audit_ids) - {r.id for r in records})
     results = [(f"audit {i}: no such record", False) for i in missing]
     if not records:
         return results
     gateway = make_gateway(runtime)
     for record in records:
+        if force and record.restore_state == "restoring":
+            audit.abort_restore(record.id)
+            record = audit.get([record.id])[0]
         results.append(_restore_one(audit, gateway, record, runtime))
     return results
 
@@ -43,30 +68,43 @@ def _restore_one(
 ) -> tuple[str, bool]:
     label = f"audit {record.id} (task {record.task_id}, entry {record.item_id})"
     if record.restored_item_id is not None:
-        return f"{label}: already restored as entry {record.restored_item_id}", True
-    if record.outcome not in RESTORABLE:
-        return f"{label}: outcome is {record.outcome}, nothing was deleted, nothing to restore", True
+        return f"{label}: already restored as entry {record.restored_item_id}; nothing done", True
+    if record.restore_state == "restoring":
+        return (
+            f"{label}: an earlier restore did not finish; check task {record.task_id}, then "
+            f"`b24rules restore --force {record.id}` if the entry is not back",
+            False,
+        )
+    if record.outcome != "deleted":
+        why = NOTHING_DELETED.get(record.outcome, f"it was only recorded ({record.outcome}), never deleted")
+        return f"{label}: nothing to restore: {why}", True
     if not audit.begin_restore(record.id, utcnow()):
-        return f"{label}: a restore is already in progress or done", True
+        return f"{label}: another restore took it just now; nothing done", True
     entry = record.entry or {}
+    seconds, comment = int(str(entry.get("SECONDS", "0"))), str(entry.get("COMMENT_TEXT") or "")
     try:
         new_id = gateway.add_entry(
             record.task_id,
-            seconds=int(str(entry.get("SECONDS", "0"))),
-            comment=str(entry.get("COMMENT_TEXT") or ""),
+            seconds=seconds,
+            comment=comment,
             user_id=_int_or_none(entry.get("USER_ID")),
             created_date=_datetime_or_none(entry.get("CREATED_DATE")),
         )
-    except PermanentError as error:  # the portal refused: nothing was created, a later try may work
+    except NOT_RUN as error:  # nothing was created: the record stays restorable
         audit.abort_restore(record.id)
-        return f"{label}: the portal refused: {runtime.redactor.text(str(error))}", False
+        text = runtime.redactor.text(str(error))
+        return f"{label}: not restored, the portal refused ({text}); you can run restore again", False
     except BitrixError as error:
         # A timeout or 5xx: the entry may or may not exist now. Leave the record claimed so that a
         # second run cannot create a duplicate; an operator checks the task (see docs/operations.md).
         text = runtime.redactor.text(str(error))
-        return f"{label}: outcome unknown ({text}); check task {record.task_id} before retrying", False
+        return (
+            f"{label}: outcome unknown ({text}); check task {record.task_id}, then "
+            f"`b24rules restore --force {record.id}` if the entry is not there",
+            False,
+        )
     audit.finish_restore(record.id, new_id, utcnow())
-    return f"{label}: restored as entry {new_id}", True
+    return f"{label}: restored as entry {new_id} ({seconds} s, by user {entry.get('USER_ID', '?')})", True
 
 
 def _datetime_or_none(value: object) -> datetime | None:

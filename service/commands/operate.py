@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 import click
@@ -10,7 +11,10 @@ import click
 from service.clock import utcnow
 from service.commands.common import parse_since, runtime_for, settings_or_exit
 
-OUTCOMES = ("pending", "deleted", "gone", "failed", "shadow", "dry-run", "tripped", "skipped", "restored")
+# What `audit` shows: the decision's outcome, or the restore state of a deleted record.
+OUTCOMES = tuple("pending deleted gone failed shadow dry-run tripped skipped restoring restored".split())
+COMMENT_WIDTH = 30
+RULE_WIDTH = 32
 
 
 @click.command()
@@ -52,7 +56,7 @@ def audit(
     )
     if as_json:
         for record in records:
-            click.echo(json.dumps(record_dict(record), default=str, ensure_ascii=False))
+            click.echo(json.dumps(record_dict(record), default=_json_value, ensure_ascii=False))
         return
     click.echo(audit_table(records))
 
@@ -62,35 +66,50 @@ def record_dict(record: Any) -> dict[str, Any]:
     return {name: getattr(record, name) for name in fields}
 
 
+def _json_value(value: object) -> str:
+    return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
 def audit_table(records: list[Any]) -> str:
+    """One line per record; long rule names and comments are cut so a line stays readable."""
     if not records:
         return "no audit records match"
     header = ("ID", "WHEN (UTC)", "TASK", "ENTRY", "RULE", "OUTCOME", "SECONDS", "USER", "COMMENT")
     rows = [header]
     for r in records:
         entry = r.entry or {}
-        comment = str(entry.get("COMMENT_TEXT") or "")
         rows.append((
-            str(r.id), r.created_at.strftime("%Y-%m-%d %H:%M:%S"), str(r.task_id), str(r.item_id), r.rule,
-            r.outcome, str(entry.get("SECONDS", "")), str(entry.get("USER_ID", "")),
-            comment if len(comment) <= 30 else comment[:27] + "...",
+            str(r.id), r.created_at.strftime("%Y-%m-%d %H:%M:%S"), str(r.task_id), str(r.item_id),
+            _cut(r.rule, RULE_WIDTH), r.shown_outcome, str(entry.get("SECONDS", "")),
+            str(entry.get("USER_ID", "")), _cut(str(entry.get("COMMENT_TEXT") or ""), COMMENT_WIDTH),
         ))  # fmt: skip
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     return "\n".join("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows)
+
+
+def _cut(text: str, width: int) -> str:
+    """One line (a comment may hold newlines and tabs) of at most `width` characters."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: width - 3] + "..."
 
 
 @click.command()
 @click.argument("audit_ids", nargs=-1, type=int)
 @click.option("--rule", default=None, help="Restore everything this rule deleted (with --since).")
 @click.option("--since", default=None, help="With --rule: deleted within this period (2h, 7d, ISO).")
-def restore(audit_ids: tuple[int, ...], rule: str | None, since: str | None) -> None:
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Retry records an interrupted restore left 'restoring' (check first that the entry is not back).",
+)
+def restore(audit_ids: tuple[int, ...], rule: str | None, since: str | None, force: bool) -> None:
     """Re-create deleted entries with task.elapseditem.add from their audit records (idempotent)."""
     from service.restoration import restore_entries
 
     if not audit_ids and not rule:
         raise click.UsageError("give AUDIT_IDs, or --rule NAME [--since 2h]")
     runtime = runtime_for(settings_or_exit(), "cli")
-    results = restore_entries(runtime, audit_ids, rule=rule, since=parse_since(since, utcnow()))
+    results = restore_entries(runtime, audit_ids, rule=rule, since=parse_since(since, utcnow()), force=force)
     failed = 0
     for line, ok in results:
         click.echo(line)

@@ -40,6 +40,7 @@ from service.store.db import Id, UtcDateTime, metadata, reading
 
 DRAFT_OUTCOMES = ("pending", "shadow", "dry-run", "tripped", "skipped")
 FINAL_OUTCOMES = ("deleted", "gone", "failed")
+RESTORE_STATES = ("restoring", "restored")
 # What the per-hour budget and the self-echo guard count: deletions sent or about to be sent.
 DELETING = ("pending", "deleted")
 
@@ -104,6 +105,11 @@ class AuditRecord:
     restored_item_id: int | None
     restored_at: datetime | None
 
+    @property
+    def shown_outcome(self) -> str:
+        """What `audit` shows: a deleted record that was restored (or is being restored) says so."""
+        return self.restore_state or self.outcome
+
     @classmethod
     def from_row(cls, row: Any) -> AuditRecord:
         return cls(**{column.name: row._mapping[column] for column in audit_log.columns})
@@ -146,7 +152,10 @@ class AuditLog:
         outcome: str | None = None,
         limit: int = 1000,
     ) -> list[AuditRecord]:
-        """Records newest first, filtered by whichever arguments are given."""
+        """Records newest first, filtered by whichever arguments are given.
+
+        `outcome` matches what `audit` shows (`AuditRecord.shown_outcome`): `restored` and `restoring`
+        select deleted records by their restore state, and `deleted` leaves those out."""
         statement = select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)
         if task_id is not None:
             statement = statement.where(audit_log.c.task_id == task_id)
@@ -155,7 +164,7 @@ class AuditLog:
         if since is not None:
             statement = statement.where(audit_log.c.created_at >= since)
         if outcome is not None:
-            statement = statement.where(audit_log.c.outcome == outcome)
+            statement = statement.where(*_shown_as(outcome))
         return self._records(statement)
 
     def get(self, ids: Sequence[int]) -> list[AuditRecord]:
@@ -225,3 +234,12 @@ class AuditLog:
     def _records(self, statement: Any) -> list[AuditRecord]:
         with reading(self._engine) as connection:
             return [AuditRecord.from_row(row) for row in connection.execute(statement)]
+
+
+def _shown_as(outcome: str) -> tuple[Any, ...]:
+    """Filter on the outcome `audit` shows: `deleted` means deleted and not (being) restored."""
+    if outcome in RESTORE_STATES:
+        return (audit_log.c.restore_state == outcome,)
+    if outcome == "deleted":
+        return (audit_log.c.outcome == "deleted", audit_log.c.restore_state.is_(None))
+    return (audit_log.c.outcome == outcome,)

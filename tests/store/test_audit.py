@@ -108,6 +108,22 @@ def test_restore_is_idempotent(audit: AuditLog, now: datetime) -> None:
     )
 
 
+def test_restored_records_are_found_and_shown_as_restored(audit: AuditLog, now: datetime) -> None:
+    ids = audit.record([replace(DRAFT, item_id=n) for n in (1, 2, 3)], now)
+    for audit_id in ids:
+        audit.set_outcome(audit_id, "deleted", now)
+    restored, restoring, still_deleted = ids
+    audit.begin_restore(restored, now)
+    audit.finish_restore(restored, 901, now)
+    audit.begin_restore(restoring, now)
+
+    assert [r.id for r in audit.query(outcome="restored")] == [restored]
+    assert [r.id for r in audit.query(outcome="restoring")] == [restoring]
+    assert [r.id for r in audit.query(outcome="deleted")] == [still_deleted]
+    shown = {r.id: r.shown_outcome for r in audit.get(ids)}
+    assert shown == {restored: "restored", restoring: "restoring", still_deleted: "deleted"}
+
+
 def test_prune_keeps_recent_records(audit: AuditLog, now: datetime) -> None:
     [old] = audit.record([DRAFT], now - timedelta(days=400))
     [recent] = audit.record([DRAFT], now)
