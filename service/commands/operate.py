@@ -12,7 +12,10 @@ from service.clock import utcnow
 from service.commands.common import parse_since, runtime_for, settings_or_exit
 
 # What `audit` shows: the decision's outcome, or the restore state of a deleted record.
-OUTCOMES = tuple("pending deleted gone failed shadow dry-run tripped skipped restoring restored".split())
+OUTCOMES = (
+    *("pending", "deleted", "gone", "failed", "shadow", "dry-run", "tripped", "skipped"),
+    *("restoring", "restored"),
+)
 COMMENT_WIDTH = 30
 RULE_WIDTH = 32
 
