@@ -94,6 +94,6 @@ def task_select(ruleset: RuleSet) -> tuple[str, ...]:
     wanted = {"ID", "STATUS"}
     wanted.update(upper for name, (_, upper) in TASK_SOURCES.items() if name in used)
     if used & TRANSITION_FACTS:
-        wanted.update({"STATUS_CHANGED_DATE", "CLOSED_DATE"})
+        wanted.add("STATUS_CHANGED_DATE")  # reopened_at when a snapshot, not the history, shows the reopen
     order = [upper for _, upper in TASK_SOURCES.values()]
     return tuple(sorted(wanted, key=order.index))
