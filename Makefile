@@ -2,6 +2,7 @@
 VENV ?= .venv
 BIN := $(VENV)/bin
 PYTHON ?= python3
+CODE := service tests $(wildcard bench)
 
 .PHONY: run test install lint typecheck rules-check unit chart-check clean
 
@@ -17,8 +18,8 @@ run: install
 	$(BIN)/b24rules serve --sandbox
 
 lint: install
-	$(BIN)/ruff check service tests bench
-	$(BIN)/ruff format --check service tests bench
+	$(BIN)/ruff check $(CODE)
+	$(BIN)/ruff format --check $(CODE)
 
 typecheck: install
 	$(BIN)/mypy
