@@ -83,9 +83,17 @@ def parse_form(body: bytes, content_type: str | None) -> TaskEvent:
 
 def _pairs(text: str) -> list[tuple[str, str]]:
     try:
-        return parse_qsl(text, keep_blank_values=True, strict_parsing=bool(text), max_num_fields=500)
+        return parse_qsl(
+            text, keep_blank_values=True, strict_parsing=bool(text), max_num_fields=500, errors="strict"
+        )
+    except UnicodeDecodeError:
+        raise EventError("body is not valid UTF-8 once percent-decoded") from None
     except ValueError as error:
-        raise EventError(f"body is not a form: {error}") from error
+        # parse_qsl's own message quotes the bad field, which may be a token: never echo it back.
+        if "Max number of fields" in str(error):
+            raise EventError("body is not a form: more than 500 fields") from None
+        position = next((n for n, part in enumerate(text.split("&"), 1) if "=" not in part), None)
+        raise EventError(f"body is not a form: field {position or '?'} has no '='") from None
 
 
 def unflatten(pairs: list[tuple[str, str]]) -> dict[str, object]:

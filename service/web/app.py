@@ -12,7 +12,10 @@ from service.web import events, health
 
 def create_app(runtime: Runtime) -> Flask:
     app = Flask("b24rules")
-    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    # One byte over the limit: a chunked body (no Content-Length) is cut at this size by werkzeug without
+    # an error, so the extra byte is what lets parse_form see it was too large (413) instead of
+    # accepting a truncated body.
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES + 1
     app.extensions["b24rules"] = runtime
     app.register_blueprint(events.blueprint)
     app.register_blueprint(health.blueprint)

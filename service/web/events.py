@@ -39,7 +39,9 @@ def receive() -> tuple[Response, int]:
     except EventError as error:
         outcome = "too_large" if "larger than" in str(error) else "malformed"
         code = 413 if outcome == "too_large" else 400
-        return _answer(code, "unknown", outcome, status="error", reason=str(error))
+        # The reason never quotes values, but a key may be anything the sender typed: mask known secrets.
+        reason = runtime.redactor.text(str(error))
+        return _answer(code, "unknown", outcome, status="error", reason=reason)
 
     verdict = verify_auth(event, runtime.settings.application_token or "", runtime.settings.b24_member_id)
     if verdict is not AuthVerdict.OK:
