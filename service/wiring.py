@@ -9,6 +9,7 @@ from service import metrics
 from service.bitrix.client import BitrixClient
 from service.bitrix.limiter import SharedLimiter
 from service.bitrix.portal import PortalGateway
+from service.core.bitrix.leaky import usable_burst
 from service.processing import Processor
 from service.runtime import Runtime
 from service.store.ratebucket import SqlRateBucket
@@ -29,7 +30,8 @@ def make_gateway(runtime: Runtime) -> PortalGateway:
         SqlRateBucket(runtime.engine),
         portal_key(webhook_url),
         rate=settings.b24_rate_limit,
-        burst=settings.b24_rate_burst,
+        # A little below the portal's X, so uneven delivery never tips its counter over (limits.md).
+        burst=usable_burst(settings.b24_rate_limit, settings.b24_rate_burst),
     )
 
     def count_request(method: str, outcome: str) -> None:

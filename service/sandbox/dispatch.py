@@ -98,10 +98,12 @@ def call_method(
 def handle_rest(portal: Portal, user_id: int, code: str, method: str, params: Params) -> Reply:
     """Answer one incoming-webhook HTTP request (latency is applied by the caller, outside the lock)."""
     method = normalize_method(method)
+    # The portal's counter counts a request when it arrives, not when an earlier one has finished.
+    arrived = portal.clock()
     with portal.lock:
         start = portal.clock()
         decision = portal.faults.for_request(start)
-        reply = _front_end(portal, user_id, code, method, params, start, decision.error)
+        reply = _front_end(portal, user_id, code, method, params, start, decision.error, arrived)
         if reply is None:
             hook = portal.authenticate(user_id, code)
             assert hook is not None  # checked by _front_end
@@ -115,13 +117,20 @@ def handle_rest(portal: Portal, user_id: int, code: str, method: str, params: Pa
 
 
 def _front_end(
-    portal: Portal, user_id: int, code: str, method: str, params: Params, start: float, fault: ApiError | None
+    portal: Portal,
+    user_id: int,
+    code: str,
+    method: str,
+    params: Params,
+    start: float,
+    fault: ApiError | None,
+    arrived: float,
 ) -> Reply | None:
     """Errors raised before the kernel runs the method (these are logged as calls too)."""
     error = fault
     if error is None and portal.authenticate(user_id, code) is None:
         error = system_error("NO_AUTH_FOUND")
-    if error is None and not portal.bucket.try_acquire(start):
+    if error is None and not portal.bucket.try_acquire(arrived):
         error = system_error("QUERY_LIMIT_EXCEEDED")
     if error is None:
         return None

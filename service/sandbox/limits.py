@@ -26,9 +26,12 @@ class LeakyBucket:
     last: float | None = None
 
     def _drain(self, now: float) -> None:
-        if self.last is not None and now > self.last:
-            self.level = max(0.0, self.level - (now - self.last) * self.rate)
-        self.last = now
+        # Requests are stamped when they arrive but counted in the order they get the portal's lock, so
+        # `now` may be a little older than `last`: that time was drained already and is not drained again.
+        if self.last is None or now > self.last:
+            if self.last is not None:
+                self.level = max(0.0, self.level - (now - self.last) * self.rate)
+            self.last = now
 
     def try_acquire(self, now: float) -> bool:
         """Count one request; False (and nothing counted) when the bucket is full."""

@@ -210,3 +210,69 @@ def running(service: Service, command: str = "serve") -> Iterator[Service]:
         yield service
     finally:
         service.stop()
+
+
+class WorkerProcess:
+    """`b24rules worker` as a subprocess (no HTTP port), sharing a `Service`'s database and settings."""
+
+    def __init__(self, service: Service, name: str) -> None:
+        self.log_path = service.workdir / f"{name}.log"
+        self.env = dict(service.env)
+        self.workdir = service.workdir
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> WorkerProcess:
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "service", "worker"],
+            cwd=self.workdir,
+            env=self.env,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+        )
+        return self
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+
+@contextmanager
+def scaled(service: Service, workers: int) -> Iterator[list[WorkerProcess]]:
+    """The scaled shape: `b24rules web` (the service's port) plus `workers` worker processes."""
+    fleet = [WorkerProcess(service, f"worker-{n}") for n in range(workers)]
+    service.start("web")
+    try:
+        for process in fleet:
+            process.start()
+        yield fleet
+    finally:
+        for process in fleet:
+            process.stop()
+        service.stop()
+
+
+def queue_counts(service: Service) -> dict[str, int]:
+    """How many of the service's journal events are in each status (read from its database)."""
+    from sqlalchemy import func, select
+
+    from service.store.db import make_engine
+    from service.store.journal import events
+
+    engine = make_engine(service.env["B24_DATABASE_URL"])
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(select(events.c.status, func.count()).group_by(events.c.status))
+            return {str(status): int(count) for status, count in rows}
+    finally:
+        engine.dispose()

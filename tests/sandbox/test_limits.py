@@ -67,3 +67,13 @@ def test_operating_window_is_ten_minutes() -> None:
     assert budget.blocked("m", 30.0)
     assert budget.reset_at("m", 30.0) == 600
     assert not budget.blocked("m", 600.0)
+
+
+def test_bucket_never_drains_the_same_time_twice_when_stamps_arrive_out_of_order() -> None:
+    # Requests are stamped on arrival and counted under the portal lock, so a slightly older stamp can
+    # be counted after a newer one; it must not rewind the bucket's clock and earn a second drain.
+    bucket = LeakyBucket(rate=2, burst=2)
+    assert [bucket.try_acquire(10.0), bucket.try_acquire(10.0)] == [True, True]
+    assert not bucket.try_acquire(9.5)
+    assert not bucket.try_acquire(10.0)
+    assert bucket.try_acquire(10.5)

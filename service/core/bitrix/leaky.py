@@ -7,6 +7,7 @@ past `burst` is refused (503 QUERY_LIMIT_EXCEEDED on the portal). Plans: 2/s wit
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 
@@ -31,3 +32,18 @@ def take(bucket: Bucket, rate: float, burst: int, now: float) -> tuple[Bucket, f
     if level + 1.0 <= burst:
         return Bucket(level + 1.0, at), 0.0
     return Bucket(level, at), (level + 1.0 - burst) / rate
+
+
+# Seconds of difference in delivery delay our bucket absorbs: a token is taken when a request is let
+# go, the portal counts it when it arrives, and requests do not all take the same time to get there
+# (a connection to open, a busy event loop on either side). Without room for that, a request we let go
+# exactly when our counter reads `burst - 1` can meet a portal counter that still reads `burst`.
+DELIVERY_JITTER = 1.0
+
+
+def usable_burst(rate: float, burst: int, jitter: float = DELIVERY_JITTER) -> int:
+    """How much of the portal's bucket (`burst`) our own bucket may fill: the rest is headroom for
+    `jitter` seconds of uneven delivery, at least one request's worth, and never the whole bucket."""
+    if rate <= 0 or burst < 1:
+        raise ValueError("rate must be > 0 and burst >= 1")
+    return max(1, burst - max(1, math.ceil(rate * jitter)))
