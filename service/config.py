@@ -14,6 +14,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 WEBHOOK_URL_SHAPE = re.compile(r"^https?://[^/\s]+(?::\d+)?/rest/\d+/[^/\s]+/?$")
+SENTRY_DSN_SHAPE = re.compile(r"^https?://[^@/\s]+@[^/\s]+/(?:[^\s]*/)?\d+/?$")
 
 
 class ConfigError(Exception):
@@ -27,7 +28,8 @@ class Settings(BaseSettings):
     b24_application_token: SecretStr | None = None
     b24_member_id: str | None = None
     b24_rules_dir: Path = Path("rules")
-    b24_database_url: str = "sqlite:///var/b24rules.sqlite3"
+    # Not in repr: a PostgreSQL URL carries its password.
+    b24_database_url: str = Field(default="sqlite:///var/b24rules.sqlite3", repr=False)
     b24_dry_run: bool = False
     b24_rate_limit: float = Field(default=2.0, gt=0, le=1000)
     b24_rate_burst: int = Field(default=50, ge=1, le=10000)
@@ -72,6 +74,14 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_none(cls, value: SecretStr | None) -> SecretStr | None:
         return value if value is not None and value.get_secret_value().strip() else None
+
+    @field_validator("sentry_dsn")
+    @classmethod
+    def _sentry_dsn_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        # Checked here so a typo stops start-up naming SENTRY_DSN, not as a bare BadDsn from the SDK.
+        if value is not None and not SENTRY_DSN_SHAPE.match(value.get_secret_value().strip()):
+            raise ValueError("must look like https://PUBLIC_KEY@HOST/PROJECT_ID")
+        return value
 
     @field_validator("b24_member_id", "sentry_environment", "sentry_release")
     @classmethod

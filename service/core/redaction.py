@@ -15,10 +15,12 @@ MASK = "[redacted]"
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     # Incoming-webhook URLs: https://portal/rest/<user id>/<code>/method
     (re.compile(r"(/rest/\d+/)([A-Za-z0-9_\-]{4,})"), r"\1" + MASK),
-    # Form-encoded or decoded auth fields of events: auth[access_token]=…, auth%5Bapplication_token%5D=…
+    # Auth fields of events, form-encoded or decoded, and as JSON or a Python dict's repr:
+    # auth[access_token]=…, auth%5Bapplication_token%5D=…, "access_token": "…", 'refresh_token': '…'
     (
         re.compile(
-            r"((?:auth(?:\[|%5B))?(?:access_token|application_token|refresh_token)(?:\]|%5D)?\s*[=:]\s*['\"]?)"
+            r"((?:auth(?:\[|%5B))?(?:access_token|application_token|refresh_token)(?:\]|%5D)?['\"]?"
+            r"\s*[=:]\s*['\"]?)"
             r"([^&\s'\",}]+)",
             re.IGNORECASE,
         ),

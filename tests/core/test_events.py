@@ -1,0 +1,117 @@
+"""Parsing the portal's form bodies: the four recorded samples, and what must never survive parsing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from service.core.events import AuthVerdict, EventError, TaskEvent, parse_form, unflatten, verify_auth
+
+SAMPLES = Path(__file__).resolve().parents[1] / "sandbox" / "samples"
+FORM = "application/x-www-form-urlencoded"
+TOKEN = "k3v9w2x8y7z6q5p4o3n2m1l0k9j8h7g6"
+ACCESS_TOKEN = "s6p6eclrvim6da22ft9ch94ekreb52lv"  # in the app-mode sample only
+MEMBER = "a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5"
+
+
+def parsed(name: str) -> TaskEvent:
+    return parse_form((SAMPLES / name).read_bytes(), FORM)
+
+
+@pytest.mark.parametrize(
+    ("name", "event", "task_id", "ts", "handler"),
+    [
+        ("ontaskadd-webhook.form", "ONTASKADD", 692, 1766047200, "16"),  # FIELDS_BEFORE=undefined
+        ("ontaskupdate-webhook.form", "ONTASKUPDATE", 691, 1766047124, "17"),
+        ("ontaskdelete-webhook.form", "ONTASKDELETE", 692, 1766047300, "18"),  # FIELDS_AFTER=undefined
+        ("ontaskupdate-app.form", "ONTASKUPDATE", 693, 1766047400, "185"),
+    ],
+)
+def test_every_sample_parses_to_its_event(name: str, event: str, task_id: int, ts: int, handler: str) -> None:
+    parsed_event = parsed(name)
+    assert parsed_event.public_fields() == {
+        "event": event,
+        "task_id": task_id,
+        "ts": ts,
+        "event_handler_id": handler,
+        "domain": "acme.bitrix24.com",
+        "member_id": MEMBER,
+    }
+    assert parsed_event.application_token == TOKEN
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in SAMPLES.glob("*.form")))
+def test_no_credential_is_in_what_may_be_stored_or_shown(name: str) -> None:
+    event = parsed(name)
+    shown = repr(event) + str(event.public_fields())
+    assert TOKEN not in shown
+    assert ACCESS_TOKEN not in shown
+
+
+def test_the_app_sample_carries_an_access_token_that_parsing_drops() -> None:
+    assert ACCESS_TOKEN.encode() in (SAMPLES / "ontaskupdate-app.form").read_bytes()
+    assert ACCESS_TOKEN not in repr(vars(parsed("ontaskupdate-app.form")))
+
+
+@pytest.mark.parametrize(
+    "content_type", [FORM, FORM + "; charset=UTF-8", "Application/X-WWW-Form-Urlencoded ; charset=utf-8"]
+)
+def test_content_type_parameters_and_case_do_not_matter(content_type: str) -> None:
+    body = (SAMPLES / "ontaskupdate-webhook.form").read_bytes()
+    assert parse_form(body, content_type).task_id == 691
+
+
+def test_event_names_are_upper_cased() -> None:
+    body = (SAMPLES / "ontaskupdate-webhook.form").read_bytes().replace(b"ONTASKUPDATE", b"onTaskUpdate")
+    assert parse_form(body, FORM).name == "ONTASKUPDATE"
+
+
+def test_unflatten_builds_nested_php_keys_and_refuses_conflicts() -> None:
+    assert unflatten([("a[b][c]", "1"), ("a[b][d]", "2"), ("e", "3")]) == {
+        "a": {"b": {"c": "1", "d": "2"}},
+        "e": "3",
+    }
+    with pytest.raises(EventError, match="conflicts with nested keys"):
+        unflatten([("a[b]", "1"), ("a", "2")])
+    with pytest.raises(EventError, match="conflicts with a plain value"):
+        unflatten([("a", "2"), ("a[b]", "1")])
+    with pytest.raises(EventError, match="malformed form key"):
+        unflatten([("a]b[", "1")])
+
+
+@pytest.mark.parametrize(
+    ("token", "member", "verdict"),
+    [
+        (TOKEN, None, AuthVerdict.OK),
+        (TOKEN, MEMBER, AuthVerdict.OK),
+        ("another-token-another-token-0000", None, AuthVerdict.WRONG_TOKEN),
+        (TOKEN, "ffffffffffffffffffffffffffffffff", AuthVerdict.WRONG_MEMBER),
+    ],
+)
+def test_verify_auth(token: str, member: str | None, verdict: AuthVerdict) -> None:
+    assert verify_auth(parsed("ontaskupdate-app.form"), token, member) is verdict
+
+
+def test_an_event_without_a_token_is_refused_even_when_ours_is_empty() -> None:
+    body = (SAMPLES / "ontaskadd-webhook.form").read_bytes().replace(TOKEN.encode(), b"")
+    assert verify_auth(parse_form(body, FORM), "", None) is AuthVerdict.MISSING_TOKEN
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b"x" * (64 * 1024 + 1), "larger than"),
+        (b"event=ONTASKUPDATE&data%5BFIELDS_AFTER%5D=undefined&auth%5Bdomain%5D=a", "task id missing"),
+        (b"event=ONTASKUPDATE&auth%5Bdomain%5D=a", "'data' is missing"),
+        (b"event=ONTASKUPDATE&data%5BFIELDS_AFTER%5D%5BID%5D=1", "'auth' is missing"),
+        (b"event=ONTASKUPDATE&data%5BFIELDS_AFTER%5D%5BID%5D=1&auth=x", "'auth' is missing"),
+        (b"event%5B%5D=x&data%5BFIELDS_AFTER%5D%5BID%5D=1&auth%5Ba%5D=x", "plain value"),
+        (b"event=ONTASKUPDATE&data%5BFIELDS_AFTER%5D%5BID%5D=1%2E5&auth%5Ba%5D=x", "not a task id"),
+        (b"=".join([b"a"] * 3) + b"&" + b"&".join(b"k=v" for _ in range(600)), "more than 500 fields"),
+    ],
+)
+def test_malformed_bodies(body: bytes, message: str) -> None:
+    with pytest.raises(EventError, match=message) as caught:
+        parse_form(body, FORM)
+    assert "\n" not in str(caught.value)

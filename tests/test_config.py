@@ -1,0 +1,123 @@
+"""Settings from the environment: every wrong value stops start-up with one line that names the variable
+and never repeats the value (it may be a secret)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from service.config import ConfigError, Settings, load_settings
+
+WEBHOOK = "https://acme.bitrix24.com/rest/1/whcode9f8e7d6c/"
+TOKEN = "apptoken-5b4a39c2d1e0f9a8"
+DB_PASSWORD = "dbpass-7c6b5a4d3e2f"
+
+# One wrong value per setting (each long and unusual enough to be found if it leaked into a message).
+BAD_VALUES = {
+    "B24_WEBHOOK_URL": "ftp://acme.bitrix24.com/rest/1/whcode9f8e7d6c/",
+    "B24_DATABASE_URL": f"mysql://b24:{DB_PASSWORD}@db.example.com/b24",
+    "B24_DRY_RUN": "perhaps-not-sure",
+    "B24_RATE_LIMIT": "fast-please-9",
+    "B24_RATE_BURST": "-500000",
+    "B24_SWEEP_INTERVAL": "-900000",
+    "B24_MAX_DELETIONS_PER_HOUR": "0.000001",
+    "B24_LEASE_SECONDS": "2.0000001",
+    "B24_RETRY_BASE_SECONDS": "-2.000001",
+    "B24_EVENT_RETENTION_DAYS": "fortnight-days",
+    "B24_AUDIT_RETENTION_DAYS": "-365000",
+    "B24_LOG_FORMAT": "xml-please",
+    "B24_LOG_LEVEL": "verbose-level",
+    "B24_WORKERS": "65536",
+    "SENTRY_DSN": "sentry-dsn-without-a-key-3f2e1d",
+    "SENTRY_TRACES_SAMPLE_RATE": "1.5000001",
+    "PORT": "8080808",
+}
+# Settings any value is fine for (free text, a path, a secret compared as given).
+ANY_VALUE = {
+    "B24_APPLICATION_TOKEN",
+    "B24_MEMBER_ID",
+    "B24_RULES_DIR",
+    "SENTRY_ENVIRONMENT",
+    "SENTRY_RELEASE",
+}
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No B24_*/SENTRY_*/PORT from the machine, and no `.env` (the working folder is empty)."""
+    for name in list(os.environ):
+        if name.startswith(("B24_", "SENTRY_")) or name == "PORT":
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+
+
+def test_every_setting_has_a_bad_value_case_or_takes_any_value() -> None:
+    # A new setting must add its case here, so its error message gets checked too.
+    assert {name.upper() for name in Settings.model_fields} == set(BAD_VALUES) | ANY_VALUE
+
+
+@pytest.mark.parametrize(("variable", "value"), sorted(BAD_VALUES.items()))
+def test_a_bad_value_is_one_line_naming_the_variable_never_the_value(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    monkeypatch.setenv("B24_WEBHOOK_URL", WEBHOOK)
+    monkeypatch.setenv("B24_APPLICATION_TOKEN", TOKEN)
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    message = str(caught.value)
+    assert message.startswith(f"{variable}: ")
+    assert "\n" not in message
+    for secret in (value, DB_PASSWORD, WEBHOOK, "whcode9f8e7d6c", TOKEN):
+        assert secret not in message
+    assert caught.value.__cause__ is None  # pydantic's own error (which quotes input) is not chained
+    assert caught.value.__suppress_context__
+
+
+def test_a_bad_value_in_a_dotenv_file_is_reported_the_same_way(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("B24_RATE_LIMIT=fast-please-9\n")
+    with pytest.raises(ConfigError, match=r"^B24_RATE_LIMIT: ") as caught:
+        load_settings()
+    assert "fast-please-9" not in str(caught.value)
+
+
+def test_defaults_start_without_a_portal_and_require_portal_names_what_is_missing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    settings = load_settings()
+    assert settings.b24_database_url == "sqlite:///var/b24rules.sqlite3"
+    with pytest.raises(ConfigError, match=r"^B24_WEBHOOK_URL is not set"):
+        settings.require_portal()
+    monkeypatch.setenv("B24_WEBHOOK_URL", WEBHOOK)
+    with pytest.raises(ConfigError, match=r"^B24_APPLICATION_TOKEN is not set"):
+        load_settings().require_portal()
+    monkeypatch.setenv("B24_APPLICATION_TOKEN", "   ")  # blank is the same as unset
+    with pytest.raises(ConfigError, match=r"^B24_APPLICATION_TOKEN is not set"):
+        load_settings().require_portal()
+
+
+def test_secrets_stay_out_of_repr_and_str(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("B24_WEBHOOK_URL", WEBHOOK)
+    monkeypatch.setenv("B24_APPLICATION_TOKEN", TOKEN)
+    monkeypatch.setenv("B24_DATABASE_URL", f"postgresql://b24:{DB_PASSWORD}@db.example.com/b24")
+    monkeypatch.setenv("SENTRY_DSN", "https://sentrykey1a2b3c@o1.ingest.sentry.io/2")
+    settings = load_settings()
+    shown = repr(settings) + str(settings)
+    for secret in ("whcode9f8e7d6c", TOKEN, DB_PASSWORD, "sentrykey1a2b3c"):
+        assert secret not in shown
+    assert settings.webhook_url == WEBHOOK
+    assert settings.application_token == TOKEN
+
+
+def test_values_are_normalised(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("B24_WEBHOOK_URL", WEBHOOK.rstrip("/"))
+    monkeypatch.setenv("B24_DATABASE_URL", "postgres://u@h/db")
+    monkeypatch.setenv("B24_MEMBER_ID", "  ")
+    monkeypatch.setenv("SENTRY_DSN", "")
+    settings = load_settings()
+    assert settings.webhook_url == WEBHOOK
+    assert settings.b24_database_url == "postgresql://u@h/db"
+    assert settings.b24_member_id is None
+    assert settings.sentry_dsn is None
