@@ -69,11 +69,14 @@ def build_runtime(settings: Settings, *, component: str, configure: bool = True)
 
     def report_rule_problems(problems: tuple[str, ...]) -> None:
         metrics.RULE_RELOADS.labels(result="refused").inc()
-        capture_failure(
-            "rule files refused; the last good set keeps running",
-            {"kind": "rules"},
-            problems=list(problems[:50]),
-        )
+        # Every process reads the rules, but one broken set is one Sentry event: only workers (the
+        # processes that run the rules) report it; web processes log it and show it in /readyz.
+        if component == "worker":
+            capture_failure(
+                "rule files refused; the last good set keeps running",
+                {"kind": "rules"},
+                problems=list(problems[:50]),
+            )
 
     rules = RuleSource(settings.b24_rules_dir, on_problems=report_rule_problems)
     rules.refresh()

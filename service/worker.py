@@ -111,6 +111,8 @@ class Worker:
 
     def _idle(self) -> None:
         now = self._clock()
+        # Notice a changed (or broken) rules folder while no events arrive, so it is reported at once.
+        self._runtime.rules.maybe_refresh()
         if self._sweeper is not None:
             try:
                 self._sweeper.maybe_run(now)
