@@ -1,8 +1,11 @@
-"""Reconciliation: every B24_SWEEP_INTERVAL, enqueue the tasks the portal changed since the watermark.
+"""Reconciliation: every B24_SWEEP_INTERVAL, enqueue the tasks that may need an evaluation no event asked for.
 
-Bitrix24 never re-delivers a lost event, and some changes (a timer stopped at once) may come with no
-event at all; the sweeper finds them with `tasks.task.list` filtered on CHANGED_DATE and feeds them into
-the same journal as events, so they take the same path. One sweeper leads at a time across replicas.
+Bitrix24 never re-delivers a lost event, and some changes come with no event at all. Two sources:
+- tasks changed since the watermark (`tasks.task.list` filtered on CHANGED_DATE): lost events;
+- time entries added since the entry watermark (`task.elapseditem.getlist` across all tasks, by id):
+  adding a time entry (a timer stopped at once leaves a 0-second one) fires no event and does not
+  touch the task's CHANGED_DATE, so only the entries themselves reveal it.
+Both feed the same journal as events, so they take the same path. One sweeper leads at a time.
 """
 
 from __future__ import annotations
@@ -18,12 +21,15 @@ from service.store.sweeps import SweepState
 log = logging.getLogger(__name__)
 
 SWEEP_LEASE = timedelta(minutes=10)
+# Requests of 50 new entries one sweep reads at most; a larger backlog is read by the next sweeps.
+MAX_ENTRY_PAGES = 20
 
 
 @dataclass(frozen=True)
 class SweepReport:
     tasks: int
     watermark: datetime | None
+    entry_watermark: int | None = None  # the highest time-entry id seen so far
 
 
 class Sweeper:
@@ -46,19 +52,41 @@ class Sweeper:
         if not self._state.try_lead(self._owner, now, SWEEP_LEASE):
             return None
         try:
-            # A first sweep only sets the watermark: installing b24rules must not act at once on every
+            # A first sweep only sets the watermarks: installing b24rules must not act at once on every
             # task changed lately. Back-fill on purpose with `b24rules sweep --since 7d`.
             start = since or self._state.watermark() or now
-            newest = start
-            tasks: set[int] = set()
-            for task_id, changed in self._gateway.changed_since(start):
-                tasks.add(task_id)
-                newest = max(newest, changed)
+            changed, newest = self._changed_tasks(start)
+            added, last_entry = self._new_entries()
+            tasks = changed | added
             for task_id in sorted(tasks):
                 self._runtime.journal.enqueue_task(task_id, now, source="sweep")
             # The portal's own clock sets the watermark, so clock skew between us and it loses nothing.
             self._state.advance(newest, now)
-            log.info("sweep done", extra={"tasks": len(tasks), "since": start.isoformat()})
-            return SweepReport(len(tasks), newest)
+            self._state.advance_entries(last_entry, now)
+            log.info(
+                "sweep done",
+                extra={"tasks": len(tasks), "changed": len(changed), "new_entries_in": len(added),
+                       "since": start.isoformat(), "entry_watermark": last_entry},
+            )  # fmt: skip
+            return SweepReport(len(tasks), newest, last_entry)
         finally:
             self._state.release(self._owner)
+
+    def _changed_tasks(self, start: datetime) -> tuple[set[int], datetime]:
+        tasks: set[int] = set()
+        newest = start
+        for task_id, changed in self._gateway.changed_since(start):
+            tasks.add(task_id)
+            newest = max(newest, changed)
+        return tasks, newest
+
+    def _new_entries(self) -> tuple[set[int], int]:
+        """Tasks with time entries newer than the entry watermark, and the new watermark."""
+        mark = self._state.entry_watermark()
+        if mark is None:  # first sweep: start after the newest entry there is now
+            return set(), self._gateway.newest_entry_id()
+        tasks: set[int] = set()
+        for entry_id, task_id in self._gateway.entries_after(mark, MAX_ENTRY_PAGES):
+            tasks.add(task_id)
+            mark = max(mark, entry_id)
+        return tasks, mark

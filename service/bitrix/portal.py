@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any, Literal, Protocol
 
 from service.core.bitrix import (
+    ENTRY_PAGE,
     MAX_COMMANDS,
     BitrixError,
     Call,
@@ -19,6 +20,7 @@ from service.core.bitrix import (
     PermanentError,
     Reply,
     TransientError,
+    entries_after,
     entries_list,
     entry_add,
     entry_delete,
@@ -123,6 +125,21 @@ class PortalGateway:
             skip = skip + same if last == boundary else same
             boundary = last
 
+    def newest_entry_id(self) -> int:
+        """The highest time-entry id on the portal (0 when there is none)."""
+        rows = _entry_rows(self._client.call(entries_after(0, newest_first=True, page_size=1)).result)
+        return rows[0][0] if rows else 0
+
+    def entries_after(self, last_id: int, max_pages: int) -> Iterator[tuple[int, int]]:
+        """(entry id, task id) of every entry with an id above `last_id`, lowest first, across all tasks;
+        at most `max_pages` requests of 50 (the caller's watermark picks up the rest next time)."""
+        for _page in range(max_pages):
+            rows = _entry_rows(self._client.call(entries_after(last_id)).result)
+            yield from rows
+            if len(rows) < ENTRY_PAGE:
+                return
+            last_id = max(entry_id for entry_id, _ in rows)
+
     def _run(
         self, groups: list[dict[str, Call]]
     ) -> Iterator[tuple[dict[str, Call], Mapping[str, Reply | BitrixError]]]:
@@ -170,4 +187,15 @@ def _task_rows(result: object) -> list[tuple[int, datetime]]:
             rows.append((int(str(task_id)), datetime.fromisoformat(str(changed))))
         except (TypeError, ValueError):
             raise TransientError("ERROR_UNEXPECTED_ANSWER", "bad task row", 200, "tasks.task.list") from None
+    return rows
+
+
+def _entry_rows(result: object) -> list[tuple[int, int]]:
+    method = "task.elapseditem.getlist"
+    rows: list[tuple[int, int]] = []
+    for row in result if isinstance(result, list) else []:
+        try:
+            rows.append((int(str(row["ID"])), int(str(row["TASK_ID"]))))
+        except (KeyError, TypeError, ValueError):
+            raise TransientError("ERROR_UNEXPECTED_ANSWER", "bad entry row", 200, method) from None
     return rows

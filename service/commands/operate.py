@@ -25,7 +25,8 @@ RULE_WIDTH = 32
     "--since", default=None, help="Look back this far (2h, 7d, or an ISO date-time) instead of the watermark."
 )
 def sweep(since: str | None) -> None:
-    """Run one reconciliation pass now: enqueue every task the portal changed since the watermark."""
+    """Run one reconciliation pass now: enqueue every task the portal changed since the watermark, and
+    every task that got a time entry since the last sweep (adding an entry sends no event)."""
     from service.sweeper import Sweeper
     from service.wiring import make_gateway
     from service.worker import worker_name
@@ -37,7 +38,10 @@ def sweep(since: str | None) -> None:
     if report is None:
         raise click.ClickException("another sweeper is running right now; try again in a moment")
     watermark = report.watermark.isoformat() if report.watermark else "none"
-    click.echo(f"enqueued {report.tasks} task(s) for evaluation; watermark {watermark}")
+    entries = "none" if report.entry_watermark is None else report.entry_watermark
+    click.echo(
+        f"enqueued {report.tasks} task(s) for evaluation; watermark {watermark}; entries after id {entries}"
+    )
 
 
 @click.command()

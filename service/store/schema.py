@@ -46,8 +46,13 @@ def _baseline(connection: Connection) -> None:
     metadata.create_all(connection)
 
 
+def _sweep_entry_watermark(connection: Connection) -> None:
+    connection.execute(text("ALTER TABLE sweep_state ADD COLUMN entry_watermark BIGINT"))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "baseline: journal, leases, snapshots, audit, breakers, sweeps", _baseline),
+    Migration(2, "sweep_state.entry_watermark: new time entries are swept by id", _sweep_entry_watermark),
 )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import Column, Engine, String, Table, or_, select, update
+from sqlalchemy import BigInteger, Column, Engine, String, Table, or_, select, update
 
 from service.store.db import UtcDateTime, metadata, reading, upsert
 
@@ -16,6 +16,9 @@ sweep_state = Table(
     Column("lease_expires_at", UtcDateTime()),
     Column("watermark", UtcDateTime()),  # tasks changed after this are swept next
     Column("advanced_at", UtcDateTime()),
+    # Time entries with a higher id are swept next (schema version 2): adding an entry changes no
+    # task date, so the entries are followed by id, the only thing that only ever grows.
+    Column("entry_watermark", BigInteger()),
 )
 
 
@@ -58,6 +61,26 @@ class SweepState:
                 index_elements=[sweep_state.c.name],
                 set_={"watermark": watermark, "advanced_at": now},
                 where=or_(sweep_state.c.watermark.is_(None), sweep_state.c.watermark < watermark),
+            )
+            return connection.execute(statement.returning(sweep_state.c.name)).first() is not None
+
+    def entry_watermark(self) -> int | None:
+        with reading(self._engine) as connection:
+            value = connection.scalar(
+                select(sweep_state.c.entry_watermark).where(sweep_state.c.name == self._name)
+            )
+            return None if value is None else int(value)
+
+    def advance_entries(self, last_id: int, now: datetime) -> bool:
+        """Move the entry-id watermark forward to `last_id`; never backwards. True if it moved."""
+        with self._engine.begin() as connection:
+            statement = upsert(connection, sweep_state).values(
+                name=self._name, entry_watermark=last_id, advanced_at=now
+            )
+            statement = statement.on_conflict_do_update(
+                index_elements=[sweep_state.c.name],
+                set_={"entry_watermark": last_id, "advanced_at": now},
+                where=or_(sweep_state.c.entry_watermark.is_(None), sweep_state.c.entry_watermark < last_id),
             )
             return connection.execute(statement.returning(sweep_state.c.name)).first() is not None
 

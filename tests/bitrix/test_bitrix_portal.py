@@ -168,3 +168,38 @@ def test_changed_since_bad_rows_are_an_unexpected_answer(gateway: PortalGateway,
 
 def test_not_found_is_a_permanent_error_kind() -> None:
     assert issubclass(NotFound, PermanentError)
+
+
+def entry_rows(*pairs: tuple[int, int]) -> list[dict[str, str]]:
+    return [{"ID": str(entry_id), "TASK_ID": str(task_id)} for entry_id, task_id in pairs]
+
+
+def test_entries_after_pages_by_the_highest_id_seen(gateway: PortalGateway, portal: FakePortal) -> None:
+    portal.script += [
+        ok(entry_rows(*[(100 + i, i % 7) for i in range(1, 51)]), total=60),
+        ok(entry_rows(*[(150 + i, 9) for i in range(1, 11)]), total=10),
+    ]
+    seen = list(gateway.entries_after(100, max_pages=5))
+    assert [entry_id for entry_id, _ in seen] == list(range(101, 161))
+    assert seen[-1] == (160, 9)
+    assert [body["FILTER"] for _, body in portal.sent] == [{">ID": 100}, {">ID": 150}]
+    assert all(list(body) == ["ORDER", "FILTER", "SELECT", "PARAMS"] for _, body in portal.sent)
+
+
+def test_entries_after_stops_at_max_pages(gateway: PortalGateway, portal: FakePortal) -> None:
+    portal.script += [ok(entry_rows(*[(i, 1) for i in range(1, 51)])) for _ in range(3)]
+    assert len(list(gateway.entries_after(0, max_pages=2))) == 100
+    assert len(portal.sent) == 2
+
+
+def test_newest_entry_id(gateway: PortalGateway, portal: FakePortal) -> None:
+    portal.script += [ok(entry_rows((977, 5))), ok([])]
+    assert gateway.newest_entry_id() == 977
+    assert gateway.newest_entry_id() == 0
+    assert portal.sent[0][1]["ORDER"] == {"ID": "desc"}
+
+
+def test_bad_entry_rows_are_an_unexpected_answer(gateway: PortalGateway, portal: FakePortal) -> None:
+    portal.script.append(ok([{"ID": "x"}]))
+    with pytest.raises(TransientError, match="bad entry row"):
+        list(gateway.entries_after(0, max_pages=1))

@@ -7,7 +7,9 @@ The HTTP client in `service.bitrix` only sends the bytes built here and hands th
 from service.core.bitrix.batching import MAX_COMMANDS, batch, pack, unpack_batch
 from service.core.bitrix.calls import (
     ENTRY_FIELDS,
+    ENTRY_PAGE,
     Call,
+    entries_after,
     entries_list,
     entry_add,
     entry_delete,
@@ -30,6 +32,7 @@ from service.core.bitrix.replies import OperatingTime, Reply, classify, error_fr
 
 __all__ = [
     "ENTRY_FIELDS",
+    "ENTRY_PAGE",
     "MAX_COMMANDS",
     "BatchSkipped",
     "BitrixError",
@@ -44,6 +47,7 @@ __all__ = [
     "batch",
     "classify",
     "command",
+    "entries_after",
     "entries_list",
     "entry_add",
     "entry_delete",

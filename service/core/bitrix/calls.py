@@ -103,6 +103,32 @@ def entries_list(task_id: int, select: Sequence[str] = ENTRY_FIELDS) -> Call:
     )
 
 
+ENTRY_PAGE = 50  # the kernel caps NAV_PARAMS.nPageSize at 50
+
+
+def entries_after(last_id: int, newest_first: bool = False, page_size: int = ENTRY_PAGE) -> Call:
+    """task.elapseditem.getlist across ALL tasks: one page of (ID, TASK_ID) of entries with ID > last_id.
+
+    Adding a time entry fires no event and leaves the task's CHANGED_DATE alone, so new entries can only
+    be found by listing entries. The documented all-tasks form sends no TASKID: the kernel sees an array
+    first and puts TASKID=0 in front of it, so ORDER must be the first value sent. Paging is by the
+    `>ID` filter with page 1 each time (keyset), not by iNumPage, so entries added meanwhile cannot
+    shift one out of view. `newest_first` with page size 1 reads the newest entry's id.
+    https://apidocs.bitrix24.com/api-reference/tasks/elapsed-item/task-elapsed-item-get-list.html
+    """
+    if not 0 < page_size <= ENTRY_PAGE:
+        raise ValueError(f"page size must be 1..{ENTRY_PAGE}")
+    return Call(
+        "task.elapseditem.getlist",
+        (
+            ("ORDER", {"ID": "desc" if newest_first else "asc"}),
+            ("FILTER", {">ID": max(0, int(last_id))}),
+            ("SELECT", ["ID", "TASK_ID"]),
+            ("PARAMS", {"NAV_PARAMS": {"nPageSize": int(page_size), "iNumPage": 1}}),
+        ),
+    )
+
+
 def entry_get(task_id: int, item_id: int) -> Call:
     """task.elapseditem.get (TASKID before ITEMID).
 

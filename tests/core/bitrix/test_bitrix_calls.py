@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from service.core.bitrix import (
+    entries_after,
     entries_list,
     entry_add,
     entry_delete,
@@ -75,3 +76,20 @@ def test_task_list_changed() -> None:
 def test_naive_datetimes_are_refused() -> None:
     with pytest.raises(ValueError, match="offset"):
         task_list_changed(datetime(2025, 1, 1), 0)
+
+
+def test_entries_after_lists_all_tasks_with_order_first_and_pages_by_id() -> None:
+    call = entries_after(120)
+    # No TASKID: the kernel reads a leading array as "TASKID=0, all tasks" — ORDER must come first.
+    assert keys(call) == ["ORDER", "FILTER", "SELECT", "PARAMS"]
+    assert call.method == "task.elapseditem.getlist"
+    assert call.param("ORDER") == {"ID": "asc"}
+    assert call.param("FILTER") == {">ID": 120}
+    assert call.param("PARAMS") == {"NAV_PARAMS": {"nPageSize": 50, "iNumPage": 1}}
+    newest = entries_after(0, newest_first=True, page_size=1)
+    assert (newest.param("ORDER"), newest.param("PARAMS")) == (
+        {"ID": "desc"},
+        {"NAV_PARAMS": {"nPageSize": 1, "iNumPage": 1}},
+    )
+    with pytest.raises(ValueError, match="page size"):
+        entries_after(0, page_size=51)
