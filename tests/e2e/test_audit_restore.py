@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from service.sandbox import SandboxServer
+from service.sandbox.control import apply_config
 from service.store.audit import AuditDraft, AuditLog
 from service.store.db import open_database
 from tests.e2e.commands import audit_records, run_cli
@@ -102,7 +103,7 @@ def test_a_deletion_leaves_a_record_of_the_entry_and_restore_brings_it_back_once
     assert sum(" restored " in line for line in table_after.splitlines()) == 2
 
 
-def test_a_restore_the_portal_refuses_leaves_the_record_restorable(
+def test_a_restore_that_fails_leaves_the_record_restorable_and_never_makes_two_copies(
     sandbox: SandboxServer, workdir: Path
 ) -> None:
     sandbox.portal.create_task("Write report", task_id=691, status=3, entries=[SLIP, REAL])
@@ -112,19 +113,29 @@ def test_a_restore_the_portal_refuses_leaves_the_record_restorable(
     with running(service):
         delete_zero_entries(sandbox, service)
         [record] = audit_records(service)
+        audit_id = str(record["id"])
         refused = run_cli(
-            service, "restore", str(record["id"]), check=False,
-            B24_WEBHOOK_URL=sandbox.webhook_url_for(7, "notadmin7"),
-        )  # fmt: skip
+            service, "restore", audit_id, check=False, B24_WEBHOOK_URL=sandbox.webhook_url_for(7, "notadmin7")
+        )
         [after_refusal] = audit_records(service)
-        retried = run_cli(service, "restore", str(record["id"]))
+        # A 500 on the add: the entry may or may not exist now, so restore will not guess.
+        forced = {"task.elapseditem.add": {"code": "INTERNAL_SERVER_ERROR", "status": 500, "count": 1}}
+        apply_config(sandbox.portal, {"faults": {"forced": forced}})
+        unknown = run_cli(service, "restore", audit_id, check=False)
+        held = run_cli(service, "restore", audit_id, check=False)
+        shown_while_held = audit_records(service, "--outcome", "restoring")
+        forced_retry = run_cli(service, "restore", "--force", audit_id)
 
     assert refused.returncode == 1
-    assert "refused" in refused.stdout
     assert "ACTION_NOT_ALLOWED" in refused.stdout
+    assert "you can run restore again" in refused.stdout
     assert "notadmin7" not in refused.stdout + refused.stderr  # the webhook code is a secret
     assert (after_refusal["outcome"], after_refusal["restore_state"]) == ("deleted", None)
-    assert "restored as entry" in retried.stdout
+    assert (unknown.returncode, held.returncode) == (1, 1)
+    assert "outcome unknown" in unknown.stdout
+    assert f"restore --force {audit_id}" in held.stdout
+    assert [r["id"] for r in shown_while_held] == [record["id"]]
+    assert "restored as entry" in forced_retry.stdout
     assert sorted(e.seconds for e in sandbox.portal.entries_of(691)) == [0, 3600]
 
 
