@@ -96,10 +96,14 @@ class Settings(BaseSettings):
     def application_token(self) -> str | None:
         return self.b24_application_token.get_secret_value() if self.b24_application_token else None
 
-    def require_portal(self) -> None:
-        """The settings a real portal needs; raise ConfigError naming the first one missing."""
+    def require_webhook(self) -> None:
+        """What REST calls need (simulate, sweep, restore read or write the portal but receive no events)."""
         if self.b24_webhook_url is None:
             raise ConfigError("B24_WEBHOOK_URL is not set: the incoming-webhook URL used for REST calls")
+
+    def require_portal(self) -> None:
+        """The settings a real portal needs; raise ConfigError naming the first one missing."""
+        self.require_webhook()
         if self.b24_application_token is None:
             raise ConfigError("B24_APPLICATION_TOKEN is not set: the outgoing webhook's application token")
 

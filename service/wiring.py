@@ -24,7 +24,7 @@ def portal_key(webhook_url: str) -> str:
 
 def make_gateway(runtime: Runtime) -> PortalGateway:
     settings = runtime.settings
-    settings.require_portal()
+    settings.require_webhook()  # the event token is the web half's business, not REST calls'
     webhook_url = settings.webhook_url or ""
     limiter = SharedLimiter(
         SqlRateBucket(runtime.engine),

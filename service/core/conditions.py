@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from service.core.durations import DurationError, parse_duration
@@ -54,6 +54,9 @@ class ConditionTrace:
     expected: object
     actual: object
     ok: bool
+    # The `$field` the expected value was read from, if any: "before $task.reopened_at" explains more
+    # than a bare date. Not part of equality: it describes the value, it does not change it.
+    ref: str | None = field(default=None, compare=False)
 
 
 class _Invalid:
@@ -272,7 +275,8 @@ def evaluate(
         expected = resolve(condition.expected, facts)
         ok = apply(OPERATORS[condition.op], actual, expected, now)
         shown = expected.pattern if isinstance(expected, re.Pattern) else expected
-        return ok, (ConditionTrace(condition.path, condition.op, shown, actual, ok),)
+        ref = condition.expected.name if isinstance(condition.expected, Ref) else None
+        return ok, (ConditionTrace(condition.path, condition.op, shown, actual, ok, ref),)
     results = [evaluate(child, facts, now) for child in condition.children]
     oks = [ok for ok, _ in results]
     trace = tuple(item for _, child_trace in results for item in child_trace)

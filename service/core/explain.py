@@ -1,4 +1,10 @@
-"""Human-readable explanations of an evaluation: what `simulate` prints (pure text rendering)."""
+"""Human-readable explanations of an evaluation: what `simulate` prints (pure text rendering).
+
+Written for the question "why did (or didn't) this rule delete that entry?": every rule listening to
+the event, whether it applies and why, every entry with its verdict in words ("would delete", "keep"),
+and each condition with the value it was compared against, the `$field` that value came from and the
+actual value. Values are shown as they are written in rule files (`true`, `completed`, dates in ISO).
+"""
 
 from __future__ import annotations
 
@@ -6,10 +12,18 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from service.core.conditions import ConditionTrace
-from service.core.engine import Plan, RuleOutcome
+from service.core.engine import Deletion, Plan, RuleOutcome
 from service.core.transitions import Transition
 
 STATUS_NAMES = {2: "pending", 3: "in_progress", 4: "awaiting_review", 5: "completed", 6: "deferred"}
+_STATUS_PATHS = ("task.status", "task.previous_status")
+
+# What a selected entry's fate is, by the mode its rule runs in.
+_VERDICTS = {
+    "enforce": "WOULD DELETE",
+    "shadow": "would be recorded only (shadow mode: not deleted)",
+    "tripped": "selected, but the rule is over its limit: not deleted",
+}
 
 
 def explain(
@@ -18,28 +32,35 @@ def explain(
     task: Mapping[str, object],
     entries: Sequence[Mapping[str, object]],
     transition: Transition,
+    basis: str = "",
+    notes: Sequence[str] = (),
 ) -> str:
-    lines = [_task_line(task, transition)]
+    """The report; `basis` says where the previous status came from, `notes` are shown first."""
+    lines = [_task_line(task, transition, basis), *notes]
     by_id = {str(e.get("ID")): e for e in entries}
     if not plans:
         lines.append("no enabled rule listens to this event: nothing would be deleted")
     for plan in plans:
-        lines.append(f"event {plan.event}, rule set {plan.ruleset_version}, {len(entries)} entries")
+        lines += ["", f"event {plan.event}, rule set {plan.ruleset_version}, {len(entries)} time entries"]
         if not plan.outcomes:
             lines.append("  no enabled rule listens to this event")
         for outcome in plan.outcomes:
             lines.extend(_rule_lines(outcome, by_id))
-        lines.append(_summary(plan))
+        lines += ["", *_summary(plan)]
     return "\n".join(lines)
 
 
-def _task_line(task: Mapping[str, object], transition: Transition) -> str:
-    status = _status(task.get("status"))
-    line = f"task {task.get('id')} {str(task.get('title', ''))!r}: status {status}"
+def _task_line(task: Mapping[str, object], transition: Transition, basis: str) -> str:
+    title = str(task.get("title") or "")
+    line = f"task {task.get('id')}" + (f" {title!r}" if title else "") + f": {_status(task.get('status'))}"
     if transition.previous_status is not None:
         line += f", previously {STATUS_NAMES.get(transition.previous_status, transition.previous_status)}"
+    elif basis:
+        line += ", previous status unknown"
+    if basis:
+        line += f" ({basis})"
     if transition.reopened:
-        line += f", reopened at {_show(transition.reopened_at)}"
+        line += f"; reopened at {_show(transition.reopened_at)}"
     return line
 
 
@@ -51,10 +72,15 @@ def _status(raw: object) -> str:
 
 
 def _rule_lines(outcome: RuleOutcome, entries: Mapping[str, Mapping[str, object]]) -> list[str]:
-    state = "applies" if outcome.applies else "does not apply"
-    if outcome.over_limit:
-        state += " (over its limit: nothing would be deleted, the rule would trip)"
-    lines = [f"rule {outcome.rule} [{outcome.mode}]: {state}"]
+    mode = "enforce" if outcome.mode == "tripped" else outcome.mode
+    if not outcome.applies:
+        state = "does not apply (its `when` does not hold)"
+    else:
+        selected = sum(v.selected for v in outcome.verdicts)
+        state = f"applies; selects {selected} of {len(outcome.verdicts)} entries"
+        if outcome.over_limit:
+            state += ", more than its limit: it would delete nothing and trip to shadow"
+    lines = ["", f"rule {outcome.rule} [{mode}]: {state}"]
     if outcome.when_trace:
         lines.append("  when:")
         lines.extend(_trace_lines(outcome.when_trace, "    "))
@@ -62,37 +88,62 @@ def _rule_lines(outcome: RuleOutcome, entries: Mapping[str, Mapping[str, object]
         return lines
     for verdict in outcome.verdicts:
         entry = entries.get(str(verdict.entry_id), {})
-        verdict_text = "DELETE" if verdict.selected else "keep"
-        lines.append(f"  entry {verdict.entry_id} ({_entry_summary(entry)}): {verdict_text}")
+        fate = _VERDICTS[outcome.mode] if verdict.selected else "keep"
+        lines.append(f"  entry {verdict.entry_id} ({_entry_summary(entry)}): {fate}")
         lines.extend(_trace_lines(verdict.trace, "    "))
     return lines
 
 
 def _trace_lines(trace: Sequence[ConditionTrace], indent: str) -> list[str]:
-    return [
-        f"{indent}{'ok  ' if t.ok else 'FAIL'} {t.path} {t.op} {_show(t.expected)} (actual {_show(t.actual)})"
-        for t in trace
-    ]
+    return [f"{indent}{'ok  ' if t.ok else 'FAIL'}  {_condition(t)}" for t in trace]
+
+
+def _condition(trace: ConditionTrace) -> str:
+    field = trace.path.split(".", 1)[1] if trace.path.startswith(("when.", "where.")) else trace.path
+    statuses = field.endswith(_STATUS_PATHS)
+    expected = _show(trace.expected, statuses)
+    if trace.ref:
+        expected = f"${trace.ref} = {expected}"
+    return f"{field} {trace.op} {expected}   (actual: {_show(trace.actual, statuses)})"
 
 
 def _entry_summary(entry: Mapping[str, object]) -> str:
     comment = str(entry.get("COMMENT_TEXT") or "")
     comment = comment if len(comment) <= 40 else comment[:37] + "..."
-    return f"{entry.get('SECONDS')} s by user {entry.get('USER_ID')}, created {entry.get('CREATED_DATE')}" + (
-        f", {comment!r}" if comment else ""
-    )
+    text = f"{entry.get('SECONDS')} s by user {entry.get('USER_ID')}, created {entry.get('CREATED_DATE')}"
+    return text + (f", {comment!r}" if comment else "")
 
 
-def _summary(plan: Plan) -> str:
+def _summary(plan: Plan) -> list[str]:
     if not plan.deletions:
-        return "summary: nothing would be deleted"
-    parts = [f"{d.item_id} ({d.rule}, {d.mode})" for d in plan.deletions]
-    return f"summary: {len(plan.deletions)} selected: " + ", ".join(parts)
+        return ["summary: nothing would be deleted"]
+    lines = ["summary:"]
+    for mode, verdict in (("enforce", "would delete"), ("shadow", "would record only (shadow)")):
+        chosen = [d for d in plan.deletions if d.mode == mode]
+        if chosen:
+            lines.append(f"  {verdict} {len(chosen)}: {_ids_by_rule(chosen)}")
+    held = [d for d in plan.deletions if d.mode == "tripped"]
+    if held:
+        lines.append(f"  held back (rule over its limit) {len(held)}: {_ids_by_rule(held)}")
+    return lines
 
 
-def _show(value: object) -> str:
+def _ids_by_rule(deletions: Sequence[Deletion]) -> str:
+    rules: dict[str, list[str]] = {}
+    for deletion in deletions:
+        rules.setdefault(deletion.rule, []).append(str(deletion.item_id))
+    return "; ".join(f"entries {', '.join(ids)} by {rule}" for rule, ids in rules.items())
+
+
+def _show(value: object, statuses: bool = False) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if statuses and isinstance(value, int):
+        return STATUS_NAMES.get(value, str(value))
     if isinstance(value, datetime):
         return value.isoformat()
+    if isinstance(value, tuple | list | frozenset | set):
+        return "[" + ", ".join(_show(item, statuses) for item in value) + "]"
     if value is None:
         return "none"
     return repr(value) if isinstance(value, str) else str(value)
