@@ -132,7 +132,9 @@ def _ids_by_rule(deletions: Sequence[Deletion]) -> str:
     rules: dict[str, list[str]] = {}
     for deletion in deletions:
         rules.setdefault(deletion.rule, []).append(str(deletion.item_id))
-    return "; ".join(f"entries {', '.join(ids)} by {rule}" for rule, ids in rules.items())
+    return "; ".join(
+        f"{'entry' if len(ids) == 1 else 'entries'} {', '.join(ids)} by {rule}" for rule, ids in rules.items()
+    )
 
 
 def _show(value: object, statuses: bool = False) -> str:

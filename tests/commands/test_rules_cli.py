@@ -173,8 +173,8 @@ def test_simulate_explains_each_rule_and_entry_and_changes_nothing(
         "rule drop-zero-duration-entries [enforce]: applies; selects 1 of 3 entries",
         "    FAIL  entry.seconds eq 0   (actual: 3600)",
         "summary:",
-        f"  would delete 1: entries {zero} by drop-zero-duration-entries",
-        f"  would record only (shadow) 1: entries {first} by void-time-before-reopen",
+        f"  would delete 1: entry {zero} by drop-zero-duration-entries",
+        f"  would record only (shadow) 1: entry {first} by void-time-before-reopen",
         "read-only: nothing was deleted, recorded or changed.",
     ]
     positions = [lines.index(line) for line in expected_in_order]
