@@ -1,0 +1,174 @@
+"""Ingest benchmark: events accepted per second by `POST /bitrix24/events` under `b24rules web`, side by
+side with a bare Flask endpoint under the same gunicorn settings, in one run.
+
+    .venv/bin/python -m bench.ingest.run [--duration 10] [--connections 16] [--workers 2] [--postgres]
+
+Load comes from `wrk` with post.lua (apt-get install -y wrk); without wrk it says so and falls back to a
+Python load generator (slower itself, so its ratios are less telling). After each b24rules run it counts
+the journal's rows: every 200 must be a stored event (rows - 200s must never be negative).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import requests
+from sqlalchemy import func, select
+
+from bench.ingest.load import Result, python_load, wrk_load
+from service.store.db import open_database
+from service.store.eventlog import events
+
+ROOT = Path(__file__).resolve().parents[2]
+BODY = ROOT / "tests" / "sandbox" / "samples" / "ontaskupdate-webhook.form"
+TOKEN = "k3v9w2x8y7z6q5p4o3n2m1l0k9j8h7g6"  # the sample body's application token (public demo value)
+POSTGRES_URL = os.environ.get("B24_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def server(command: list[str], env: dict[str, str], port: int, log: Path) -> Iterator[str]:
+    """Start a gunicorn server in its own process group; yield its URL once /healthz answers."""
+    with log.open("ab") as out:
+        process = subprocess.Popen(command, env=env, stdout=out, stderr=out, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            if process.poll() is not None:
+                raise RuntimeError(f"server exited early, see {log}")
+            try:
+                if requests.get(url + "/healthz", timeout=1).status_code == 200:
+                    break
+            except requests.RequestException:
+                time.sleep(0.1)
+        yield url
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+def base_env(port: int, workers: int) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("B24_", "SENTRY_"))}
+    env.update(PORT=str(port), B24_WORKERS=str(workers), B24_LOG_LEVEL="WARNING", PYTHONPATH=str(ROOT))
+    return env
+
+
+def load(url: str, args: argparse.Namespace) -> tuple[Result, Result]:
+    """A 2-second warm-up (imports, pools, page cache), then the measured run; both results."""
+    runner = wrk_load if shutil.which("wrk") else python_load
+    warm = runner(url + "/bitrix24/events", BODY, argparse.Namespace(**{**vars(args), "duration": 2}))
+    return warm, runner(url + "/bitrix24/events", BODY, args)
+
+
+def journal_rows(database_url: str) -> int:
+    engine = open_database(database_url)
+    try:
+        with engine.connect() as connection:
+            return int(connection.scalar(select(func.count()).select_from(events)) or 0)
+    finally:
+        engine.dispose()
+
+
+def run_b24rules(database_url: str, args: argparse.Namespace, workdir: Path) -> tuple[Result, int]:
+    """The measured result, and journal rows minus 200 answers (warm-up included). Negative would mean
+    lost events; a small positive surplus is the requests in flight when the load generator stopped."""
+    port = free_port()
+    env = base_env(port, args.workers)
+    env.update(
+        B24_APPLICATION_TOKEN=TOKEN,
+        B24_WEBHOOK_URL="http://127.0.0.1:9/rest/1/bench/",  # never called: the web half makes no REST call
+        B24_DATABASE_URL=database_url,
+        B24_RULES_DIR=str(ROOT / "rules"),
+        PROMETHEUS_MULTIPROC_DIR=str(workdir / f"metrics-{port}"),
+    )
+    command = [sys.executable, "-m", "service", "web"]
+    before = journal_rows(database_url)
+    with server(command, env, port, workdir / "web.log") as url:
+        warm, measured = load(url, args)
+    stored = journal_rows(database_url) - before
+    return measured, stored - (warm.ok + measured.ok)
+
+
+def run_bare(args: argparse.Namespace, workdir: Path) -> Result:
+    port = free_port()
+    command = [sys.executable, "-m", "bench.ingest.bare", str(port)]
+    with server(command, base_env(port, args.workers), port, workdir / "bare.log") as url:
+        return load(url, args)[1]
+
+
+@contextmanager
+def postgres_schema() -> Iterator[str]:
+    import psycopg
+
+    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
+        admin.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
+            admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+def report(name: str, result: Result, bare: Result, surplus: int | None) -> str:
+    return (
+        f"| {name} | {result.rps:,.0f} | {result.rps / bare.rps:.2f} | {result.p99_ms:.1f} | "
+        f"{result.ok:,} | {result.errors} | {'n/a' if surplus is None else f'{surplus:+d}'} |"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--duration", type=int, default=10, help="seconds of measured load per server")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=2, help="load generator threads")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes (B24_WORKERS)")
+    parser.add_argument("--postgres", action="store_true", help="also measure with PostgreSQL")
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        print("wrk not found (apt-get install -y wrk): using the Python load generator instead", flush=True)
+    workdir = Path(tempfile.mkdtemp(prefix="b24rules-bench-"))
+    try:
+        bare = run_bare(args, workdir)
+        rows = [report("bare Flask (baseline)", bare, bare, None)]
+        sqlite, surplus = run_b24rules(f"sqlite:///{workdir / 'bench.sqlite3'}", args, workdir)
+        rows.append(report("b24rules web, SQLite", sqlite, bare, surplus))
+        if args.postgres:
+            with postgres_schema() as url:
+                postgres, surplus = run_b24rules(url, args, workdir)
+            rows.append(report("b24rules web, PostgreSQL", postgres, bare, surplus))
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    tool = "wrk" if shutil.which("wrk") else "python"
+    print(f"load: {tool}, {args.connections} connections, {args.threads} threads, {args.duration} s; "
+          f"gunicorn: {args.workers} workers x 4 threads (gthread); cores: {os.cpu_count()}")  # fmt: skip
+    print("| server | requests/s | ratio to bare | p99 ms | 200s | errors | journal rows - 200s |")
+    print("|---|---|---|---|---|---|---|")
+    print("\n".join(rows))
+
+
+if __name__ == "__main__":
+    main()
