@@ -21,6 +21,7 @@ SHADOW = "shadow"
 DRY_RUN = "dry-run"
 TRIPPED = "tripped"
 SKIPPED = "skipped"
+RESTORED = "restored by an operator (b24rules restore): never deleted again automatically"
 
 OVER_LIMIT = "more entries selected for this task than the rule's limit"
 
@@ -31,6 +32,9 @@ class Brakes:
     tripped_rules: frozenset[str] = frozenset()
     budget_left: Mapping[str, int] = field(default_factory=dict)  # rule → deletions left this hour
     echo_blocked: frozenset[tuple[int, str]] = frozenset()  # (task id, rule) that acted moments ago
+    # (task id, item id) of entries an operator brought back with `b24rules restore`: a person decided
+    # they stay, so no rule deletes them again automatically.
+    restored: frozenset[tuple[int, int]] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,8 @@ def decide(deletions: Sequence[Deletion], brakes: Brakes) -> Decision:
 
 
 def _outcome(deletion: Deletion, brakes: Brakes, tripping: Mapping[str, str]) -> tuple[str, str]:
+    if (deletion.task_id, deletion.item_id) in brakes.restored:
+        return SKIPPED, RESTORED
     if deletion.mode == "tripped":
         return TRIPPED, OVER_LIMIT
     if deletion.rule in brakes.tripped_rules:
@@ -90,7 +96,8 @@ def _over_budget(deletions: Sequence[Deletion], brakes: Brakes) -> dict[str, str
     wanted: dict[str, int] = {}
     for d in deletions:
         sendable = d.mode == "enforce" and d.rule not in brakes.tripped_rules
-        if sendable and (d.task_id, d.rule) not in brakes.echo_blocked:
+        restored = (d.task_id, d.item_id) in brakes.restored
+        if sendable and not restored and (d.task_id, d.rule) not in brakes.echo_blocked:
             wanted[d.rule] = wanted.get(d.rule, 0) + 1
     return {
         rule: f"would exceed B24_MAX_DELETIONS_PER_HOUR ({count} more, {brakes.budget_left[rule]} left)"

@@ -192,6 +192,16 @@ class AuditLog:
             value = connection.scalar(statement)
         return value if isinstance(value, datetime) or value is None else None
 
+    def restored_items(self, task_ids: Sequence[int]) -> set[tuple[int, int]]:
+        """(task id, new item id) of the entries `restore` re-created on these tasks."""
+        if not task_ids:
+            return set()
+        statement = select(audit_log.c.task_id, audit_log.c.restored_item_id).where(
+            audit_log.c.task_id.in_(list(task_ids)), audit_log.c.restored_item_id.is_not(None)
+        )
+        with reading(self._engine) as connection:
+            return {(int(task), int(item)) for task, item in connection.execute(statement)}
+
     def begin_restore(self, audit_id: int, now: datetime) -> bool:
         """Claim a deleted record for restoring; False if it was not deleted or is restored/restoring."""
         statement = (

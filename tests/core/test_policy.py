@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from service.core.engine import Deletion
-from service.core.policy import DRY_RUN, SEND, SHADOW, SKIPPED, TRIPPED, Brakes, decide
+from service.core.policy import DRY_RUN, RESTORED, SEND, SHADOW, SKIPPED, TRIPPED, Brakes, decide
 
 RULE = "drop-zero"
 OTHER = "drop-short"
@@ -147,3 +147,14 @@ def test_dry_run_never_trips_on_budget() -> None:
 def test_a_rule_with_no_budget_entry_is_not_limited() -> None:
     # The shell computes budgets for the rules it sees; a missing entry must not be read as zero.
     assert outcomes([deletion(1), deletion(2)], Brakes(budget_left={OTHER: 0})) == {1: SEND, 2: SEND}
+
+
+def test_an_entry_an_operator_restored_is_never_deleted_again_and_costs_no_budget() -> None:
+    brakes = Brakes(restored=frozenset({(691, 1)}), budget_left={RULE: 1})
+    decision = decide([deletion(1), deletion(2)], brakes)
+
+    assert [(a.deletion.item_id, a.outcome) for a in decision.actions] == [(1, SKIPPED), (2, SEND)]
+    assert decision.actions[0].note == RESTORED
+    assert decision.newly_tripped == {}
+    # The same item id on another task is another entry.
+    assert outcomes([deletion(1, task_id=692)], brakes) == {1: SEND}

@@ -55,6 +55,11 @@ def test_a_deletion_leaves_a_record_of_the_entry_and_restore_brings_it_back_once
         by_rule = run_cli(service, "restore", "--rule", RULE, "--since", "1h")
         restored = audit_records(service, "--outcome", "restored")
         table_after = run_cli(service, "audit", "--task", "691").stdout
+        # The rule still selects the restored 0 s entries, but an operator's restore is final: the next
+        # event for the task deletes nothing and records why.
+        assert service.post_event(sample("ontaskupdate-webhook.form")).json()["status"] == "queued"
+        skipped = wait_for(lambda: audit_records(service, "--task", "691", "--outcome", "skipped"))
+        after_next_event = rest_entries(sandbox, 691)
 
     # The record holds the entry exactly as the portal returned it, the rule, why, and what caused it.
     assert sorted((r["entry"] for r in records), key=lambda e: e["ID"]) == deleted
@@ -101,6 +106,9 @@ def test_a_deletion_leaves_a_record_of_the_entry_and_restore_brings_it_back_once
     new_ids = {int(e["ID"]) for e in after_first if e["SECONDS"] == "0"}
     assert {r["restored_item_id"] for r in restored} == new_ids
     assert sum(" restored " in line for line in table_after.splitlines()) == 2
+    assert after_next_event == after_first
+    assert {int(r["item_id"]) for r in skipped} == new_ids
+    assert all("restored by an operator" in r["reason"] for r in skipped)
 
 
 def test_a_restore_that_fails_leaves_the_record_restorable_and_never_makes_two_copies(
