@@ -168,6 +168,7 @@ class Processor:
             tripped_rules=frozenset(self._breakers.tripped()),
             budget_left=budget,
             echo_blocked=frozenset(echo),
+            restored=frozenset(self._audit.restored_items([item.claim.task_id for item in evaluated])),
         )
 
     def _trip(self, rule: str, why: str, now: datetime) -> None:

@@ -93,7 +93,7 @@ class Worker:
             return False
         with _Heartbeat(self._runtime, claims, self._clock, self._lease):
             try:
-                self._processor.run(claims)
+                return self._processor.run(claims)
             except Exception as error:
                 log.exception("processing round failed", extra={"tasks": [c.task_id for c in claims]})
                 capture_failure(error, {"stage": "processing"})
