@@ -54,7 +54,10 @@ class Settlement:
             return
         reason = "permanent" if permanent else "retries exhausted"
         self._journal.dead_letter(claim, now, error=f"{reason}: {describe(error)}")
-        metrics.DEAD_LETTERS.labels(reason="permanent" if permanent else "exhausted").inc()
+        # Per event, like the b24rules_dead_letter_events gauge (a claim may hold several).
+        metrics.DEAD_LETTERS.labels(reason="permanent" if permanent else "exhausted").inc(
+            len(claim.event_ids)
+        )
         log.error(
             "dead letter",
             extra={

@@ -276,3 +276,30 @@ def queue_counts(service: Service) -> dict[str, int]:
             return {str(status): int(count) for status, count in rows}
     finally:
         engine.dispose()
+
+
+class Scrape:
+    """One Prometheus exposition, parsed: `value(name, **labels)` sums the samples whose labels match."""
+
+    def __init__(self, text: str) -> None:
+        from prometheus_client.parser import text_string_to_metric_families
+
+        self.text = text
+        self.samples = [
+            (sample.name, dict(sample.labels), sample.value)
+            for family in text_string_to_metric_families(text)
+            for sample in family.samples
+        ]
+
+    def value(self, name: str, **labels: str) -> float:
+        return sum(v for n, found, v in self.samples if n == name and labels.items() <= found.items())
+
+    def has(self, name: str) -> bool:
+        return any(n == name for n, _, _ in self.samples)
+
+
+def scrape(url: str) -> Scrape:
+    """GET a /metrics URL and parse it (fails on anything but 200)."""
+    response = requests.get(url, timeout=10)
+    assert response.status_code == 200, response.text
+    return Scrape(response.text)
