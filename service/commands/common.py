@@ -8,8 +8,10 @@ import tempfile
 from datetime import datetime, timedelta
 
 import click
+from sqlalchemy.exc import SQLAlchemyError
 
 from service.config import ConfigError, Settings, load_settings
+from service.core.redaction import Redactor
 
 _DURATION = re.compile(r"^(\d+)\s*([smhdw])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -27,8 +29,16 @@ def runtime_for(settings: Settings, component: str):  # type: ignore[no-untyped-
 
     try:
         return build_runtime(settings, component=component)
+    except SQLAlchemyError as error:
+        raise click.ClickException(f"cannot start: B24_DATABASE_URL: {_first_line(error)}") from None
     except Exception as error:
-        raise click.ClickException(f"cannot start: {type(error).__name__}: {error}") from None
+        raise click.ClickException(f"cannot start: {_first_line(error)}") from None
+
+
+def _first_line(error: BaseException) -> str:
+    """Drivers explain over several lines; the first says what failed. Masked, in case it holds a secret."""
+    lines = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {Redactor().text(lines[0]) if lines else ''}"
 
 
 def parse_since(value: str | None, now: datetime) -> datetime | None:
