@@ -8,8 +8,9 @@
 #      metrics dir, all capabilities dropped, uid 10001;
 #   5. checks: /healthz, /readyz, the image's own HEALTHCHECK command, /metrics, a wrong token -> 401,
 #      the sample ONTASKUPDATE event -> queued, and the two 0-second entries deleted on the portal;
-#   6. rules hot reload: a ConfigMap-style `..data` swap to a broken set turns /readyz to 503 while
-#      /healthz stays 200, and the fixed set turns it back to 200;
+#   6. rules hot reload: a ConfigMap-style `..data` swap to a broken set keeps the pod ready (/readyz 200
+#      `status: degraded` with the problem, /readyz?strict=1 503, b24rules_rules_ok 0, /healthz 200), and
+#      the fixed set turns it back to `ready` (strict 200, rules_ok 1);
 #   7. the same events with the scaled shape: one `web` and two `worker` containers on PostgreSQL
 #      (127.0.0.1:5432, database b24rules_smoke, dropped and re-created; skipped without a server).
 #
@@ -160,7 +161,7 @@ check_http() {  # NAME PORT: health, readiness, uid, HEALTHCHECK, metrics
   fi
   local metrics
   metrics=$(http GET "http://127.0.0.1:$port/metrics")
-  [ "${metrics%% *}" = 200 ] && ok "/metrics 200 ($(curl -s "http://127.0.0.1:$port/metrics" | grep -vc '^#') samples)" || bad "/metrics: $metrics"
+  [ "${metrics%% *}" = 200 ] && ok "/metrics 200: $(curl -s "http://127.0.0.1:$port/metrics" | awk '$1 == "#" && $2 == "TYPE" {printf "%s ", $3}')" || bad "/metrics: $metrics"
 }
 
 check_events() {  # PORT: a wrong token is refused; the sample event deletes task 691's 0-second entries
@@ -206,10 +207,10 @@ publish_rules() {  # SOURCE_DIR: a new timestamped copy, then the atomic ..data 
   local f
   for f in "$1"/*.yaml; do ln -sfn "..data/$(basename "$f")" "$RULES_VOL/$(basename "$f")"; done
 }
-wait_ready_status() {  # PORT STATUS SECONDS
+wait_ready_status() {  # PORT STATUS SECONDS [QUERY]
   local deadline=$(( $(date +%s) + $3 ))
   while [ "$(date +%s)" -lt "$deadline" ]; do
-    [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$1/readyz" || true)" = "$2" ] && return 0
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$1/readyz${4:-}" || true)" = "$2" ] && return 0
     sleep 0.5
   done
   return 1
@@ -231,21 +232,33 @@ printf -- '- name: broken-rule\n  on: [ONTASKUPDATE]\n  where:\n    entry.secnds
   >"$OUT/rules-broken/zz-broken.yaml"
 swap_start=$(date +%s)
 publish_rules "$OUT/rules-broken"
-if wait_ready_status "$PORT" 503 60; then
-  ok "broken set -> /readyz 503 after $(( $(date +%s) - swap_start ))s: $(curl -s "http://127.0.0.1:$PORT/readyz" | head -c 250)"
+# A broken set keeps the last good one running and the pod in the Service (a bad ConfigMap must not take
+# every replica out at once); it shows as `degraded`, and only ?strict=1 answers 503.
+if wait_ready_status "$PORT" 503 60 "?strict=1"; then
+  ok "broken set -> /readyz?strict=1 503 after $(( $(date +%s) - swap_start ))s"
 else
-  bad "broken set did not turn /readyz to 503 within 60s"
+  bad "broken set did not turn /readyz?strict=1 to 503 within 60s"
 fi
+readyz=$(http GET "http://127.0.0.1:$PORT/readyz")
+case "$readyz" in
+  "200 "*'"status":"degraded"'*) ok "/readyz stays 200, degraded: ${readyz#200 }" ;;
+  *) bad "/readyz with a broken set: $readyz" ;;
+esac
+rules_ok=$(curl -s "http://127.0.0.1:$PORT/metrics" | awk '$1 == "b24rules_rules_ok" {print $2}')
+[ "$rules_ok" = 0.0 ] && ok "b24rules_rules_ok 0" || bad "b24rules_rules_ok is '$rules_ok', not 0"
 [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/healthz")" = 200 ] \
   && ok "/healthz stays 200 (the process lives on with the last good set)" || bad "/healthz not 200"
 rm -f "$RULES_VOL/zz-broken.yaml"
 swap_start=$(date +%s)
 publish_rules rules
-if wait_ready_status "$PORT" 200 60; then
-  ok "fixed set -> /readyz 200 after $(( $(date +%s) - swap_start ))s"
+if wait_ready_status "$PORT" 200 60 "?strict=1"; then
+  readyz=$(http GET "http://127.0.0.1:$PORT/readyz")
+  ok "fixed set -> /readyz?strict=1 200 after $(( $(date +%s) - swap_start ))s; /readyz: ${readyz:0:60}"
 else
-  bad "fixed set did not bring /readyz back to 200 within 60s"
+  bad "fixed set did not bring /readyz?strict=1 back to 200 within 60s"
 fi
+rules_ok=$(curl -s "http://127.0.0.1:$PORT/metrics" | awk '$1 == "b24rules_rules_ok" {print $2}')
+[ "$rules_ok" = 1.0 ] && ok "b24rules_rules_ok 1" || bad "b24rules_rules_ok is '$rules_ok', not 1"
 show_logs "$CONTAINER"
 
 PG_URL="${PG_URL:-postgresql://postgres@127.0.0.1:5432/b24rules_smoke}"
