@@ -12,7 +12,7 @@ from gunicorn.app.base import BaseApplication
 from service import metrics
 from service.config import Settings
 from service.runtime import build_runtime
-from service.web.app import create_app
+from service.web.app import close_app, create_app
 
 
 class WebServer(BaseApplication):  # type: ignore[misc]
@@ -35,7 +35,7 @@ def gunicorn_options(settings: Settings, *, on_exit: Callable[[Any], None] | Non
         "bind": f"0.0.0.0:{settings.port}",
         "workers": settings.b24_workers,
         "worker_class": "gthread",
-        "threads": 4,
+        "threads": int(os.environ.get("TMP_THREADS", "4")),
         "timeout": 30,
         "graceful_timeout": 20,
         "keepalive": 5,
@@ -43,7 +43,11 @@ def gunicorn_options(settings: Settings, *, on_exit: Callable[[Any], None] | Non
         "errorlog": "-",
         "loglevel": "warning",
         "child_exit": lambda _server, worker: metrics.process_exited(worker.pid),
+        # In the worker, once it has stopped serving: commit what the intake still holds.
+        "worker_exit": lambda _server, worker: close_app(getattr(worker, "wsgi", None)),
         "limit_request_line": 8190,
+        # gunicorn's runtime control socket would be written under $HOME (read-only in our image).
+        "control_socket_disable": True,
     }
     shm = "/dev/shm"  # noqa: S108 (gunicorn's heartbeat files, off a possibly read-only root fs)
     if os.path.isdir(shm):

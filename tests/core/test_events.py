@@ -115,3 +115,32 @@ def test_malformed_bodies(body: bytes, message: str) -> None:
     with pytest.raises(EventError, match=message) as caught:
         parse_form(body, FORM)
     assert "\n" not in str(caught.value)
+
+
+# Property: whatever arrives, parsing gives a TaskEvent or an EventError with a one-line reason, never
+# another exception (which the web layer would have to turn into a 500).
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_KEYS = st.sampled_from(
+    ["event", "ts", "data[FIELDS_AFTER][ID]", "data[FIELDS_BEFORE][ID]", "data[FIELDS_AFTER]", "data",
+     "auth[application_token]", "auth", "auth[member_id]", "data[FIELDS_AFTER][ID][x]", "a[b", "]"]
+)  # fmt: skip
+_FORMS = st.lists(st.tuples(_KEYS, st.text(max_size=20)), max_size=12).map(
+    lambda pairs: "&".join(f"{k}={v}" for k, v in pairs).encode()
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(body=st.one_of(st.binary(max_size=300), _FORMS))
+def test_any_body_parses_or_fails_with_a_one_line_reason(body: bytes) -> None:
+    outcome: TaskEvent | EventError
+    try:
+        outcome = parse_form(body, "application/x-www-form-urlencoded")
+    except EventError as error:
+        outcome = error
+    if isinstance(outcome, EventError):
+        assert str(outcome)
+        assert "\n" not in str(outcome)
+    else:
+        assert outcome.task_id > 0
