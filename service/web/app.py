@@ -7,7 +7,8 @@ from werkzeug.exceptions import HTTPException
 
 from service.core.events import MAX_BODY_BYTES
 from service.runtime import Runtime
-from service.web import events, health
+from service.web import context, events, health
+from service.web.intake import GroupCommit
 
 
 def create_app(runtime: Runtime) -> Flask:
@@ -17,6 +18,8 @@ def create_app(runtime: Runtime) -> Flask:
     # accepting a truncated body.
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES + 1
     app.extensions["b24rules"] = runtime
+    # Its writer thread starts with the first event, in the gunicorn worker (after the fork).
+    app.extensions[context.INTAKE] = GroupCommit(runtime.journal)
     app.register_blueprint(events.blueprint)
     app.register_blueprint(health.blueprint)
 
@@ -26,3 +29,11 @@ def create_app(runtime: Runtime) -> Flask:
         return jsonify(status="error", error=error.name.lower(), reason=error.description), error.code or 500
 
     return app
+
+
+def close_app(app: object) -> None:
+    """Commit what the intake holds and stop its writer (gunicorn's worker_exit; a no-op for other apps)."""
+    extensions = getattr(app, "extensions", {})
+    intake = extensions.get(context.INTAKE)
+    if isinstance(intake, GroupCommit):
+        intake.close()

@@ -1,8 +1,9 @@
 """POST /bitrix24/events: verify and journal an event in milliseconds, then answer; workers do the rest.
 
 Bitrix24 never retries a delivery and slows down handlers that answer late, so this path only parses,
-checks the token and writes one row. Answers: 200 queued/ignored, 400 malformed, 401 bad credentials
-(nothing stored), 413 too large, 503 when the database cannot take the event. Never 500 for any body.
+checks the token and hands the event to the process's group commit (`intake.py`), which answers once
+the row is committed. Answers: 200 queued/ignored, 400 malformed, 401 bad credentials (nothing stored),
+413 too large, 503 when the database cannot take the event. Never 500 for any body.
 """
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ import time
 from flask import Blueprint, Response, jsonify, request
 
 from service import metrics
-from service.clock import utcnow
 from service.core.events import MAX_BODY_BYTES, AuthVerdict, EventError, parse_form, verify_auth
 from service.sentry import capture_failure
 from service.web import context
+from service.web.intake import IntakeUnavailable
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("events", __name__)
@@ -51,10 +52,12 @@ def receive() -> tuple[Response, int]:
     ruleset = runtime.rules.current()
     listened = ruleset is not None and bool(ruleset.for_event(event.name))
     try:
-        event_id = runtime.journal.append(event, utcnow(), status="pending" if listened else "ignored")
-    except Exception as error:  # the database is down or full: say so, report, do not pretend
-        log.exception("could not store event", extra={"event": event.name, "task_id": event.task_id})
-        capture_failure(error, {"event": event.name, "task_id": event.task_id, "stage": "ingest"})
+        event_id = context.intake().append(event, "pending" if listened else "ignored")
+    except IntakeUnavailable as error:  # the database is down, full or stuck: say so, report, do not pretend
+        cause = error.__cause__ or error
+        extra = {"event": event.name, "task_id": event.task_id, "reason": str(error)}
+        log.error("could not store event", exc_info=cause, extra=extra)
+        capture_failure(cause, {"event": event.name, "task_id": event.task_id, "stage": "ingest"})
         return _answer(503, event.name, "unavailable", status="error", reason="event store unavailable")
     metrics.INGEST_SECONDS.observe(time.perf_counter() - started)
     if not listened:

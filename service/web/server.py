@@ -35,7 +35,7 @@ def gunicorn_options(settings: Settings, *, on_exit: Callable[[Any], None] | Non
         "bind": f"0.0.0.0:{settings.port}",
         "workers": settings.b24_workers,
         "worker_class": "gthread",
-        "threads": int(os.environ.get("TMP_THREADS", "4")),
+        "threads": 4,
         "timeout": 30,
         "graceful_timeout": 20,
         "keepalive": 5,
