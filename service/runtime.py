@@ -56,7 +56,12 @@ def make_redactor(settings: Settings) -> Redactor:
 def build_runtime(settings: Settings, *, component: str, configure: bool = True) -> Runtime:
     redactor = make_redactor(settings)
     if configure:
-        configure_logging(settings.b24_log_format, settings.b24_log_level, redactor)
+        if component == "cli":
+            # A command prints its own results; only warnings and errors go to stderr, for people.
+            level = "DEBUG" if settings.b24_log_level == "DEBUG" else "WARNING"
+            configure_logging("text", level, redactor)
+        else:
+            configure_logging(settings.b24_log_format, settings.b24_log_level, redactor)
         init_sentry(
             settings.sentry_dsn.get_secret_value() if settings.sentry_dsn else None,
             redactor=redactor,
