@@ -57,6 +57,7 @@ def simulate_task(runtime: Runtime, task_id: int, event_name: str, *, use_snapsh
         transition=evaluation.transition,
         basis=basis,
         notes=_notes(runtime, ruleset),
+        descriptions={rule.name: rule.description for rule in ruleset.rules},
     )
     return report + "\n\nread-only: nothing was deleted, recorded or changed."
 

@@ -34,8 +34,10 @@ def explain(
     transition: Transition,
     basis: str = "",
     notes: Sequence[str] = (),
+    descriptions: Mapping[str, str] | None = None,
 ) -> str:
-    """The report; `basis` says where the previous status came from, `notes` are shown first."""
+    """The report; `basis` says where the previous status came from, `notes` are shown first, and each
+    rule's `description` (what its author meant it to do) is shown under its name."""
     lines = [_task_line(task, transition, basis), *notes]
     by_id = {str(e.get("ID")): e for e in entries}
     if not plans:
@@ -45,7 +47,7 @@ def explain(
         if not plan.outcomes:
             lines.append("  no enabled rule listens to this event")
         for outcome in plan.outcomes:
-            lines.extend(_rule_lines(outcome, by_id))
+            lines.extend(_rule_lines(outcome, by_id, (descriptions or {}).get(outcome.rule, "")))
         lines += ["", *_summary(plan)]
     return "\n".join(lines)
 
@@ -71,7 +73,9 @@ def _status(raw: object) -> str:
         return str(raw)
 
 
-def _rule_lines(outcome: RuleOutcome, entries: Mapping[str, Mapping[str, object]]) -> list[str]:
+def _rule_lines(
+    outcome: RuleOutcome, entries: Mapping[str, Mapping[str, object]], description: str = ""
+) -> list[str]:
     mode = "enforce" if outcome.mode == "tripped" else outcome.mode
     if not outcome.applies:
         state = "does not apply (its `when` does not hold)"
@@ -81,6 +85,8 @@ def _rule_lines(outcome: RuleOutcome, entries: Mapping[str, Mapping[str, object]
         if outcome.over_limit:
             state += ", more than its limit: it would delete nothing and trip to shadow"
     lines = ["", f"rule {outcome.rule} [{mode}]: {state}"]
+    if description:
+        lines.append(f"  ({' '.join(description.split())})")
     if outcome.when_trace:
         lines.append("  when:")
         lines.extend(_trace_lines(outcome.when_trace, "    "))

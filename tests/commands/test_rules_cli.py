@@ -171,6 +171,7 @@ def test_simulate_explains_each_rule_and_entry_and_changes_nothing(
         f"    FAIL  entry.created_date before $task.reopened_at = {when}   "
         f"(actual: {(reopened_at + timedelta(minutes=5)).isoformat()})",
         "rule drop-zero-duration-entries [enforce]: applies; selects 1 of 3 entries",
+        "  (A timer started and stopped at once leaves a 0-second entry; it carries no time.)",
         "    FAIL  entry.seconds eq 0   (actual: 3600)",
         "summary:",
         f"  would delete 1: entry {zero} by drop-zero-duration-entries",
