@@ -19,6 +19,7 @@ from service.processing import Processor
 from service.runtime import Runtime
 from service.sentry import capture_failure
 from service.store.audit import AuditLog
+from service.store.snapshots import TaskSnapshots
 from service.store.claims import NO_WAIT, Settle
 from service.store.journal import Claim
 from service.sweeper import Sweeper
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 
 LEASE = timedelta(seconds=120)
 PRUNE_EVERY = timedelta(hours=1)
+SNAPSHOT_RETENTION = timedelta(days=180)
 # Tasks per round: with a deep queue, one round reads 100 tasks in 4 batches (7 with status history) and
 # deletes for all of them 50 to a batch, instead of a read and a delete request per handful of tasks.
 MAX_TASKS = 100
@@ -65,6 +67,7 @@ class Worker:
         self._clock = clock
         self._pruned_at: datetime | None = None
         self._audit = AuditLog(runtime.engine)
+        self._snapshots = TaskSnapshots(runtime.engine)
 
     def run(self, stop: threading.Event) -> None:
         log.info("worker started", extra={"owner": self._owner})
@@ -124,14 +127,15 @@ class Worker:
             self._prune(now)
 
     def _prune(self, now: datetime) -> None:
-        """Forget processed events and audit records older than their retention settings."""
+        """Forget processed events, audit records and long-unseen task snapshots past their retention."""
         settings = self._runtime.settings
         events = self._runtime.journal.prune(
             now, done_older_than=timedelta(days=settings.b24_event_retention_days)
         )
         records = self._audit.prune(now, older_than=timedelta(days=settings.b24_audit_retention_days))
-        if events or records:
-            log.info("pruned", extra={"events": events, "audit_records": records})
+        snapshots = self._snapshots.prune(now, unseen_for=SNAPSHOT_RETENTION)
+        if events or records or snapshots:
+            log.info("pruned", extra={"events": events, "audit_records": records, "snapshots": snapshots})
 
 
 class _Heartbeat:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import BigInteger, Column, Engine, Integer, Table, select
 
@@ -61,3 +61,12 @@ class TaskSnapshots:
         with self._engine.begin() as connection:
             deleted = connection.execute(task_snapshots.delete().where(task_snapshots.c.task_id == task_id))
             return bool(deleted.rowcount)
+
+    def prune(self, now: datetime, *, unseen_for: timedelta) -> int:
+        """Forget tasks not seen for `unseen_for` (deleted tasks whose ONTASKDELETE no rule listened to).
+
+        Losing an old snapshot is harmless: the next evaluation of that task reads its status history."""
+        cutoff = now - unseen_for
+        with self._engine.begin() as connection:
+            deleted = connection.execute(task_snapshots.delete().where(task_snapshots.c.seen_at < cutoff))
+            return int(deleted.rowcount or 0)

@@ -29,3 +29,13 @@ def test_snapshots_are_per_task(engine: Engine, now: datetime) -> None:
     snapshots.put(2, 3, now)
 
     assert [snapshots.get(task_id).status for task_id in (1, 2)] == [5, 3]  # type: ignore[union-attr]
+
+
+def test_prune_forgets_only_tasks_unseen_for_longer_than_the_retention(engine: Engine, now: datetime) -> None:
+    snapshots = TaskSnapshots(engine)
+    snapshots.put(1, 5, now - timedelta(days=200))
+    snapshots.put(2, 3, now - timedelta(days=10))
+
+    assert snapshots.prune(now, unseen_for=timedelta(days=180)) == 1
+    assert snapshots.get(1) is None
+    assert snapshots.get(2) is not None
