@@ -19,9 +19,9 @@ from service.processing import Processor
 from service.runtime import Runtime
 from service.sentry import capture_failure
 from service.store.audit import AuditLog
-from service.store.snapshots import TaskSnapshots
 from service.store.claims import NO_WAIT, Settle
 from service.store.journal import Claim
+from service.store.snapshots import TaskSnapshots
 from service.sweeper import Sweeper
 
 log = logging.getLogger(__name__)
