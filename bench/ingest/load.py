@@ -23,6 +23,7 @@ class Result:
     p99_ms: float
     ok: int  # 2xx answers
     errors: int  # other answers, socket errors and timeouts
+    cpu_us: float = 0.0  # the server's CPU time per answered request (filled in by run.load)
 
 
 def wrk_load(url: str, body: Path, args: argparse.Namespace) -> Result:

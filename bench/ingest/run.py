@@ -21,14 +21,17 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import requests
 from sqlalchemy import func, select
 
 from bench.ingest.load import Result, python_load, wrk_load
+from service.config import load_settings
 from service.store.db import open_database
 from service.store.eventlog import events
+from service.web.server import gunicorn_options
 
 ROOT = Path(__file__).resolve().parents[2]
 BODY = ROOT / "tests" / "sandbox" / "samples" / "ontaskupdate-webhook.form"
@@ -44,9 +47,27 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+@dataclass(frozen=True)
+class Server:
+    url: str
+    group: int  # the process group of the gunicorn master and its workers
+
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) used so far by the server's live processes; 0 off Linux."""
+        ticks = 0
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue  # gone meanwhile
+            if int(fields[2]) == self.group:  # field 5 of stat: the process group
+                ticks += int(fields[11]) + int(fields[12])  # fields 14, 15: utime, stime
+        return ticks / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
-def server(command: list[str], env: dict[str, str], port: int, log: Path) -> Iterator[str]:
-    """Start a gunicorn server in its own process group; yield its URL once /healthz answers."""
+def server(command: list[str], env: dict[str, str], port: int, log: Path) -> Iterator[Server]:
+    """Start a gunicorn server in its own process group; yield it once /healthz answers."""
     with log.open("ab") as out:
         process = subprocess.Popen(command, env=env, stdout=out, stderr=out, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
@@ -59,7 +80,7 @@ def server(command: list[str], env: dict[str, str], port: int, log: Path) -> Ite
                     break
             except requests.RequestException:
                 time.sleep(0.1)
-        yield url
+        yield Server(url, process.pid)
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         try:
@@ -74,11 +95,17 @@ def base_env(port: int, workers: int) -> dict[str, str]:
     return env
 
 
-def load(url: str, args: argparse.Namespace) -> tuple[Result, Result]:
-    """A 2-second warm-up (imports, pools, page cache), then the measured run; both results."""
+def load(target: Server, args: argparse.Namespace) -> tuple[Result, Result]:
+    """A 2-second warm-up (imports, pools, page cache), then the measured run; both results, the measured
+    one with the server's CPU time per answered request."""
     runner = wrk_load if shutil.which("wrk") else python_load
-    warm = runner(url + "/bitrix24/events", BODY, argparse.Namespace(**{**vars(args), "duration": 2}))
-    return warm, runner(url + "/bitrix24/events", BODY, args)
+    url = target.url + "/bitrix24/events"
+    warm = runner(url, BODY, argparse.Namespace(**{**vars(args), "duration": 2}))
+    cpu_before = target.cpu_seconds()
+    measured = runner(url, BODY, args)
+    cpu = target.cpu_seconds() - cpu_before
+    answered = measured.ok + measured.errors
+    return warm, replace(measured, cpu_us=cpu / answered * 1e6 if answered else 0.0)
 
 
 def journal_rows(database_url: str) -> int:
@@ -104,8 +131,8 @@ def run_b24rules(database_url: str, args: argparse.Namespace, workdir: Path) -> 
     )
     command = [sys.executable, "-m", "service", "web"]
     before = journal_rows(database_url)
-    with server(command, env, port, workdir / "web.log") as url:
-        warm, measured = load(url, args)
+    with server(command, env, port, workdir / "web.log") as target:
+        warm, measured = load(target, args)
     stored = journal_rows(database_url) - before
     return measured, stored - (warm.ok + measured.ok)
 
@@ -113,8 +140,8 @@ def run_b24rules(database_url: str, args: argparse.Namespace, workdir: Path) -> 
 def run_bare(args: argparse.Namespace, workdir: Path) -> Result:
     port = free_port()
     command = [sys.executable, "-m", "bench.ingest.bare", str(port)]
-    with server(command, base_env(port, args.workers), port, workdir / "bare.log") as url:
-        return load(url, args)[1]
+    with server(command, base_env(port, args.workers), port, workdir / "bare.log") as target:
+        return load(target, args)[1]
 
 
 @contextmanager
@@ -132,9 +159,10 @@ def postgres_schema() -> Iterator[str]:
 
 
 def report(name: str, result: Result, bare: Result, surplus: int | None) -> str:
+    extra = "n/a" if surplus is None else f"{surplus:+d}"
     return (
         f"| {name} | {result.rps:,.0f} | {result.rps / bare.rps:.2f} | {result.p99_ms:.1f} | "
-        f"{result.ok:,} | {result.errors} | {'n/a' if surplus is None else f'{surplus:+d}'} |"
+        f"{result.cpu_us:,.0f} | {result.ok:,} | {result.errors} | {extra} |"
     )
 
 
@@ -163,10 +191,13 @@ def main() -> None:
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     tool = "wrk" if shutil.which("wrk") else "python"
+    options = gunicorn_options(load_settings(port=1, b24_workers=args.workers))
+    workers, threads, kind = options["workers"], options["threads"], options["worker_class"]
     print(f"load: {tool}, {args.connections} connections, {args.threads} threads, {args.duration} s; "
-          f"gunicorn: {args.workers} workers x 4 threads (gthread); cores: {os.cpu_count()}")  # fmt: skip
-    print("| server | requests/s | ratio to bare | p99 ms | 200s | errors | journal rows - 200s |")
-    print("|---|---|---|---|---|---|---|")
+          f"gunicorn: {workers} workers x {threads} threads ({kind}); cores: {os.cpu_count()}")  # fmt: skip
+    print("| server | requests/s | ratio to bare | p99 ms | server CPU µs/request | 200s | errors |"
+          " journal rows - 200s |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|")
     print("\n".join(rows))
 
 

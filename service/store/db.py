@@ -11,8 +11,10 @@ conditional updates and advisory locks.
 
 from __future__ import annotations
 
+import fcntl
 import importlib
 import json
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
@@ -136,6 +138,28 @@ def reading(engine: Engine) -> Iterator[Connection]:
         connection.execution_options(**{_READ_ONLY: True})
         with connection.begin():
             yield connection
+
+
+@contextmanager
+def sqlite_write_turn(engine: Engine) -> Iterator[None]:
+    """Queue for the SQLite file's write lock in the kernel (a lock file), not in SQLite's busy handler.
+
+    For writers that commit back to back, like the web intake: SQLite's busy handler polls, sleeping
+    1, 2, 5 … 100 ms between tries, while the writer that just committed takes the lock again at once.
+    Two web processes committing back to back starved each other that way (measured: p99 1.5 s, some
+    requests past the intake's 5 s wait). `flock` wakes the waiter as soon as the holder lets go.
+    Other writers (the worker) still meet these at SQLite's lock; only the turn-takers queue fairly.
+    """
+    database = engine.url.database or ""
+    if not database or database == ":memory:":
+        yield
+        return
+    descriptor = os.open(f"{database}-writer.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)  # releases the lock
 
 
 def upsert(connection: Connection, table: Table) -> postgresql.Insert | sqlite.Insert:

@@ -27,6 +27,7 @@ from service.core.events import TaskEvent
 from service.store import claims
 from service.store.claims import Claim
 from service.store.db import reading
+from service.store.eventbatch import EventBatchInsert, EventRow
 from service.store.eventlog import (
     DEAD,
     DONE,
@@ -58,6 +59,7 @@ class Journal:
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+        self._batch = EventBatchInsert(engine)
 
     def append(self, event: TaskEvent, now: datetime, *, status: str = PENDING, source: str = "event") -> int:
         """Store an accepted event (one INSERT); return its id. `status` is pending or ignored."""
@@ -86,12 +88,8 @@ class Journal:
             raise ValueError(f"{len(batch)} events but {len(statuses)} statuses")
         if not batch:
             return []
-        rows = [_event_row(event, status, now) for event, status in zip(batch, statuses, strict=True)]
-        with self._engine.begin() as connection:
-            # One multi-row INSERT … RETURNING (SQLAlchemy's "insertmanyvalues"); sort_by_parameter_order
-            # makes the ids come back in the order of `rows` on both engines, whatever order the
-            # database returns them in.
-            return [int(row[0]) for row in connection.execute(_INSERT_RETURNING_IDS, rows)]
+        rows = [_event_row(event, status) for event, status in zip(batch, statuses, strict=True)]
+        return self._batch.insert(rows, now)
 
     def enqueue_task(
         self, task_id: int, now: datetime, *, source: str = "sweep", name: str = "ONTASKUPDATE"
@@ -221,26 +219,10 @@ class Journal:
             return [EventRecord.from_row(row) for row in connection.execute(query)]
 
 
-_INSERT_RETURNING_IDS = insert(events).returning(events.c.id, sort_by_parameter_order=True)
-
-
-def _event_row(event: TaskEvent, status: str, now: datetime) -> dict[str, Any]:
+def _event_row(event: TaskEvent, status: str) -> EventRow:
     if status not in (PENDING, IGNORED):
         raise ValueError(f"an event is appended as pending or ignored, not {status!r}")
-    return {
-        "name": event.name,
-        "task_id": event.task_id,
-        "ts": event.ts,
-        "handler_id": event.handler_id,
-        "domain": event.domain,
-        "member_id": event.member_id,
-        "source": "event",
-        "status": status,
-        "attempts": 0,
-        "received_at": now,
-        "available_at": now,
-        "finished_at": now if status == IGNORED else None,
-    }
+    return (event.name, event.task_id, event.ts, event.handler_id, event.domain, event.member_id, status)
 
 
 def _cut(error: str) -> str:

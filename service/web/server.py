@@ -12,7 +12,7 @@ from gunicorn.app.base import BaseApplication
 from service import metrics
 from service.config import Settings
 from service.runtime import build_runtime
-from service.web.app import create_app
+from service.web.app import close_app, create_app
 
 
 class WebServer(BaseApplication):  # type: ignore[misc]
@@ -43,6 +43,8 @@ def gunicorn_options(settings: Settings, *, on_exit: Callable[[Any], None] | Non
         "errorlog": "-",
         "loglevel": "warning",
         "child_exit": lambda _server, worker: metrics.process_exited(worker.pid),
+        # In the worker, once it has stopped serving: commit what the intake still holds.
+        "worker_exit": lambda _server, worker: close_app(getattr(worker, "wsgi", None)),
         "limit_request_line": 8190,
         # gunicorn's runtime control socket would be written under $HOME (read-only in our image).
         "control_socket_disable": True,

@@ -6,9 +6,9 @@ import threading
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+import psycopg
 import pytest
 from sqlalchemy import Engine, func, select
-from sqlalchemy.exc import DataError
 
 from service.store.journal import Journal, events
 from tests.store.conftest import SECRET, task_event
@@ -83,7 +83,7 @@ def test_a_failing_batch_stores_none_of_its_events(journal: Journal, engine: Eng
     too_big = replace(task_event(1), task_id=2**63)  # over BIGINT: the database refuses the third row
     batch = [task_event(1), task_event(2), too_big, task_event(4)]
 
-    with pytest.raises((OverflowError, DataError)):  # the SQLite driver refuses it, PostgreSQL the server
+    with pytest.raises((OverflowError, psycopg.DataError)):  # refused by the SQLite driver, PostgreSQL
         journal.append_many(batch, now, ["pending"] * 4)
 
     assert rows(engine) == 0
