@@ -15,6 +15,7 @@ import fcntl
 import importlib
 import json
 import os
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
@@ -22,6 +23,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from sqlalchemy import (
     BigInteger,
     Connection,
@@ -33,6 +35,7 @@ from sqlalchemy import (
     Table,
     create_engine,
     event,
+    exc,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
@@ -125,6 +128,23 @@ def _sqlite_begin(connection: Connection) -> None:
     # Writers serialise at BEGIN instead of failing on lock upgrade mid-transaction; readers don't queue.
     read_only = connection.get_execution_options().get(_READ_ONLY, False)
     connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+def is_outage(error: BaseException) -> bool:
+    """The database cannot be reached or used at all (gone, locked, disconnected, disk error), as
+    opposed to refusing the values of one statement (DataError, IntegrityError, …)."""
+    return isinstance(error, _OUTAGES)
+
+
+_OUTAGES = (
+    sqlite3.OperationalError,
+    sqlite3.InterfaceError,
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+    exc.OperationalError,
+    exc.InterfaceError,
+    OSError,
+)
 
 
 def is_sqlite(engine: Engine | Connection) -> bool:

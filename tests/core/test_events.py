@@ -109,6 +109,16 @@ def test_an_event_without_a_token_is_refused_even_when_ours_is_empty() -> None:
         (b"event%5B%5D=x&data%5BFIELDS_AFTER%5D%5BID%5D=1&auth%5Ba%5D=x", "plain value"),
         (b"event=ONTASKUPDATE&data%5BFIELDS_AFTER%5D%5BID%5D=1%2E5&auth%5Ba%5D=x", "not a task id"),
         (b"=".join([b"a"] * 3) + b"&" + b"&".join(b"k=v" for _ in range(600)), "more than 500 fields"),
+        # Values the journal could not store (its columns hold 255; PostgreSQL refuses NUL) are 400s.
+        (
+            b"event=X&data%5BFIELDS_AFTER%5D%5BID%5D=1&auth%5Bdomain%5D=" + b"d" * 256,
+            "'domain' is longer than 255",
+        ),
+        (b"event=X&data%5BFIELDS_AFTER%5D%5BID%5D=1&auth%5Bmember_id%5D=m%00", "'member_id' contains a NUL"),
+        (
+            b"event=X&event_handler_id=" + b"7" * 300 + b"&data%5BFIELDS_AFTER%5D%5BID%5D=1&auth%5Ba%5D=",
+            "longer",
+        ),
     ],
 )
 def test_malformed_bodies(body: bytes, message: str) -> None:

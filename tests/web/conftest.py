@@ -47,13 +47,13 @@ def make_runtime(folders: tuple[Path, Path]) -> Iterator[Callable[..., Runtime]]
     built: list[Runtime] = []
 
     def make(**overrides: object) -> Runtime:
-        settings = load_settings(
-            b24_webhook_url="http://127.0.0.1:9/rest/1/webhookcode123/",
-            b24_application_token=TOKEN,
-            b24_rules_dir=rules,
-            b24_database_url=f"sqlite:///{database / 'b24rules.sqlite3'}",
-            **overrides,
-        )
+        defaults: dict[str, object] = {
+            "b24_webhook_url": "http://127.0.0.1:9/rest/1/webhookcode123/",
+            "b24_application_token": TOKEN,
+            "b24_rules_dir": rules,
+            "b24_database_url": f"sqlite:///{database / 'b24rules.sqlite3'}",
+        }
+        settings = load_settings(**{**defaults, **overrides})
         runtime = build_runtime(settings, component="test", configure=False)
         built.append(runtime)
         return runtime
