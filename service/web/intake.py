@@ -92,14 +92,21 @@ class GroupCommit:
             self._queue.append(waiting)
             self._work.notify()
         if not waiting.done.acquire(timeout=self._wait_seconds):
-            with self._lock:
-                if waiting in self._queue:  # not in a batch yet: take it back, so the 503 means "not stored"
-                    self._queue.remove(waiting)
-            raise IntakeUnavailable(f"event store did not commit within {self._wait_seconds:g} s")
+            self._give_up(waiting)
         if waiting.error is not None:
             raise IntakeUnavailable("event store refused the write") from waiting.error
         assert waiting.event_id is not None
         return waiting.event_id
+
+    def _give_up(self, waiting: _Waiting) -> None:
+        timed_out = IntakeUnavailable(f"event store did not commit within {self._wait_seconds:g} s")
+        with self._lock:
+            if waiting in self._queue:  # not in a batch yet: take it back, so the 503 means "not stored"
+                self._queue.remove(waiting)
+                raise timed_out
+        # In the batch being written: if that has just finished, its outcome stands.
+        if not waiting.done.acquire(blocking=False):
+            raise timed_out
 
     @property
     def waiting(self) -> int:

@@ -35,7 +35,10 @@ def gunicorn_options(settings: Settings, *, on_exit: Callable[[Any], None] | Non
         "bind": f"0.0.0.0:{settings.port}",
         "workers": settings.b24_workers,
         "worker_class": "gthread",
-        "threads": 4,
+        # Each request waits for the group commit that stores its event (service/web/intake.py); a batch
+        # can only be as large as the requests waiting at once. 16 rather than 4: bench/ingest measured
+        # +7 % (SQLite) and +34 % (PostgreSQL) events/s; bare Flask itself is ~14 % slower with 16.
+        "threads": 16,
         "timeout": 30,
         "graceful_timeout": 20,
         "keepalive": 5,
