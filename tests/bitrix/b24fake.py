@@ -1,4 +1,5 @@
-"""A fake Bitrix24 portal as a `requests` transport adapter: scripted answers, recorded requests."""
+"""A fake Bitrix24 portal as a `requests` transport adapter (scripted answers, recorded requests), and a
+fake clock for the client and its limiters (sleeping moves it on at once)."""
 
 from __future__ import annotations
 
@@ -49,6 +50,21 @@ class FakePortal(BaseAdapter):
 
     def close(self) -> None:
         pass
+
+
+class Clock:
+    """`clock()` reads the time, `clock.sleep(s)` records the pause and moves the time on by `s`."""
+
+    def __init__(self, start: float = 1_000_000.0) -> None:
+        self.now = start
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
 
 
 def ok(result: Any, **extra: Any) -> tuple[int, Any]:

@@ -8,7 +8,7 @@ import traceback
 
 import pytest
 import requests
-from b24fake import SECRET, WEBHOOK, FakePortal, batch_answer, ok
+from b24fake import SECRET, WEBHOOK, Clock, FakePortal, batch_answer, ok
 
 from service.bitrix.client import BitrixClient, WebhookUrlError
 from service.bitrix.limiter import LocalLimiter
@@ -23,19 +23,6 @@ from service.core.bitrix import (
     entry_delete,
     task_get,
 )
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_000_000.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 @pytest.fixture

@@ -5,24 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from b24fake import Clock
 
 from service.bitrix.limiter import LocalLimiter, SharedLimiter
 from service.core.bitrix import OperationTimeLimit, RateLimited
 from service.store.db import make_engine, metadata
 from service.store.ratebucket import SqlRateBucket, method_pauses, rate_buckets
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 5000.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 @pytest.fixture
@@ -41,7 +29,7 @@ def limiters(clock: Clock, bucket: SqlRateBucket) -> list[LocalLimiter | SharedL
 
 @pytest.mark.parametrize("which", [0, 1])
 def test_burst_then_rate(which: int, shared_bucket: SqlRateBucket) -> None:
-    clock = Clock()
+    clock = Clock(start=5000.0)
     limiter = limiters(clock, shared_bucket)[which]
     for _ in range(3):
         limiter.acquire("m")
@@ -52,7 +40,7 @@ def test_burst_then_rate(which: int, shared_bucket: SqlRateBucket) -> None:
 
 @pytest.mark.parametrize("which", [0, 1])
 def test_pause_blocks_the_method_and_batches_containing_it(which: int, shared_bucket: SqlRateBucket) -> None:
-    clock = Clock()
+    clock = Clock(start=5000.0)
     limiter = limiters(clock, shared_bucket)[which]
     limiter.pause("task.elapseditem.delete", clock.now + 60)
     with pytest.raises(OperationTimeLimit) as caught:
@@ -67,7 +55,7 @@ def test_pause_blocks_the_method_and_batches_containing_it(which: int, shared_bu
 
 
 def test_shared_limiter_gives_up_after_max_wait(shared_bucket: SqlRateBucket) -> None:
-    clock = Clock()
+    clock = Clock(start=5000.0)
     limiter = SharedLimiter(shared_bucket, "acme", 1.0, 1, sleep=lambda s: None, clock=clock, max_wait=5.0)
     limiter.acquire("m")
     with pytest.raises(RateLimited, match="LOCAL_RATE_LIMIT"):
@@ -75,7 +63,7 @@ def test_shared_limiter_gives_up_after_max_wait(shared_bucket: SqlRateBucket) ->
 
 
 def test_shared_limiters_of_one_portal_share_the_bucket(shared_bucket: SqlRateBucket) -> None:
-    clock = Clock()
+    clock = Clock(start=5000.0)
     one = SharedLimiter(shared_bucket, "acme", 2.0, 2, sleep=clock.sleep, clock=clock)
     two = SharedLimiter(shared_bucket, "acme", 2.0, 2, sleep=clock.sleep, clock=clock)
     one.acquire("m")
