@@ -6,10 +6,9 @@ import sys
 from typing import Any
 
 from flask import Flask, jsonify
-from gunicorn.app.base import BaseApplication
 
 from service.config import load_settings
-from service.web.server import gunicorn_options
+from service.web.server import WebServer, gunicorn_options
 
 
 def create_bare_app() -> Flask:
@@ -26,20 +25,15 @@ def create_bare_app() -> Flask:
     return app
 
 
-class BareServer(BaseApplication):  # type: ignore[misc]
-    def __init__(self, options: dict[str, Any]) -> None:
-        self._options = options
-        super().__init__()
-
-    def load_config(self) -> None:
-        for key, value in self._options.items():
-            self.cfg.set(key, value)
+class BareServer(WebServer):
+    """b24rules' own gunicorn application (service.web.server), serving the bare app instead of ours."""
 
     def load(self) -> Flask:
         return create_bare_app()
 
 
 if __name__ == "__main__":
-    options = gunicorn_options(load_settings(port=int(sys.argv[1])))
+    settings = load_settings(port=int(sys.argv[1]))
+    options = gunicorn_options(settings)
     options.pop("child_exit", None)  # b24rules' metrics clean-up; nothing to clean here
-    BareServer(options).run()
+    BareServer(settings, options).run()
