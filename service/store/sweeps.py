@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any, cast
 
 from sqlalchemy import BigInteger, Column, Engine, String, Table, or_, select, update
 
@@ -48,39 +49,34 @@ class SweepState:
             return connection.execute(statement.returning(sweep_state.c.name)).first() is not None
 
     def watermark(self) -> datetime | None:
-        with reading(self._engine) as connection:
-            return connection.scalar(select(sweep_state.c.watermark).where(sweep_state.c.name == self._name))
+        return cast("datetime | None", self._read(sweep_state.c.watermark))
 
     def advance(self, watermark: datetime, now: datetime) -> bool:
         """Move the watermark forward to `watermark`; never backwards. True if it moved."""
-        with self._engine.begin() as connection:
-            statement = upsert(connection, sweep_state).values(
-                name=self._name, watermark=watermark, advanced_at=now
-            )
-            statement = statement.on_conflict_do_update(
-                index_elements=[sweep_state.c.name],
-                set_={"watermark": watermark, "advanced_at": now},
-                where=or_(sweep_state.c.watermark.is_(None), sweep_state.c.watermark < watermark),
-            )
-            return connection.execute(statement.returning(sweep_state.c.name)).first() is not None
+        return self._advance(sweep_state.c.watermark, watermark, now)
 
     def entry_watermark(self) -> int | None:
-        with reading(self._engine) as connection:
-            value = connection.scalar(
-                select(sweep_state.c.entry_watermark).where(sweep_state.c.name == self._name)
-            )
-            return None if value is None else int(value)
+        value = self._read(sweep_state.c.entry_watermark)
+        return None if value is None else int(value)
 
     def advance_entries(self, last_id: int, now: datetime) -> bool:
         """Move the entry-id watermark forward to `last_id`; never backwards. True if it moved."""
+        return self._advance(sweep_state.c.entry_watermark, last_id, now)
+
+    def _read(self, column: Column[Any]) -> Any:
+        with reading(self._engine) as connection:
+            return connection.scalar(select(column).where(sweep_state.c.name == self._name))
+
+    def _advance(self, column: Column[Any], value: datetime | int, now: datetime) -> bool:
+        """Set `column` to `value` if it is empty or behind it (both watermarks only ever grow)."""
         with self._engine.begin() as connection:
             statement = upsert(connection, sweep_state).values(
-                name=self._name, entry_watermark=last_id, advanced_at=now
+                {"name": self._name, column.name: value, "advanced_at": now}
             )
             statement = statement.on_conflict_do_update(
                 index_elements=[sweep_state.c.name],
-                set_={"entry_watermark": last_id, "advanced_at": now},
-                where=or_(sweep_state.c.entry_watermark.is_(None), sweep_state.c.entry_watermark < last_id),
+                set_={column.name: value, "advanced_at": now},
+                where=or_(column.is_(None), column < value),
             )
             return connection.execute(statement.returning(sweep_state.c.name)).first() is not None
 
