@@ -20,7 +20,8 @@ from typing import Any
 
 from bench.burst.naive import run_naive
 from service.sandbox import PortalConfig, SandboxServer
-from tests.e2e.harness import Service, queue_counts, running, service_env, wait_for
+from tests.e2e.harness import Service, running, service_env, wait_for
+from tests.e2e.workload import queue_counts
 
 ENTRIES = (0, 60, 0, 600, 3600)  # two match the shipped drop-zero-duration-entries rule
 BURST = 50

@@ -73,7 +73,7 @@ class SentryReceiver:
                 elif encoding == "deflate":
                     body = zlib.decompress(body)
                 receiver.raw.append(body)
-                receiver.envelopes.append(_envelope_items(body))
+                receiver.envelopes.append(json_objects(body.decode(errors="replace")))
                 self.send_response(200)
                 self.end_headers()
                 self.wfile.write(b"{}")
@@ -96,16 +96,43 @@ class SentryReceiver:
         self._server.shutdown()
 
 
-def _envelope_items(body: bytes) -> list[dict[str, Any]]:
-    items = []
-    for line in body.split(b"\n"):
+def json_objects(text: str) -> list[dict[str, Any]]:
+    """The JSON objects among `text`'s lines (a Sentry envelope, a JSON log); other lines are skipped."""
+    found = []
+    for line in text.split("\n"):
         try:
             value = json.loads(line)
         except ValueError:
             continue
         if isinstance(value, dict):
-            items.append(value)
-    return items
+            found.append(value)
+    return found
+
+
+def spawn(workdir: Path, env: dict[str, str], log_path: Path, *args: str) -> subprocess.Popen[bytes]:
+    """`python -m service <args>` with its output in `log_path`, in a session of its own (a stop reaches
+    every process it forks, e.g. gunicorn's workers)."""
+    with log_path.open("ab") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "service", *args],
+            cwd=workdir,
+            env=env,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+        )
+
+
+def stop_session(process: subprocess.Popen[bytes] | None) -> None:
+    """SIGTERM a spawned process's session and wait; SIGKILL it if it has not stopped within 30 s."""
+    if process is None or process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
 
 
 class Service:
@@ -121,15 +148,7 @@ class Service:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, command: str = "serve") -> Service:
-        log = self.log_path.open("ab")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "service", command],
-            cwd=self.workdir,
-            env=self.env,
-            stdout=log,
-            stderr=log,
-            start_new_session=True,
-        )
+        self.process = spawn(self.workdir, self.env, self.log_path, command)
         wait_for(self._healthy, timeout=30)
         return self
 
@@ -148,14 +167,7 @@ class Service:
         )
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
+        stop_session(self.process)
 
     def logs(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
@@ -210,72 +222,6 @@ def running(service: Service, command: str = "serve") -> Iterator[Service]:
         yield service
     finally:
         service.stop()
-
-
-class WorkerProcess:
-    """`b24rules worker` as a subprocess (no HTTP port), sharing a `Service`'s database and settings."""
-
-    def __init__(self, service: Service, name: str) -> None:
-        self.log_path = service.workdir / f"{name}.log"
-        self.env = dict(service.env)
-        self.workdir = service.workdir
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> WorkerProcess:
-        log = self.log_path.open("ab")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "service", "worker"],
-            cwd=self.workdir,
-            env=self.env,
-            stdout=log,
-            stderr=log,
-            start_new_session=True,
-        )
-        return self
-
-    def alive(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-    def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
-
-
-@contextmanager
-def scaled(service: Service, workers: int) -> Iterator[list[WorkerProcess]]:
-    """The scaled shape: `b24rules web` (the service's port) plus `workers` worker processes."""
-    fleet = [WorkerProcess(service, f"worker-{n}") for n in range(workers)]
-    service.start("web")
-    try:
-        for process in fleet:
-            process.start()
-        yield fleet
-    finally:
-        for process in fleet:
-            process.stop()
-        service.stop()
-
-
-def queue_counts(service: Service) -> dict[str, int]:
-    """How many of the service's journal events are in each status (read from its database)."""
-    from sqlalchemy import func, select
-
-    from service.store.db import make_engine
-    from service.store.journal import events
-
-    engine = make_engine(service.env["B24_DATABASE_URL"])
-    try:
-        with engine.connect() as connection:
-            rows = connection.execute(select(events.c.status, func.count()).group_by(events.c.status))
-            return {str(status): int(count) for status, count in rows}
-    finally:
-        engine.dispose()
 
 
 class Scrape:

@@ -11,13 +11,12 @@ import pytest
 from service.sandbox import SandboxServer
 from service.sandbox.control import apply_config
 from tests.e2e.harness import Service, running, service_env, wait_for
+from tests.e2e.workers import WorkerProcess, logs_of
 from tests.e2e.workload import (
     FAST,
-    WorkerProcess,
     database,
     event_form,
     leases,
-    logs_of,
     post_all,
     remaining_entry_ids,
     seed_tasks,

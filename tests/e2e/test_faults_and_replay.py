@@ -14,9 +14,9 @@ import pytest
 from service.sandbox import SandboxServer
 from service.sandbox.control import apply_config
 from tests.e2e.harness import SentryReceiver, Service, running, service_env, wait_for
+from tests.e2e.workers import WorkerProcess
 from tests.e2e.workload import (
     FAST,
-    WorkerProcess,
     database,
     event_form,
     leases,

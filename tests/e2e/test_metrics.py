@@ -19,15 +19,14 @@ from tests.e2e.harness import (
     FORM,
     Scrape,
     Service,
-    WorkerProcess,
     free_port,
     running,
     sample,
-    scaled,
     scrape,
     service_env,
     wait_for,
 )
+from tests.e2e.workers import WorkerProcess, scaled
 
 pytestmark = pytest.mark.slow
 RULE = "drop-zero-duration-entries"
@@ -168,7 +167,7 @@ def test_a_scaled_worker_serves_its_own_metrics_on_its_port(sandbox: SandboxServ
 
 
 def _worker_with_metrics(service: Service, port: int, prom: Path) -> WorkerProcess:
-    worker = WorkerProcess(service, "worker-metrics")
+    worker = WorkerProcess(service, "worker-metrics", sweep=True)
     # As in the image: PROMETHEUS_MULTIPROC_DIR is set in every container, the worker's too.
     worker.env.update(B24_METRICS_PORT=str(port), PROMETHEUS_MULTIPROC_DIR=str(prom))
     prom.mkdir()

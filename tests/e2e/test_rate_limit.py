@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 from service.sandbox import PortalConfig, SandboxServer
-from tests.e2e.harness import Service, queue_counts, scaled, service_env, wait_for
+from tests.e2e.harness import Service, service_env, wait_for
+from tests.e2e.workers import scaled
+from tests.e2e.workload import queue_counts
 
 pytestmark = pytest.mark.slow
 

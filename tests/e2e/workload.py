@@ -1,14 +1,9 @@
 """Workloads for the recovery and concurrency tests: many tasks with entries in the sandbox, many events
-posted to the real `web` process, `b24rules worker` processes that can be signalled, and read-outs of
-what the journal, the workers' evaluation log lines and the sandbox's request log say happened."""
+posted to the real `web` process, and read-outs of what the journal and the sandbox's request log say
+happened (the workers themselves: tests/e2e/workers.py)."""
 
 from __future__ import annotations
 
-import json
-import os
-import signal
-import subprocess
-import sys
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -20,7 +15,7 @@ from sqlalchemy import Engine, func, select
 
 from service.sandbox.portal import Portal
 from service.sandbox.sender import EventTarget, event_body
-from service.store.db import open_database
+from service.store.db import make_engine, open_database
 from service.store.eventlog import events, task_leases
 from tests.e2e.harness import FORM, MEMBER_ID, TOKEN, Service
 
@@ -84,71 +79,6 @@ def post_all(service: Service, bodies: Sequence[bytes], threads: int = 8) -> lis
         return [event_id for ids in pool.map(post_share, shares) for event_id in ids]
 
 
-class WorkerProcess:
-    """One `b24rules worker` subprocess with its own log file; it can be signalled like a pod."""
-
-    def __init__(self, service: Service, name: str) -> None:
-        self.name = name
-        self.env = dict(service.env)
-        self.workdir = service.workdir
-        self.log_path = service.workdir / f"{name}.log"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> WorkerProcess:
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "service", "worker", "--no-sweep"],
-                cwd=self.workdir,
-                env=self.env,
-                stdout=log,
-                stderr=log,
-                start_new_session=True,
-            )
-        return self
-
-    @property
-    def pid(self) -> int:
-        assert self.process is not None
-        return self.process.pid
-
-    def signal(self, signum: int) -> None:
-        os.kill(self.pid, signum)
-
-    def wait(self, timeout: float) -> int:
-        assert self.process is not None
-        return self.process.wait(timeout=timeout)
-
-    def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.signal(signal.SIGKILL)
-            self.process.wait()
-
-    def lines(self) -> list[dict[str, Any]]:
-        """The worker's JSON log lines (anything else it printed is skipped)."""
-        found = []
-        text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-        for line in text.splitlines():
-            try:
-                value = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(value, dict):
-                found.append(value)
-        return found
-
-    def evaluations(self) -> list[dict[str, Any]]:
-        return [line for line in self.lines() if line.get("msg") == "evaluated"]
-
-
-def start_workers(service: Service, count: int, prefix: str = "worker") -> list[WorkerProcess]:
-    return [WorkerProcess(service, f"{prefix}-{n}").start() for n in range(count)]
-
-
 def database(service: Service) -> Engine:
     return open_database(service.env["B24_DATABASE_URL"])
 
@@ -158,6 +88,15 @@ def statuses(engine: Engine) -> dict[str, int]:
     query = select(events.c.status, func.count()).group_by(events.c.status)
     with engine.connect() as connection:
         return {str(status): int(count) for status, count in connection.execute(query)}
+
+
+def queue_counts(service: Service) -> dict[str, int]:
+    """`statuses` of the service's database, through an engine of its own (no migration: read only)."""
+    engine = make_engine(service.env["B24_DATABASE_URL"])
+    try:
+        return statuses(engine)
+    finally:
+        engine.dispose()
 
 
 def leases(engine: Engine) -> list[tuple[int, str]]:
@@ -184,9 +123,3 @@ def successful_deletes(portal: Portal) -> Counter[int]:
 
 def remaining_entry_ids(portal: Portal) -> set[int]:
     return {entry.id for entry in portal.entries_of(None)}
-
-
-def logs_of(workers: Iterable[WorkerProcess]) -> str:
-    return "\n".join(
-        f"--- {w.name}\n" + (w.log_path.read_text() if w.log_path.exists() else "") for w in workers
-    )
