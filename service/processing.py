@@ -1,8 +1,9 @@
 """One processing round: claimed tasks → one batched read → plans → decisions → audit → deletions.
 
 The shell around the pure core. It reads the portal through the gateway (few, batched requests), asks
-the engine for a plan and the policy for decisions, writes every audit row *before* anything is sent,
-deletes in batches, and settles each claim as done, retry (transient) or dead letter (permanent).
+the engine for a plan, hands the plans to the enforcer (`service/enforcement.py`: brakes, decisions,
+audit rows *before* anything is sent, batched deletes), and settles each claim as done, retry
+(transient) or dead letter (permanent).
 """
 
 from __future__ import annotations
@@ -10,8 +11,7 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from service import metrics
 from service.bitrix.portal import PortalGateway, TaskState
@@ -20,22 +20,13 @@ from service.core import policy
 from service.core.bitrix.errors import NotFound
 from service.core.evaluation import ClaimView, Evaluation, evaluate_claim, listened_names
 from service.core.rules import RuleSet, needs_history, task_select
+from service.enforcement import Enforcer, Evaluated, RuleFailure, Sent
 from service.runtime import Runtime
-from service.sentry import capture_failure
 from service.settlement import Settlement
-from service.store.audit import AuditDraft, AuditLog
-from service.store.breakers import Breakers
 from service.store.journal import Claim
 from service.store.snapshots import TaskSnapshots
 
 log = logging.getLogger(__name__)
-ECHO_WINDOW = timedelta(seconds=60)
-
-
-@dataclass(frozen=True)
-class Evaluated:
-    claim: Claim
-    evaluation: Evaluation
 
 
 class Processor:
@@ -50,8 +41,7 @@ class Processor:
         self._runtime = runtime
         self._gateway = gateway
         self._clock = clock
-        self._audit = AuditLog(runtime.engine)
-        self._breakers = Breakers(runtime.engine)
+        self._enforcer = Enforcer(runtime, gateway)
         self._snapshots = TaskSnapshots(runtime.engine)
         retry_base = runtime.settings.b24_retry_base_seconds
         self._settle = Settlement(runtime.journal, jitter=jitter, retry_base=retry_base)
@@ -129,79 +119,9 @@ class Processor:
         return Evaluated(claim, evaluation)
 
     def _act(self, evaluated: Sequence[Evaluated], ruleset: RuleSet, now: datetime) -> None:
-        deletions = [d for item in evaluated for d in item.evaluation.deletions]
-        decision = policy.decide(deletions, self._brakes(evaluated, now))
-        for rule, why in decision.newly_tripped.items():
-            self._trip(rule, why, now)
-        causes = {item.claim.task_id: item.claim.cause for item in evaluated}
-        drafts = [
-            draft_of(action, ruleset.version, causes[action.deletion.task_id]) for action in decision.actions
-        ]
-        audit_ids = self._audit.record(drafts, now)
-        sent = self._send(decision, audit_ids, now)
+        decision, sent = self._enforcer.enforce(evaluated, ruleset.version, now)
         for item in evaluated:
             self._finish(item, sent, decision, now)
-
-    def _brakes(self, evaluated: Sequence[Evaluated], now: datetime) -> policy.Brakes:
-        settings = self._runtime.settings
-        deletions = [d for item in evaluated for d in item.evaluation.deletions]
-        enforcing = {d.rule for d in deletions if d.mode == "enforce"}
-        hour_ago = now - timedelta(hours=1)
-        budget = {
-            rule: max(
-                0, settings.b24_max_deletions_per_hour - self._audit.count_deleted_since(rule, hour_ago)
-            )
-            for rule in enforcing
-        }
-        echo = set()
-        for item in evaluated:
-            if item.claim.attempts:  # a retry finishes its own work; it is not an echo
-                continue
-            first_seen = item.claim.first_received_at
-            for rule in {d.rule for d in item.evaluation.deletions}:
-                last = self._audit.last_deletion_at(item.claim.task_id, rule, now - ECHO_WINDOW)
-                # An echo: every event of this claim arrived after our own deletion, moments ago.
-                if last is not None and last <= first_seen:
-                    echo.add((item.claim.task_id, rule))
-        return policy.Brakes(
-            dry_run=settings.b24_dry_run,
-            tripped_rules=frozenset(self._breakers.tripped()),
-            budget_left=budget,
-            echo_blocked=frozenset(echo),
-            restored=frozenset(self._audit.restored_items([item.claim.task_id for item in evaluated])),
-        )
-
-    def _trip(self, rule: str, why: str, now: datetime) -> None:
-        if self._breakers.trip(rule, why, now):
-            log.error("rule tripped to shadow", extra={"rule": rule, "reason": why})
-            capture_failure(f"rule '{rule}' tripped: {why}", {"rule": rule, "kind": "circuit-breaker"})
-
-    def _send(self, decision: policy.Decision, audit_ids: Sequence[int], now: datetime) -> Sent:
-        """Delete what the decision says; record each outcome; return the outcomes and failures."""
-        pairs = list(zip(decision.actions, audit_ids, strict=True))
-        for action, _ in pairs:
-            if action.outcome != policy.SEND:
-                metrics.DELETIONS.labels(rule=action.deletion.rule, outcome=action.outcome).inc()
-        sending = [(a, i) for a, i in pairs if a.outcome == policy.SEND]
-        sent = Sent()
-        if not sending:
-            return sent
-        items = [(a.deletion.task_id, a.deletion.item_id) for a, _ in sending]
-        try:
-            results: dict[tuple[int, int], object] = dict(self._gateway.delete(items))
-        except Exception as error:
-            results = dict.fromkeys(items, error)
-        for action, audit_id in sending:
-            key = (action.deletion.task_id, action.deletion.item_id)
-            result = results.get(key, RuntimeError("no answer for this deletion"))
-            outcome = result if isinstance(result, str) else "failed"
-            problem = result if isinstance(result, BaseException) else None
-            self._audit.set_outcome(audit_id, outcome, now, error=str(problem) if problem else None)
-            metrics.DELETIONS.labels(rule=action.deletion.rule, outcome=outcome).inc()
-            sent.outcomes[key] = outcome
-            if problem is not None:
-                sent.failures.setdefault(action.deletion.task_id, RuleFailure(action.deletion.rule, problem))
-        return sent
 
     def _finish(self, item: Evaluated, sent: Sent, decision: policy.Decision, now: datetime) -> None:
         claim, evaluation = item.claim, item.evaluation
@@ -221,57 +141,9 @@ class Processor:
         self._settle.done(claim, now)
 
 
-@dataclass
-class Sent:
-    """What the portal made of a round's deletions."""
-
-    outcomes: dict[tuple[int, int], str] = field(default_factory=dict)  # (task, item) → deleted|gone|failed
-    failures: dict[int, BaseException] = field(default_factory=dict)  # the first failure per task
-
-
-class RuleFailure(Exception):
-    """A deletion failure, remembering which rule wanted it (for Sentry tags)."""
-
-    def __init__(self, rule: str, error: BaseException) -> None:
-        super().__init__(str(error))
-        self.rule = rule
-        self.error = error
-
-
 def view_of(claim: Claim) -> ClaimView:
     latest = claim.latest
     return ClaimView(claim.task_id, claim.names, latest.ts, latest.domain, latest.member_id, latest.source)
-
-
-def draft_of(action: policy.Action, version: str, cause: str) -> AuditDraft:
-    deletion = action.deletion
-    return AuditDraft(
-        task_id=deletion.task_id,
-        item_id=deletion.item_id,
-        rule=deletion.rule,
-        ruleset_version=version,
-        mode=deletion.mode,
-        outcome=action.outcome,
-        entry=dict(deletion.entry),
-        trace=[trace_row(t) for t in deletion.trace],
-        reason="; ".join(x for x in (deletion.reason, action.note) if x),
-        cause=cause,
-    )
-
-
-def trace_row(trace: object) -> dict[str, object]:
-    fields = ("path", "op", "expected", "actual", "ok")
-    return {name: _plain(getattr(trace, name, None)) for name in fields}
-
-
-def _plain(value: object) -> object:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, str | int | float | bool) or value is None:
-        return value
-    if isinstance(value, list | tuple | set | frozenset):
-        return [_plain(v) for v in value]
-    return str(value)
 
 
 def log_evaluation(
