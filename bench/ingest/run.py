@@ -18,7 +18,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -32,11 +31,11 @@ from service.config import load_settings
 from service.store.db import open_database
 from service.store.eventlog import events
 from service.web.server import gunicorn_options
+from tests.pgschema import throwaway_schema
 
 ROOT = Path(__file__).resolve().parents[2]
 BODY = ROOT / "tests" / "sandbox" / "samples" / "ontaskupdate-webhook.form"
 TOKEN = "k3v9w2x8y7z6q5p4o3n2m1l0k9j8h7g6"  # the sample body's application token (public demo value)
-POSTGRES_URL = os.environ.get("B24_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
 def free_port() -> int:
@@ -144,20 +143,6 @@ def run_bare(args: argparse.Namespace, workdir: Path) -> Result:
         return load(target, args)[1]
 
 
-@contextmanager
-def postgres_schema() -> Iterator[str]:
-    import psycopg
-
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
-        admin.execute(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
-    finally:
-        with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
-            admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
-
-
 def report(name: str, result: Result, bare: Result, surplus: int | None) -> str:
     extra = "n/a" if surplus is None else f"{surplus:+d}"
     return (
@@ -185,7 +170,7 @@ def main() -> None:
         sqlite, surplus = run_b24rules(f"sqlite:///{workdir / 'bench.sqlite3'}", args, workdir)
         rows.append(report("b24rules web, SQLite", sqlite, bare, surplus))
         if args.postgres:
-            with postgres_schema() as url:
+            with throwaway_schema("bench") as url:
                 postgres, surplus = run_b24rules(url, args, workdir)
             rows.append(report("b24rules web, PostgreSQL", postgres, bare, surplus))
     finally:

@@ -4,8 +4,6 @@ event is lost. The proof comes from two independent witnesses: the workers' own 
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections import defaultdict
 from collections.abc import Iterator
 from datetime import datetime
@@ -13,7 +11,6 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 
 from service.sandbox import SandboxServer
@@ -30,27 +27,18 @@ from tests.e2e.workload import (
     statuses,
     successful_deletes,
 )
+from tests.pgschema import postgres_unavailable, throwaway_schema
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
-
-POSTGRES_URL = os.environ.get("B24_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
     """A throwaway schema on the real server, dropped afterwards."""
-    try:
-        psycopg.connect(POSTGRES_URL, connect_timeout=3).close()
-    except psycopg.Error as error:
-        pytest.skip(f"PostgreSQL at {POSTGRES_URL} is not reachable: {error}")
-    schema = f"e2e_{os.getpid()}_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
-        admin.execute(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
-    finally:
-        with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
-            admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    if reason := postgres_unavailable():
+        pytest.skip(reason)
+    with throwaway_schema("e2e") as url:
+        yield url
 
 
 def overlapping(evaluations: list[dict[str, Any]]) -> list[tuple[dict[str, Any], dict[str, Any]]]:

@@ -1,37 +1,24 @@
 """Every store suite runs twice: on a SQLite file and on the real PostgreSQL server (marked `postgres`).
 
-PostgreSQL isolation: each test gets its own schema (`search_path` in the connection options), dropped
-afterwards, so concurrent test runs sharing the `test` database never see each other's rows.
+PostgreSQL isolation: each test gets its own schema (tests/pgschema.py), dropped afterwards, so
+concurrent test runs sharing the `test` database never see each other's rows.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from functools import cache
 
-import psycopg
 import pytest
 from sqlalchemy import Engine
 
 from service.core.events import TaskEvent
 from service.store.db import open_database
+from tests.pgschema import postgres_unavailable, throwaway_schema
 
-POSTGRES_URL = os.environ.get("B24_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 SECRET = "s3cr3t-application-token"
-
-
-@cache
-def _postgres_unavailable() -> str | None:
-    try:
-        psycopg.connect(POSTGRES_URL, connect_timeout=3).close()
-    except psycopg.Error as error:
-        return f"PostgreSQL at {POSTGRES_URL} is not reachable: {error}"
-    return None
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -45,16 +32,10 @@ def db_url(request: pytest.FixtureRequest) -> Iterator[str]:
         finally:
             shutil.rmtree(directory, ignore_errors=True)
         return
-    if reason := _postgres_unavailable():
+    if reason := postgres_unavailable():
         pytest.skip(reason)
-    schema = f"store_test_{os.getpid()}_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
-        admin.execute(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
-    finally:
-        with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
-            admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    with throwaway_schema("store_test") as url:
+        yield url
 
 
 @pytest.fixture
