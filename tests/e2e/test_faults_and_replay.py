@@ -3,8 +3,6 @@ error becomes one dead letter and one Sentry event, and `b24rules replay` finish
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -13,6 +11,7 @@ import pytest
 
 from service.sandbox import SandboxServer
 from service.sandbox.control import apply_config
+from tests.e2e.commands import run_cli
 from tests.e2e.harness import SentryReceiver, Service, running, service_env, wait_for
 from tests.e2e.workers import WorkerProcess
 from tests.e2e.workload import (
@@ -33,18 +32,6 @@ pytestmark = pytest.mark.slow
 def reports(sentry: SentryReceiver) -> list[dict[str, Any]]:
     """Sentry events (an envelope's header also carries the event id, but no tags)."""
     return [item for item in sentry.events() if "tags" in item]
-
-
-def b24rules(service: Service, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "service", *args],
-        cwd=service.workdir,
-        env=service.env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
 
 
 def test_an_outage_is_retried_with_backoff_and_everything_completes_after_it(
@@ -107,10 +94,10 @@ def test_a_permanent_error_is_one_dead_letter_and_one_sentry_event_and_replay_fi
             assert remaining_entry_ids(portal) == seeded.zero_ids | seeded.kept_ids
 
             apply_config(portal, {"faults": {"forced": {"task.elapseditem.delete": None}}})  # cause fixed
-            assert "queued 1 event(s) again" in b24rules(service, "replay", str(first)).stdout
+            assert "queued 1 event(s) again" in run_cli(service, "replay", str(first)).stdout
             wait_for(lambda: rows(engine, [first])[0]["status"] == "done", timeout=30)
             assert rows(engine, [second])[0]["status"] == "dead"  # only what was asked for
-            assert "queued 1 event(s) again" in b24rules(service, "replay", "--failed").stdout
+            assert "queued 1 event(s) again" in run_cli(service, "replay", "--failed").stdout
             wait_for(lambda: statuses(engine) == {"done": 2}, timeout=30)
         finally:
             worker.stop()

@@ -6,30 +6,16 @@ shows it: the sweeper also follows new entries by id across all tasks.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from service.sandbox import SandboxServer
+from tests.e2e.commands import run_cli
 from tests.e2e.harness import Service, running, service_env, wait_for
 
 pytestmark = pytest.mark.slow
-
-
-def b24rules(service: Service, *args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "service", *args],
-        cwd=service.workdir,
-        env=service.env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
 
 
 def all_task_listings(sandbox: SandboxServer) -> list[dict[str, object]]:
@@ -41,20 +27,20 @@ def test_cli_sweep_finds_an_entry_added_without_an_event(sandbox: SandboxServer,
     task = portal.create_task("Timer task", task_id=701, status=3, entries=[{"seconds": 600}])
     service = Service(workdir, service_env(workdir, sandbox.webhook_url))
     with running(service):
-        first = b24rules(service, "sweep")  # the first sweep only sets the watermarks
+        first = run_cli(service, "sweep").stdout  # the first sweep only sets the watermarks
         assert "enqueued 0 task(s)" in first
         changed_before = task.changed_date
         portal.add_entry(701, 0, comment="timer started and stopped")  # no event is sent
         assert task.changed_date == changed_before
 
-        second = b24rules(service, "sweep")
+        second = run_cli(service, "sweep").stdout
 
         assert "enqueued 1 task(s)" in second
         wait_for(lambda: [e.seconds for e in portal.entries_of(701)] == [600])
     listings = all_task_listings(sandbox)
     assert [c["keys"] for c in listings] == [["ORDER", "FILTER", "SELECT", "PARAMS"]] * 2
     assert all(c["status"] == 200 for c in listings)
-    audit = b24rules(service, "audit", "--task", "701", "--json")
+    audit = run_cli(service, "audit", "--task", "701", "--json").stdout
     assert '"drop-zero-duration-entries"' in audit
     assert '"sweep"' in audit
 
