@@ -1,8 +1,9 @@
 """Conditions: compile a rule's `when`/`where` mapping into a typed tree, and evaluate it with a trace.
 
-Compilation type-checks everything it can (fields, operators, value types, `$references`, regexes,
-durations) and reports each problem at its file position. Evaluation runs every condition, never
-stopping at the first failure, so the trace can show why a rule did not match.
+Compilation type-checks everything it can (fields and operators here; value types, `$references`,
+regexes and durations in `condition_values.py`) and reports each problem at its file position.
+Evaluation runs every condition, never stopping at the first failure, so the trace can show why a rule
+did not match.
 """
 
 from __future__ import annotations
@@ -12,19 +13,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from service.core.durations import DurationError, parse_duration
-from service.core.facts import CLOSED_VALUES, FACT_TYPES, FactType, coerce
-from service.core.operators import OPERATORS, Operator, ValueKind, apply
+from service.core.condition_values import INVALID, Ref, compile_value
+from service.core.facts import FACT_TYPES
+from service.core.operators import OPERATORS, Operator, apply
 from service.core.positions import Node, Reporter, did_you_mean
 
 COMBINATORS = ("all", "any", "not")
-
-
-@dataclass(frozen=True)
-class Ref:
-    """A `$field` value: read from another fact at evaluation time."""
-
-    name: str
 
 
 @dataclass(frozen=True)
@@ -57,13 +51,6 @@ class ConditionTrace:
     # The `$field` the expected value was read from, if any: "before $task.reopened_at" explains more
     # than a bare date. Not part of equality: it describes the value, it does not change it.
     ref: str | None = field(default=None, compare=False)
-
-
-class _Invalid:
-    """Marks a value that failed to compile (the problem is already reported)."""
-
-
-INVALID = _Invalid()
 
 
 def compile_condition(node: Node, path: str, scopes: frozenset[str], report: Reporter) -> Condition | None:
@@ -162,108 +149,6 @@ def _operator(field: str, key: Node, report: Reporter) -> Operator | None:
         )
         return None
     return op
-
-
-def compile_value(op: Operator, field: str, node: Node, scopes: frozenset[str], report: Reporter) -> object:
-    """The operator's value, typed for `field`; INVALID (after reporting) when it cannot be."""
-    fact_type = FACT_TYPES[field]
-    kind = op.value
-    if kind in (ValueKind.LIST, ValueKind.PAIR):
-        return _compile_list(op, field, node, scopes, report)
-    if node.kind != "scalar":
-        report.error(node, f"{field} {op.name}: expected {kind.value}, got {node.describe()}")
-        return INVALID
-    value = node.scalar
-    if kind is ValueKind.BOOL:
-        return (
-            value
-            if isinstance(value, bool)
-            else _bad(report, node, field, op, f"expected true or false, got {node.describe()}")
-        )
-    if kind is ValueKind.REGEX:
-        return _compile_regex(op, field, node, report)
-    if kind is ValueKind.DURATION:
-        try:
-            return parse_duration(value)
-        except DurationError as error:
-            return _bad(report, node, field, op, str(error))
-    wanted = FactType.STR if kind is ValueKind.ELEMENT else fact_type
-    return _literal_or_ref(op, field, wanted, node, scopes, report)
-
-
-def _literal_or_ref(
-    op: Operator, field: str, wanted: FactType, node: Node, scopes: frozenset[str], report: Reporter
-) -> object:
-    value = node.scalar
-    if isinstance(value, str) and value.startswith("$") and not value.startswith("$$"):
-        return _compile_ref(op, field, wanted, node, scopes, report)
-    if isinstance(value, str) and value.startswith("$$"):
-        value = value[1:]  # `$$x` is the literal text `$x`
-    if value is None:
-        return _bad(report, node, field, op, "empty value; to test for a missing value use {exists: false}")
-    try:
-        typed = coerce(wanted, value)
-    except ValueError as error:
-        return _bad(report, node, field, op, str(error))
-    return _closed_value(op, field, typed, node, report)
-
-
-def _closed_value(op: Operator, field: str, value: object, node: Node, report: Reporter) -> object:
-    """`event.name: ontaskadd` means ONTASKADD; `event.source: swep` is a typo, not a rare value."""
-    choices = CLOSED_VALUES.get(field)
-    if choices is None or op.value not in (ValueKind.SAME, ValueKind.LIST) or not isinstance(value, str):
-        return value
-    normal = value.upper() if field == "event.name" else value
-    if normal not in choices:
-        hint = did_you_mean(normal, choices)
-        return _bad(
-            report, node, field, op, f"unknown value {value!r}{hint}; use one of: {', '.join(choices)}"
-        )
-    return normal
-
-
-def _compile_ref(
-    op: Operator, field: str, wanted: FactType, node: Node, scopes: frozenset[str], report: Reporter
-) -> object:
-    name = str(node.scalar)[1:]
-    if name not in FACT_TYPES:
-        return _bad(
-            report, node, field, op, f"unknown field in reference '${name}'{did_you_mean(name, FACT_TYPES)}"
-        )
-    if name.split(".", 1)[0] not in scopes:
-        return _bad(report, node, field, op, f"reference '${name}' is not available in 'when'")
-    if FACT_TYPES[name] is not wanted:
-        got = FACT_TYPES[name].value
-        return _bad(report, node, field, op, f"'${name}' is {got}, but this needs {wanted.value}")
-    return Ref(name)
-
-
-def _compile_list(op: Operator, field: str, node: Node, scopes: frozenset[str], report: Reporter) -> object:
-    if node.kind != "seq" or not node.items:
-        return _bad(report, node, field, op, f"expected {op.value.value}, got {node.describe()}")
-    if op.value is ValueKind.PAIR and len(node.items) != 2:
-        return _bad(report, node, field, op, f"expected [low, high], got a list of {len(node.items)}")
-    fact_type = FACT_TYPES[field]
-    values = [_literal_or_ref(op, field, fact_type, item, scopes, report) for item in node.items]
-    if any(value is INVALID for value in values):
-        return INVALID
-    if op.value is ValueKind.PAIR and not any(isinstance(v, Ref) for v in values) and values[0] > values[1]:  # type: ignore[operator]
-        return _bad(report, node, field, op, "the low bound is greater than the high bound")
-    return tuple(values)
-
-
-def _compile_regex(op: Operator, field: str, node: Node, report: Reporter) -> object:
-    if not isinstance(node.scalar, str):
-        return _bad(report, node, field, op, f"expected a regular expression, got {node.describe()}")
-    try:
-        return re.compile(node.scalar)
-    except re.error as error:
-        return _bad(report, node, field, op, f"bad regular expression: {error}")
-
-
-def _bad(report: Reporter, node: Node, field: str, op: Operator, message: str) -> _Invalid:
-    report.error(node, f"{field} {op.name}: {message}")
-    return INVALID
 
 
 def evaluate(
