@@ -54,8 +54,11 @@ class Sweeper:
         try:
             # A first sweep only sets the watermarks: installing b24rules must not act at once on every
             # task changed lately. Back-fill on purpose with `b24rules sweep --since 7d`.
+            first = since is None and self._state.watermark() is None
             start = since or self._state.watermark() or now
             changed, newest = self._changed_tasks(start)
+            if first:  # listed only to anchor the watermark on the portal's clock, not to act on
+                changed = set()
             added, last_entry = self._new_entries()
             tasks = changed | added
             for task_id in sorted(tasks):

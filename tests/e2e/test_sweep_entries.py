@@ -6,7 +6,6 @@ shows it: the sweeper also follows new entries by id across all tasks.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -48,10 +47,9 @@ def test_cli_sweep_finds_an_entry_added_without_an_event(sandbox: SandboxServer,
 def test_the_periodic_sweep_of_a_running_service_finds_it_too(sandbox: SandboxServer, workdir: Path) -> None:
     portal = sandbox.portal
     portal.create_task("Timer task", task_id=702, status=3, entries=[{"seconds": 600}])
-    portal.create_task("Other task", task_id=703, status=3, entries=[{"seconds": 0}])  # before: left alone
-    # Portal dates have whole seconds and the first sweep lists changes from the second it starts in, so
-    # a task created in that same second counts as changed; this one is from an earlier second.
-    time.sleep(1.5)
+    # Changed just before the service's first sweep (possibly in the same whole second the sweep lists
+    # from): the first sweep only anchors its watermarks, so it is left alone.
+    portal.create_task("Other task", task_id=703, status=3, entries=[{"seconds": 0}])
     service = Service(workdir, service_env(workdir, sandbox.webhook_url, B24_SWEEP_INTERVAL="1"))
     with running(service):
         wait_for(lambda: all_task_listings(sandbox))  # the first sweep has read the newest entry id
