@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from service.core.engine import Deletion, EventInput, Plan, evaluate
+from service.core.facts import parse_int
 from service.core.rules import RuleSet
 from service.core.transitions import Transition, detect
 
@@ -42,8 +43,7 @@ def listened_names(ruleset: RuleSet, names: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def task_status(task: Mapping[str, Any]) -> int | None:
-    raw = task.get("status")
-    return int(raw) if isinstance(raw, str | int) and str(raw).isdigit() else None
+    return parse_int(task.get("status"))
 
 
 def evaluate_claim(

@@ -37,6 +37,10 @@ class EventError(ValueError):
     """The body is not a task event we can accept; `str(error)` is a one-line reason for the sender."""
 
 
+class BodyTooLarge(EventError):
+    """The body is over MAX_BODY_BYTES (answered 413, not 400)."""
+
+
 class AuthVerdict(Enum):
     OK = "ok"
     MISSING_TOKEN = "application token missing"  # noqa: S105 (a message, not a secret)
@@ -75,7 +79,7 @@ def parse_form(body: bytes, content_type: str | None) -> TaskEvent:
     if mimetype != FORM_CONTENT_TYPE:
         raise EventError(f"content type must be {FORM_CONTENT_TYPE}, got {mimetype or 'none'}")
     if len(body) > MAX_BODY_BYTES:
-        raise EventError(f"body is larger than {MAX_BODY_BYTES} bytes")
+        raise BodyTooLarge(f"body is larger than {MAX_BODY_BYTES} bytes")
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as error:

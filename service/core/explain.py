@@ -13,9 +13,11 @@ from datetime import datetime
 
 from service.core.conditions import ConditionTrace
 from service.core.engine import Deletion, Plan, RuleOutcome
+from service.core.facts import STATUS_NAMES as FACT_STATUS_NAMES
 from service.core.transitions import Transition
 
-STATUS_NAMES = {2: "pending", 3: "in_progress", 4: "awaiting_review", 5: "completed", 6: "deferred"}
+# status number → name, the inverse of the names rules may use
+STATUS_NAMES = {number: name for name, number in FACT_STATUS_NAMES.items()}
 _STATUS_PATHS = ("task.status", "task.previous_status")
 
 # What a selected entry's fate is, by the mode its rule runs in.

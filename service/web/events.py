@@ -16,7 +16,14 @@ from flask import Blueprint, Response, jsonify, request
 from prometheus_client import Counter
 
 from service import metrics
-from service.core.events import MAX_BODY_BYTES, AuthVerdict, EventError, parse_form, verify_auth
+from service.core.events import (
+    MAX_BODY_BYTES,
+    AuthVerdict,
+    BodyTooLarge,
+    EventError,
+    parse_form,
+    verify_auth,
+)
 from service.sentry import capture_failure
 from service.web import context
 from service.web.intake import IntakeUnavailable
@@ -53,8 +60,8 @@ def receive() -> tuple[Response, int]:
     try:
         event = parse_form(body, request.content_type)
     except EventError as error:
-        outcome = "too_large" if "larger than" in str(error) else "malformed"
-        code = 413 if outcome == "too_large" else 400
+        too_large = isinstance(error, BodyTooLarge)
+        outcome, code = ("too_large", 413) if too_large else ("malformed", 400)
         # The reason never quotes values, but a key may be anything the sender typed: mask known secrets.
         reason = runtime.redactor.text(str(error))
         return _answer(code, "unknown", outcome, status="error", reason=reason)
