@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from service.config import ConfigError, Settings, load_settings
+from service.plumbing.settings import ConfigError, Settings, load_settings
 
 WEBHOOK = "https://acme.bitrix24.com/rest/1/whcode9f8e7d6c/"
 TOKEN = "apptoken-5b4a39c2d1e0f9a8"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from service.rulesource import RuleSource
+from service.plumbing.rulesource import RuleSource
 
 GOOD = "- name: zero\n  on: [ONTASKUPDATE]\n  action: delete\n  where: {entry.seconds: 0}\n"
 OTHER = "- name: short\n  on: [ONTASKUPDATE]\n  action: delete\n  where: {entry.seconds: {lt: 5}}\n"

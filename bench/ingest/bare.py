@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask, jsonify
 
-from service.config import load_settings
+from service.plumbing.settings import load_settings
 from service.web.server import WebServer, gunicorn_options
 
 
@@ -25,15 +25,9 @@ def create_bare_app() -> Flask:
     return app
 
 
-class BareServer(WebServer):
-    """b24rules' own gunicorn application (service.web.server), serving the bare app instead of ours."""
-
-    def load(self) -> Flask:
-        return create_bare_app()
-
-
 if __name__ == "__main__":
     settings = load_settings(port=int(sys.argv[1]))
     options = gunicorn_options(settings)
     options.pop("child_exit", None)  # b24rules' metrics clean-up; nothing to clean here
-    BareServer(settings, options).run()
+    # b24rules' own gunicorn application (service.web.server), serving the bare app instead of ours.
+    WebServer(create_bare_app, options).run()

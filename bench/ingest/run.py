@@ -27,7 +27,7 @@ import requests
 from sqlalchemy import func, select
 
 from bench.ingest.load import Result, python_load, wrk_load
-from service.config import load_settings
+from service.plumbing.settings import load_settings
 from service.store.db import open_database
 from service.store.eventlog import events
 from service.web.server import gunicorn_options

@@ -1,4 +1,4 @@
-"""What every command needs: settings that fail in one line, a runtime, durations for --since."""
+"""What every command needs: settings that fail in one line, resources, durations for --since."""
 
 from __future__ import annotations
 
@@ -6,12 +6,16 @@ import os
 import re
 import tempfile
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
-from service.config import ConfigError, Settings, load_settings
 from service.core.redaction import Redactor
+from service.plumbing.settings import ConfigError, Settings, load_settings
+
+if TYPE_CHECKING:
+    from service.assembly.resources import Resources
 
 _DURATION = re.compile(r"^(\d+)\s*([smhdw])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -24,11 +28,11 @@ def settings_or_exit(**overrides: object) -> Settings:
         raise click.ClickException(f"configuration: {error}") from None
 
 
-def runtime_for(settings: Settings, component: str):  # type: ignore[no-untyped-def]
-    from service.runtime import build_runtime
+def resources_for(settings: Settings, component: str) -> Resources:
+    from service.assembly.resources import build_resources
 
     try:
-        return build_runtime(settings, component=component)
+        return build_resources(settings, component=component)
     except SQLAlchemyError as error:
         raise click.ClickException(f"cannot start: B24_DATABASE_URL: {_first_line(error)}") from None
     except Exception as error:

@@ -8,8 +8,8 @@ from typing import Any
 
 import click
 
-from service.clock import utcnow
-from service.commands.common import parse_since, runtime_for, settings_or_exit
+from service.commands.common import parse_since, resources_for, settings_or_exit
+from service.plumbing.clock import utcnow
 
 # What `audit` shows: the decision's outcome, or the restore state of a deleted record.
 OUTCOMES = (
@@ -27,13 +27,12 @@ RULE_WIDTH = 32
 def sweep(since: str | None) -> None:
     """Run one reconciliation pass now: enqueue every task the portal changed since the watermark, and
     every task that got a time entry since the last sweep (adding an entry sends no event)."""
-    from service.sweeper import Sweeper
-    from service.wiring import make_gateway
-    from service.worker import worker_name
+    from service.assembly.wiring import make_gateway, make_sweeper
+    from service.pipeline.worker import worker_name
 
-    runtime = runtime_for(settings_or_exit(), "cli")
+    resources = resources_for(settings_or_exit(), "cli")
     now = utcnow()
-    sweeper = Sweeper(runtime, make_gateway(runtime), owner=worker_name())
+    sweeper = make_sweeper(resources, make_gateway(resources), owner=worker_name())
     report = sweeper.run_once(now, since=parse_since(since, now))
     if report is None:
         raise click.ClickException("another sweeper is running right now; try again in a moment")
@@ -57,8 +56,8 @@ def audit(
     """What was deleted (or would have been, in shadow or dry-run), by which rule, when, and why."""
     from service.store.audit import AuditLog
 
-    runtime = runtime_for(settings_or_exit(), "cli")
-    records = AuditLog(runtime.engine).query(
+    resources = resources_for(settings_or_exit(), "cli")
+    records = AuditLog(resources.engine).query(
         task_id=task_id, rule=rule, since=parse_since(since, utcnow()), outcome=outcome, limit=limit
     )
     if as_json:
@@ -111,12 +110,22 @@ def _cut(text: str, width: int) -> str:
 )
 def restore(audit_ids: tuple[int, ...], rule: str | None, since: str | None, force: bool) -> None:
     """Re-create deleted entries with task.elapseditem.add from their audit records (idempotent)."""
-    from service.restoration import restore_entries
+    from service.assembly.wiring import make_gateway
+    from service.operations.restoration import restore_entries
+    from service.store.audit import AuditLog
 
     if not audit_ids and not rule:
         raise click.UsageError("give AUDIT_IDs, or --rule NAME [--since 2h]")
-    runtime = runtime_for(settings_or_exit(), "cli")
-    results = restore_entries(runtime, audit_ids, rule=rule, since=parse_since(since, utcnow()), force=force)
+    resources = resources_for(settings_or_exit(), "cli")
+    results = restore_entries(
+        AuditLog(resources.engine),
+        lambda: make_gateway(resources),
+        resources.redactor,
+        audit_ids,
+        rule=rule,
+        since=parse_since(since, utcnow()),
+        force=force,
+    )
     failed = 0
     for line, ok in results:
         click.echo(line)
@@ -133,8 +142,8 @@ def rearm(rule: str) -> None:
     """Put a rule tripped by the circuit breaker back to enforcing."""
     from service.store.breakers import Breakers
 
-    runtime = runtime_for(settings_or_exit(), "cli")
-    if Breakers(runtime.engine).rearm(rule):
+    resources = resources_for(settings_or_exit(), "cli")
+    if Breakers(resources.engine).rearm(rule):
         click.echo(f"rule '{rule}' rearmed: it enforces again")
     else:
         click.echo(f"rule '{rule}' was not tripped")
@@ -147,8 +156,8 @@ def replay(event_ids: tuple[int, ...], failed: bool) -> None:
     """Re-process stored events (e.g. after fixing a rule): they are queued again for the workers."""
     if not event_ids and not failed:
         raise click.UsageError("give EVENT_IDs or --failed")
-    runtime = runtime_for(settings_or_exit(), "cli")
-    count = runtime.journal.replay(list(event_ids) or None, failed=failed, now=utcnow())
+    resources = resources_for(settings_or_exit(), "cli")
+    count = resources.journal.replay(list(event_ids) or None, failed=failed, now=utcnow())
     click.echo(f"queued {count} event(s) again")
 
 

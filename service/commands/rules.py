@@ -6,9 +6,9 @@ from pathlib import Path
 
 import click
 
-from service.commands.common import runtime_for, settings_or_exit
+from service.commands.common import resources_for, settings_or_exit
 from service.core.loader import LoadResult, load_ruleset
-from service.rulesource import RulesDirError, read_rule_files
+from service.plumbing.rulesource import RulesDirError, read_rule_files
 
 
 def _load(directory: Path) -> LoadResult:
@@ -79,13 +79,13 @@ def simulate(task_id: int, event_name: str, fresh: bool) -> None:
 
     Read-only: nothing is deleted, recorded or changed (not even the status snapshot).
     """
-    from service.simulation import simulate_task
+    from service.assembly.wiring import make_simulator
 
-    runtime = runtime_for(settings_or_exit(), "cli")
+    resources = resources_for(settings_or_exit(), "cli")
     try:
-        report = simulate_task(runtime, task_id, event_name.upper(), use_snapshot=not fresh)
+        report = make_simulator(resources).task(task_id, event_name.upper(), use_snapshot=not fresh)
     except Exception as error:
-        raise click.ClickException(str(runtime.redactor.text(str(error)))) from None
+        raise click.ClickException(str(resources.redactor.text(str(error)))) from None
     click.echo(report)
 
 

@@ -14,7 +14,7 @@ import urllib.request
 
 import click
 
-from service.commands.common import ensure_metrics_dir, runtime_for, settings_or_exit
+from service.commands.common import ensure_metrics_dir, resources_for, settings_or_exit
 
 # The application token of the sample events in the docs, so a newcomer's `curl` of a sample works.
 SANDBOX_TOKEN = "k3v9w2x8y7z6q5p4o3n2m1l0k9j8h7g6"  # noqa: S105 (public demo value)
@@ -50,7 +50,7 @@ def serve(sandbox: bool, sandbox_port: int) -> None:
     atexit.register(supervisor.stop)
     atexit.register(_stop, children)
 
-    from service.web.server import run_web
+    from service.assembly.wiring import run_web
 
     def on_exit(_arbiter: object) -> None:
         supervisor.stop()
@@ -66,7 +66,7 @@ def web() -> None:
     if settings.application_token is None:
         raise click.ClickException("configuration: B24_APPLICATION_TOKEN is not set")
     ensure_metrics_dir()
-    from service.web.server import run_web
+    from service.assembly.wiring import run_web
 
     run_web(settings)
 
@@ -88,10 +88,10 @@ def worker(once: bool, metrics_port: int | None, no_sweep: bool) -> None:
         settings.require_portal()
     except Exception as error:
         raise click.ClickException(f"configuration: {error}") from None
-    runtime = runtime_for(settings, "worker")
-    from service.wiring import make_worker
+    resources = resources_for(settings, "worker")
+    from service.assembly.wiring import make_worker
 
-    loop = make_worker(runtime, sweep=not no_sweep)
+    loop = make_worker(resources, sweep=not no_sweep)
     if once:
         rounds = loop.drain()
         click.echo(f"processed {rounds} round(s)")

@@ -57,7 +57,7 @@ class Claim:
 
 
 @dataclass(frozen=True)
-class Settle:
+class QuietWindow:
     """When a task with fresh events is ripe for a claim: once no event came for `quiet`, or once its
     oldest waiting event is `patience` old (a task that never goes quiet is still evaluated).
 
@@ -69,7 +69,7 @@ class Settle:
     patience: timedelta = timedelta(0)
 
 
-NO_WAIT = Settle()
+NO_WAIT = QuietWindow()
 
 
 def claim_tasks(
@@ -78,12 +78,12 @@ def claim_tasks(
     now: datetime,
     lease: timedelta,
     max_tasks: int,
-    settle: Settle = NO_WAIT,
+    quiet: QuietWindow = NO_WAIT,
 ) -> list[Claim]:
     """Lease up to `max_tasks` tasks with claimable events, oldest first; all their events coalesce."""
     expires_at = now + lease
     chosen: list[int] = []
-    for task_id in _candidates(connection, now, max_tasks * _CANDIDATES_PER_TASK, settle):
+    for task_id in _candidates(connection, now, max_tasks * _CANDIDATES_PER_TASK, quiet):
         if len(chosen) == max_tasks:
             break
         if _try_lock(connection, task_id):
@@ -130,7 +130,7 @@ def extend(connection: Connection, claims: Sequence[Claim], expires_at: datetime
     return held
 
 
-def _candidates(connection: Connection, now: datetime, limit: int, settle: Settle) -> list[int]:
+def _candidates(connection: Connection, now: datetime, limit: int, quiet: QuietWindow) -> list[int]:
     leases = task_leases
     query = (
         select(events.c.task_id)
@@ -140,11 +140,11 @@ def _candidates(connection: Connection, now: datetime, limit: int, settle: Settl
         .order_by(func.min(events.c.id))
         .limit(limit)
     )
-    if settle.quiet > timedelta(0):
+    if quiet.quiet > timedelta(0):
         query = query.having(
             or_(
-                func.max(events.c.received_at) <= now - settle.quiet,
-                func.min(events.c.received_at) <= now - settle.patience,
+                func.max(events.c.received_at) <= now - quiet.quiet,
+                func.min(events.c.received_at) <= now - quiet.patience,
                 func.max(events.c.attempts) > 0,
             )
         )

@@ -122,11 +122,11 @@ class Journal:
         *,
         lease: timedelta,
         max_tasks: int = 16,
-        settle: claims.Settle = claims.NO_WAIT,
+        quiet: claims.QuietWindow = claims.NO_WAIT,
     ) -> list[Claim]:
         """Lease up to `max_tasks` tasks that have claimable events; see `claims.claim_tasks`."""
         with self._engine.begin() as connection:
-            return claims.claim_tasks(connection, owner, now, lease, max_tasks, settle)
+            return claims.claim_tasks(connection, owner, now, lease, max_tasks, quiet)
 
     def complete(self, claim: Claim, now: datetime) -> bool:
         """The evaluation succeeded: its events are done. False if the lease was lost meanwhile."""

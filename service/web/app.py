@@ -6,20 +6,19 @@ from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
 from service.core.events import MAX_BODY_BYTES
-from service.runtime import Runtime
 from service.web import context, events, health
 from service.web.intake import GroupCommit
 
 
-def create_app(runtime: Runtime) -> Flask:
+def create_app(parts: context.WebParts) -> Flask:
     app = Flask("b24rules")
     # One byte over the limit: a chunked body (no Content-Length) is cut at this size by werkzeug without
     # an error, so the extra byte is what lets parse_form see it was too large (413) instead of
     # accepting a truncated body.
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES + 1
-    app.extensions["b24rules"] = runtime
+    app.extensions[context.PARTS] = parts
     # Its writer thread starts with the first event, in the gunicorn worker (after the fork).
-    app.extensions[context.INTAKE] = GroupCommit(runtime.journal)
+    app.extensions[context.INTAKE] = GroupCommit(parts.journal)
     app.register_blueprint(events.blueprint)
     app.register_blueprint(health.blueprint)
 

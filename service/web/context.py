@@ -1,18 +1,47 @@
-"""Access to the process's Runtime from inside a request."""
+"""What a request may use, handed to the app factory explicitly (no process-wide bag of everything)."""
 
 from __future__ import annotations
 
-from flask import current_app
+from dataclasses import dataclass
 
-from service.runtime import Runtime
+from flask import current_app
+from sqlalchemy import Engine, text
+
+from service.core.redaction import Redactor
+from service.plumbing.rulesource import RuleSource
+from service.store.breakers import Breakers
+from service.store.journal import Journal
 from service.web.intake import GroupCommit
 
 INTAKE = "b24rules.intake"
+PARTS = "b24rules.parts"
 
 
-def runtime() -> Runtime:
-    value = current_app.extensions["b24rules"]
-    assert isinstance(value, Runtime)
+@dataclass(frozen=True)
+class WebParts:
+    """The web half's dependencies: built once per process by the composition root."""
+
+    engine: Engine
+    journal: Journal
+    rules: RuleSource
+    breakers: Breakers
+    redactor: Redactor
+    application_token: str
+    member_id: str | None
+    dry_run: bool
+
+    def database_reachable(self) -> bool:
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except Exception:
+            return False
+        return True
+
+
+def parts() -> WebParts:
+    value = current_app.extensions[PARTS]
+    assert isinstance(value, WebParts)
     return value
 
 

@@ -15,7 +15,6 @@ from functools import lru_cache
 from flask import Blueprint, Response, jsonify, request
 from prometheus_client import Counter
 
-from service import metrics
 from service.core.events import (
     MAX_BODY_BYTES,
     AuthVerdict,
@@ -24,7 +23,8 @@ from service.core.events import (
     parse_form,
     verify_auth,
 )
-from service.sentry import capture_failure
+from service.plumbing import metrics
+from service.plumbing.sentry import capture_failure
 from service.web import context
 from service.web.intake import IntakeUnavailable
 
@@ -53,7 +53,7 @@ def _received(event: str, outcome: str) -> Counter:
 @blueprint.post("/bitrix24/events")
 def receive() -> tuple[Response, int]:
     started = time.perf_counter()
-    runtime = context.runtime()
+    parts = context.parts()
     if (request.content_length or 0) > MAX_BODY_BYTES:
         return _answer(413, "unknown", "too_large", status="error", reason="body is larger than 64 KiB")
     body = request.get_data(cache=False)
@@ -63,15 +63,15 @@ def receive() -> tuple[Response, int]:
         too_large = isinstance(error, BodyTooLarge)
         outcome, code = ("too_large", 413) if too_large else ("malformed", 400)
         # The reason never quotes values, but a key may be anything the sender typed: mask known secrets.
-        reason = runtime.redactor.text(str(error))
+        reason = parts.redactor.text(str(error))
         return _answer(code, "unknown", outcome, status="error", reason=reason)
 
-    verdict = verify_auth(event, runtime.settings.application_token or "", runtime.settings.b24_member_id)
+    verdict = verify_auth(event, parts.application_token, parts.member_id)
     if verdict is not AuthVerdict.OK:
         log.warning("event refused", extra={"event": event.name, "reason": verdict.value})
         return _answer(401, event.name, "unauthorized", status="error", reason=verdict.value)
 
-    ruleset = runtime.rules.current()
+    ruleset = parts.rules.current()
     listened = ruleset is not None and bool(ruleset.for_event(event.name))
     try:
         event_id = context.intake().append(event, "pending" if listened else "ignored")

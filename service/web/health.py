@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 
-from service import metrics
-from service.clock import utcnow
-from service.store.breakers import Breakers
+from service.plumbing import metrics
+from service.plumbing.clock import utcnow
 from service.web import context
 
 blueprint = Blueprint("health", __name__)
@@ -26,9 +25,9 @@ def readyz() -> tuple[Response, int]:
     re-delivers the events it could not post. The problems are reported here (`status: degraded`), in
     the logs, in Sentry and as `b24rules_rules_ok 0`. `?strict=1` answers 503 for them as well.
     """
-    runtime = context.runtime()
-    rules = runtime.rules.status()
-    database_ok = runtime.database_reachable()
+    parts = context.parts()
+    rules = parts.rules.status()
+    database_ok = parts.database_reachable()
     running = rules.version is not None
     ready = running and database_ok and (rules.ok or not request.args.get("strict"))
     status = "ready" if ready and rules.ok else ("degraded" if ready else "not ready")
@@ -40,23 +39,23 @@ def readyz() -> tuple[Response, int]:
             "count": rules.rules,
             "problems": list(rules.problems[:20]),
         },
-        "database": {"ok": database_ok, "backend": runtime.engine.dialect.name},
-        "dry_run": runtime.settings.b24_dry_run,
+        "database": {"ok": database_ok, "backend": parts.engine.dialect.name},
+        "dry_run": parts.dry_run,
     }
     return jsonify(body), 200 if ready else 503
 
 
 @blueprint.get("/metrics")
 def metrics_endpoint() -> Response:
-    runtime = context.runtime()
+    parts = context.parts()
 
     def store_state() -> metrics.StoreState:
-        stats = runtime.journal.stats(utcnow())
-        tripped = tuple(Breakers(runtime.engine).tripped())
+        stats = parts.journal.stats(utcnow())
+        tripped = tuple(parts.breakers.tripped())
         return metrics.StoreState(stats.pending, stats.dead, stats.oldest_pending_age_seconds, tripped)
 
     def rules_ok() -> bool:
-        return runtime.rules.status().ok
+        return parts.rules.status().ok
 
     body, content_type = metrics.render(metrics.QueueCollector(store_state, rules_ok))
     return Response(body, content_type=content_type)

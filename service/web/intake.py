@@ -28,8 +28,8 @@ from collections import deque
 from collections.abc import Callable
 from datetime import datetime
 
-from service.clock import utcnow
 from service.core.events import TaskEvent
+from service.plumbing.clock import utcnow
 from service.store.db import is_outage
 from service.store.journal import Journal
 

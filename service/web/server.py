@@ -9,15 +9,16 @@ from typing import Any
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 
-from service import metrics
-from service.config import Settings
-from service.runtime import build_runtime
-from service.web.app import close_app, create_app
+from service.plumbing import metrics
+from service.plumbing.settings import Settings
+from service.web.app import close_app
 
 
 class WebServer(BaseApplication):  # type: ignore[misc]
-    def __init__(self, settings: Settings, options: dict[str, Any]) -> None:
-        self._settings = settings
+    """gunicorn around an app factory; `make_app` runs in each worker after the fork."""
+
+    def __init__(self, make_app: Callable[[], Flask], options: dict[str, Any]) -> None:
+        self._make_app = make_app
         self._options = options
         super().__init__()
 
@@ -27,7 +28,7 @@ class WebServer(BaseApplication):  # type: ignore[misc]
 
     def load(self) -> Flask:
         # Called in each worker after the fork: every process gets its own engine and rule source.
-        return create_app(build_runtime(self._settings, component="web"))
+        return self._make_app()
 
 
 def gunicorn_options(settings: Settings, *, on_exit: Callable[[Any], None] | None = None) -> dict[str, Any]:
@@ -58,7 +59,3 @@ def gunicorn_options(settings: Settings, *, on_exit: Callable[[Any], None] | Non
     if on_exit is not None:
         options["on_exit"] = on_exit
     return options
-
-
-def run_web(settings: Settings, *, on_exit: Callable[[Any], None] | None = None) -> None:
-    WebServer(settings, gunicorn_options(settings, on_exit=on_exit)).run()

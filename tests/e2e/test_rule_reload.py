@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from service.core.loader import load_ruleset
-from service.rulesource import read_rule_files
+from service.plumbing.rulesource import read_rule_files
 from service.sandbox import SandboxServer
 from service.store.audit import AuditLog
 from service.store.db import open_database

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import Engine, select
 
-from service.store.claims import LEASE_LOST, Settle
+from service.store.claims import LEASE_LOST, QuietWindow
 from service.store.journal import Journal, events
 from tests.store.conftest import SECRET, task_event
 
@@ -249,30 +249,30 @@ def test_unknown_sources_are_refused(journal: Journal, now: datetime) -> None:
 def test_settling_holds_a_task_until_its_events_stop_then_claims_them_together(
     journal: Journal, now: datetime
 ) -> None:
-    settle = Settle(quiet=timedelta(seconds=2), patience=timedelta(seconds=10))
+    quiet = QuietWindow(quiet=timedelta(seconds=2), patience=timedelta(seconds=10))
     first = journal.append(task_event(7), now)
     second = journal.append(task_event(7), now + timedelta(seconds=1))
 
-    assert journal.claim("w1", now + timedelta(seconds=2), lease=LEASE, settle=settle) == []
-    [claim] = journal.claim("w1", now + timedelta(seconds=3), lease=LEASE, settle=settle)
+    assert journal.claim("w1", now + timedelta(seconds=2), lease=LEASE, quiet=quiet) == []
+    [claim] = journal.claim("w1", now + timedelta(seconds=3), lease=LEASE, quiet=quiet)
 
     assert claim.event_ids == (first, second)
 
 
 def test_settling_gives_up_waiting_for_quiet_after_its_patience(journal: Journal, now: datetime) -> None:
-    settle = Settle(quiet=timedelta(seconds=2), patience=timedelta(seconds=10))
+    quiet = QuietWindow(quiet=timedelta(seconds=2), patience=timedelta(seconds=10))
     for second in range(0, 11):  # an event every second: the task never goes quiet
         journal.append(task_event(7), now + timedelta(seconds=second))
 
-    assert journal.claim("w1", now + timedelta(seconds=9), lease=LEASE, settle=settle) == []
-    [claim] = journal.claim("w1", now + timedelta(seconds=10), lease=LEASE, settle=settle)
+    assert journal.claim("w1", now + timedelta(seconds=9), lease=LEASE, quiet=quiet) == []
+    [claim] = journal.claim("w1", now + timedelta(seconds=10), lease=LEASE, quiet=quiet)
     assert len(claim.event_ids) == 11
 
 
 def test_settling_does_not_hold_back_a_retry(journal: Journal, now: datetime) -> None:
-    settle = Settle(quiet=timedelta(seconds=2), patience=timedelta(seconds=10))
+    quiet = QuietWindow(quiet=timedelta(seconds=2), patience=timedelta(seconds=10))
     journal.append(task_event(7), now)
     [claim] = journal.claim("w1", now, lease=LEASE)
     journal.retry(claim, now, error="503", delay=timedelta(seconds=1))
 
-    assert journal.claim("w1", now + timedelta(seconds=1), lease=LEASE, settle=settle) != []
+    assert journal.claim("w1", now + timedelta(seconds=1), lease=LEASE, quiet=quiet) != []

@@ -1,4 +1,4 @@
-"""The Flask app on a real Runtime: a SQLite file, the shipped rules, no logging or Sentry set-up."""
+"""The Flask app on real Resources: a SQLite file, the shipped rules, no logging or Sentry set-up."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from service.config import load_settings
-from service.runtime import Runtime, build_runtime
+from service.assembly.resources import Resources, build_resources
+from service.assembly.wiring import web_parts
+from service.plumbing.settings import load_settings
 from service.web.app import create_app
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,11 +43,11 @@ def folders() -> Iterator[tuple[Path, Path]]:
 
 
 @pytest.fixture
-def make_runtime(folders: tuple[Path, Path]) -> Iterator[Callable[..., Runtime]]:
+def make_resources(folders: tuple[Path, Path]) -> Iterator[Callable[..., Resources]]:
     rules, database = folders
-    built: list[Runtime] = []
+    built: list[Resources] = []
 
-    def make(**overrides: object) -> Runtime:
+    def make(**overrides: object) -> Resources:
         defaults: dict[str, object] = {
             "b24_webhook_url": "http://127.0.0.1:9/rest/1/webhookcode123/",
             "b24_application_token": TOKEN,
@@ -54,23 +55,23 @@ def make_runtime(folders: tuple[Path, Path]) -> Iterator[Callable[..., Runtime]]
             "b24_database_url": f"sqlite:///{database / 'b24rules.sqlite3'}",
         }
         settings = load_settings(**{**defaults, **overrides})
-        runtime = build_runtime(settings, component="test", configure=False)
-        built.append(runtime)
-        return runtime
+        resources = build_resources(settings, component="test", configure=False)
+        built.append(resources)
+        return resources
 
     yield make
-    for runtime in built:
-        runtime.engine.dispose()
+    for resources in built:
+        resources.engine.dispose()
 
 
 @pytest.fixture
-def runtime(make_runtime: Callable[..., Runtime]) -> Runtime:
-    return make_runtime()
+def resources(make_resources: Callable[..., Resources]) -> Resources:
+    return make_resources()
 
 
 @pytest.fixture
-def app(runtime: Runtime) -> Flask:
-    return create_app(runtime)
+def app(resources: Resources) -> Flask:
+    return create_app(web_parts(resources))
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""POST /bitrix24/events on a real SQLite runtime: every answer the portal (or anyone) can get."""
+"""POST /bitrix24/events on real SQLite resources: every answer the portal (or anyone) can get."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from flask.testing import FlaskClient
 from prometheus_client import REGISTRY
 from werkzeug.test import TestResponse
 
-from service.runtime import Runtime
+from service.assembly.resources import Resources
+from service.assembly.wiring import web_parts
 from service.web.app import create_app
 from tests.web.conftest import FORM, TOKEN, sample
 
@@ -27,8 +28,8 @@ def post(client: FlaskClient, body: bytes, content_type: str | None = FORM) -> T
     return client.post("/bitrix24/events", data=body, headers=headers)
 
 
-def stored(runtime: Runtime) -> int:
-    return len(runtime.journal.find(limit=100_000))
+def stored(resources: Resources) -> int:
+    return len(resources.journal.find(limit=100_000))
 
 
 def received(event: str, outcome: str) -> float:
@@ -49,26 +50,28 @@ def assert_one_line_error(response: TestResponse, code: int, *words: str) -> str
 
 
 def test_a_listened_event_is_stored_and_answered_queued_with_its_id(
-    client: FlaskClient, runtime: Runtime
+    client: FlaskClient, resources: Resources
 ) -> None:
     before = received("ONTASKUPDATE", "queued")
     response = post(client, UPDATE)
     assert response.status_code == 200
     body = response.get_json()
     assert body["status"] == "queued"
-    record = runtime.journal.get(body["id"])
+    record = resources.journal.get(body["id"])
     assert record is not None
     assert (record.task_id, record.status) == (691, "pending")
     assert received("ONTASKUPDATE", "queued") == before + 1
 
 
-def test_an_event_no_rule_listens_to_is_ignored_but_counted(client: FlaskClient, runtime: Runtime) -> None:
+def test_an_event_no_rule_listens_to_is_ignored_but_counted(
+    client: FlaskClient, resources: Resources
+) -> None:
     before = received("ONTASKDELETE", "ignored")
     response = post(client, sample("ontaskdelete-webhook.form"))  # the shipped rules have no ONTASKDELETE
     assert response.status_code == 200
     assert response.get_json()["status"] == "ignored"
     assert received("ONTASKDELETE", "ignored") == before + 1
-    record = runtime.journal.get(response.get_json()["id"])
+    record = resources.journal.get(response.get_json()["id"])
     assert record is not None
     assert record.status == "ignored"  # kept for the record, never handed to a worker
 
@@ -86,19 +89,19 @@ def test_an_event_no_rule_listens_to_is_ignored_but_counted(client: FlaskClient,
     ids=["wrong token", "no token", "empty token"],
 )
 def test_bad_credentials_are_401_and_nothing_is_stored(
-    client: FlaskClient, runtime: Runtime, body: bytes, reason: str
+    client: FlaskClient, resources: Resources, body: bytes, reason: str
 ) -> None:
     before = received("ONTASKUPDATE", "unauthorized")
     assert_one_line_error(post(client, body), 401, "token", reason)
-    assert stored(runtime) == 0
+    assert stored(resources) == 0
     assert received("ONTASKUPDATE", "unauthorized") == before + 1
 
 
-def test_a_wrong_member_id_is_401_when_one_is_configured(make_runtime: Callable[..., Runtime]) -> None:
-    runtime = make_runtime(b24_member_id="ffffffffffffffffffffffffffffffff")
-    client = create_app(runtime).test_client()
+def test_a_wrong_member_id_is_401_when_one_is_configured(make_resources: Callable[..., Resources]) -> None:
+    resources = make_resources(b24_member_id="ffffffffffffffffffffffffffffffff")
+    client = create_app(web_parts(resources)).test_client()
     assert_one_line_error(post(client, UPDATE), 401, "member id")
-    assert stored(runtime) == 0
+    assert stored(resources) == 0
 
 
 @pytest.mark.parametrize(
@@ -143,11 +146,11 @@ def test_a_wrong_member_id_is_401_when_one_is_configured(make_runtime: Callable[
     ],
 )
 def test_malformed_bodies_are_400_with_a_one_line_reason_and_nothing_stored(
-    client: FlaskClient, runtime: Runtime, body: bytes, content_type: str | None, words: tuple[str, ...]
+    client: FlaskClient, resources: Resources, body: bytes, content_type: str | None, words: tuple[str, ...]
 ) -> None:
     before = received("unknown", "malformed")
     assert_one_line_error(post(client, body, content_type), 400, *words)
-    assert stored(runtime) == 0
+    assert stored(resources) == 0
     assert received("unknown", "malformed") == before + 1
 
 
@@ -157,14 +160,14 @@ def test_a_reason_never_quotes_a_field_value(client: FlaskClient) -> None:
     assert TOKEN not in reason
 
 
-def test_a_body_over_64_kib_is_413(client: FlaskClient, runtime: Runtime) -> None:
+def test_a_body_over_64_kib_is_413(client: FlaskClient, resources: Resources) -> None:
     big = UPDATE + b"&pad=" + b"x" * (64 * 1024)
     assert_one_line_error(post(client, big), 413, "larger than")
-    assert stored(runtime) == 0
+    assert stored(resources) == 0
 
 
 def test_a_chunked_body_over_64_kib_without_content_length_is_413_not_truncated(
-    client: FlaskClient, runtime: Runtime
+    client: FlaskClient, resources: Resources
 ) -> None:
     # Without Content-Length, werkzeug cuts the stream at MAX_CONTENT_LENGTH silently; the sample's
     # fields come first, so a truncated body would still parse and be queued.
@@ -177,7 +180,7 @@ def test_a_chunked_body_over_64_kib_without_content_length_is_413_not_truncated(
         )
 
     assert_one_line_error(chunked(UPDATE + b"&pad=" + b"x" * (64 * 1024)), 413, "larger than")
-    assert stored(runtime) == 0
+    assert stored(resources) == 0
     small = chunked(UPDATE)
     assert small.status_code == 200
     assert small.get_json()["status"] == "queued"
@@ -191,9 +194,9 @@ def test_exactly_64_kib_is_accepted(client: FlaskClient) -> None:
 
 
 def test_503_when_the_database_is_gone(
-    client: FlaskClient, runtime: Runtime, folders: tuple[Path, Path]
+    client: FlaskClient, resources: Resources, folders: tuple[Path, Path]
 ) -> None:
-    runtime.engine.dispose()
+    resources.engine.dispose()
     shutil.rmtree(folders[1])
     before = received("ONTASKUPDATE", "unavailable")
     assert_one_line_error(post(client, UPDATE), 503, "unavailable")

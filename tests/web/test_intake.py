@@ -16,8 +16,9 @@ import pytest
 from flask import Flask
 from sqlalchemy import Engine
 
+from service.assembly.resources import Resources
+from service.assembly.wiring import web_parts
 from service.core.events import TaskEvent
-from service.runtime import Runtime
 from service.store.journal import Journal
 from service.web.app import create_app
 from service.web.context import INTAKE
@@ -50,10 +51,10 @@ def post_many(app: Flask, total: int, threads: int) -> list[tuple[int, dict[str,
 
 
 def test_concurrent_posts_all_get_200_with_distinct_ids_of_stored_rows(
-    make_runtime: Callable[..., Runtime], db_url: str
+    make_resources: Callable[..., Resources], db_url: str
 ) -> None:
-    runtime = make_runtime(b24_database_url=db_url)
-    app = create_app(runtime)
+    resources = make_resources(b24_database_url=db_url)
+    app = create_app(web_parts(resources))
 
     answers = post_many(app, total=208, threads=16)
 
@@ -61,17 +62,17 @@ def test_concurrent_posts_all_get_200_with_distinct_ids_of_stored_rows(
     assert {code for code, _ in answers} == {200}
     ids = [body["id"] for _, body in answers]
     assert len(set(ids)) == 208
-    records = [runtime.journal.get(int(str(event_id))) for event_id in ids]
+    records = [resources.journal.get(int(str(event_id))) for event_id in ids]
     assert all(record is not None and record.task_id == 691 for record in records)
-    assert len(runtime.journal.find(limit=1000)) == 208
+    assert len(resources.journal.find(limit=1000)) == 208
     app.extensions[INTAKE].close()
 
 
 @pytest.fixture
-def locked_database(runtime: Runtime) -> Iterator[sqlite3.Connection]:
+def locked_database(resources: Resources) -> Iterator[sqlite3.Connection]:
     """Another connection holding the SQLite write lock: the intake's writer waits in BEGIN IMMEDIATE
     (up to the 30 s busy timeout) until it lets go."""
-    path = Path(str(runtime.engine.url.database))
+    path = Path(str(resources.engine.url.database))
     holder = sqlite3.connect(path, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")
     yield holder
@@ -79,10 +80,10 @@ def locked_database(runtime: Runtime) -> Iterator[sqlite3.Connection]:
 
 
 def test_a_stuck_database_is_503_within_the_intake_wait_and_recovers(
-    runtime: Runtime, locked_database: sqlite3.Connection
+    resources: Resources, locked_database: sqlite3.Connection
 ) -> None:
-    app = create_app(runtime)
-    app.extensions[INTAKE] = intake = GroupCommit(runtime.journal, wait_seconds=1.0)
+    app = create_app(web_parts(resources))
+    app.extensions[INTAKE] = intake = GroupCommit(resources.journal, wait_seconds=1.0)
     client = app.test_client()
 
     started = time.monotonic()
@@ -100,7 +101,7 @@ def test_a_stuck_database_is_503_within_the_intake_wait_and_recovers(
     ).status_code != 200:
         assert time.monotonic() < deadline, "the intake did not recover once the lock was released"
         time.sleep(0.1)
-    assert runtime.journal.get(answer.get_json()["id"]) is not None
+    assert resources.journal.get(answer.get_json()["id"]) is not None
     intake.close()
 
 
@@ -144,10 +145,10 @@ def wait_until(condition: Callable[[], bool]) -> None:
 
 
 def queue_behind_a_held_batch(
-    runtime: Runtime, events: list[TaskEvent], **options: Any
+    resources: Resources, events: list[TaskEvent], **options: Any
 ) -> tuple[GatedJournal, GroupCommit, list[threading.Thread], dict[int, object]]:
     """Event 0 (task 1) is taken by the writer and held at the gate; `events` (1, 2, …) queue behind it."""
-    journal = GatedJournal(runtime.engine)
+    journal = GatedJournal(resources.engine)
     intake = GroupCommit(journal, **{"wait_seconds": 30, **options})
     results: dict[int, object] = {}
     threads = start_appends(intake, [task_event(1)], results)
@@ -163,26 +164,26 @@ def finish(journal: GatedJournal, threads: list[threading.Thread]) -> None:
         thread.join(timeout=30)
 
 
-def test_an_event_the_database_refuses_does_not_fail_its_batch(runtime: Runtime) -> None:
+def test_an_event_the_database_refuses_does_not_fail_its_batch(resources: Resources) -> None:
     # Over SQLite's INTEGER, refused by the driver. The parser never lets such an id through; it
     # stands for any value of one event that the database will not take.
     odd = replace(task_event(3), task_id=2**63)
     journal, intake, threads, results = queue_behind_a_held_batch(
-        runtime, [task_event(2), odd, task_event(4), task_event(5)]
+        resources, [task_event(2), odd, task_event(4), task_event(5)]
     )
 
     finish(journal, threads)
 
     assert journal.batches == [1, 4, 1, 1, 1, 1]  # the four were one batch, then retried one by one
     assert isinstance(results[2], IntakeUnavailable)
-    stored = {index: runtime.journal.get(int(str(results[index]))) for index in (0, 1, 3, 4)}
+    stored = {index: resources.journal.get(int(str(results[index]))) for index in (0, 1, 3, 4)}
     assert {index: record.task_id for index, record in stored.items() if record} == {0: 1, 1: 2, 3: 4, 4: 5}
     intake.close()
 
 
-def test_close_commits_the_waiting_events_then_refuses_new_ones(runtime: Runtime) -> None:
+def test_close_commits_the_waiting_events_then_refuses_new_ones(resources: Resources) -> None:
     journal, intake, threads, results = queue_behind_a_held_batch(
-        runtime, [task_event(n) for n in range(2, 7)]
+        resources, [task_event(n) for n in range(2, 7)]
     )
 
     closing = threading.Thread(target=intake.close)
@@ -192,19 +193,19 @@ def test_close_commits_the_waiting_events_then_refuses_new_ones(runtime: Runtime
 
     assert len(results) == 6
     assert all(isinstance(result, int) for result in results.values()), results
-    assert len(runtime.journal.find(limit=100)) == 6
+    assert len(resources.journal.find(limit=100)) == 6
     with pytest.raises(IntakeUnavailable, match="shutting down"):
         intake.append(task_event(9), "pending")
 
 
-def test_a_full_queue_is_refused_at_once(runtime: Runtime) -> None:
+def test_a_full_queue_is_refused_at_once(resources: Resources) -> None:
     journal, intake, threads, results = queue_behind_a_held_batch(
-        runtime, [task_event(n) for n in range(2, 5)], max_queue=3
+        resources, [task_event(n) for n in range(2, 5)], max_queue=3
     )
 
     with pytest.raises(IntakeUnavailable, match="too many events"):
         intake.append(task_event(9), "pending")
     finish(journal, threads)
     assert all(isinstance(result, int) for result in results.values()), results
-    assert len(runtime.journal.find(limit=100)) == 4
+    assert len(resources.journal.find(limit=100)) == 4
     intake.close()

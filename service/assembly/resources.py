@@ -1,7 +1,7 @@
-"""The shared set-up of every entry point: settings → logging, Sentry, database, rules.
+"""The process's resources, built once per entry point: settings → logging, Sentry, database, rules.
 
-Built once per process by the CLI (or a test) and handed to the web app and the worker, so nothing
-is configured at import time.
+Only the composition root (`service/assembly/wiring.py`) and the commands hold this; every component
+is handed the pieces it uses, so nothing is configured at import time and nothing reaches into a bag.
 """
 
 from __future__ import annotations
@@ -9,40 +9,27 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine
 
-from service import metrics
-from service.config import Settings
 from service.core.redaction import Redactor, webhook_secrets
-from service.logs import configure_logging
-from service.rulesource import RuleSource
-from service.sentry import capture_failure, init_sentry
+from service.plumbing import metrics
+from service.plumbing.logs import configure_logging
+from service.plumbing.rulesource import RuleSource
+from service.plumbing.sentry import capture_failure, init_sentry
+from service.plumbing.settings import Settings
 from service.store.db import open_database
 from service.store.journal import Journal
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class Runtime:
+@dataclass(frozen=True)
+class Resources:
     settings: Settings
     engine: Engine
     journal: Journal
     rules: RuleSource
     redactor: Redactor
-
-    def database_reachable(self) -> bool:
-        try:
-            with self.engine.connect() as connection:
-                connection.execute(text("SELECT 1"))
-        except Exception:
-            return False
-        return True
-
-    def database_label(self) -> str:
-        """The database URL without its password, for logs and /readyz."""
-        return make_url(self.settings.b24_database_url).render_as_string(hide_password=True)
 
 
 def make_redactor(settings: Settings) -> Redactor:
@@ -53,7 +40,7 @@ def make_redactor(settings: Settings) -> Redactor:
     return Redactor(secrets)
 
 
-def build_runtime(settings: Settings, *, component: str, configure: bool = True) -> Runtime:
+def build_resources(settings: Settings, *, component: str, configure: bool = True) -> Resources:
     redactor = make_redactor(settings)
     if configure:
         if component == "cli":
@@ -85,4 +72,6 @@ def build_runtime(settings: Settings, *, component: str, configure: bool = True)
 
     rules = RuleSource(settings.b24_rules_dir, on_problems=report_rule_problems)
     rules.refresh()
-    return Runtime(settings=settings, engine=engine, journal=Journal(engine), rules=rules, redactor=redactor)
+    return Resources(
+        settings=settings, engine=engine, journal=Journal(engine), rules=rules, redactor=redactor
+    )

@@ -7,13 +7,14 @@ dead letter, with tags an operator can search by: event, task, rule, method, err
 from __future__ import annotations
 
 import logging
+import random
 from collections.abc import Callable
 from datetime import datetime
 
-from service import metrics
 from service.core.backoff import BASE_SECONDS, exhausted, retry_delay
 from service.core.bitrix.errors import BitrixError, OperationTimeLimit, PermanentError
-from service.sentry import capture_failure
+from service.plumbing import metrics
+from service.plumbing.sentry import capture_failure
 from service.store.journal import Claim, Journal
 
 log = logging.getLogger(__name__)
@@ -21,7 +22,11 @@ log = logging.getLogger(__name__)
 
 class Settlement:
     def __init__(
-        self, journal: Journal, *, jitter: Callable[[], float], retry_base: float = BASE_SECONDS
+        self,
+        journal: Journal,
+        *,
+        retry_base: float = BASE_SECONDS,
+        jitter: Callable[[], float] = random.random,
     ) -> None:
         self._journal = journal
         self._jitter = jitter

@@ -1,7 +1,7 @@
 """One processing round: claimed tasks → one batched read → plans → decisions → audit → deletions.
 
 The shell around the pure core. It reads the portal through the gateway (few, batched requests), asks
-the engine for a plan, hands the plans to the enforcer (`service/enforcement.py`: brakes, decisions,
+the engine for a plan, hands the plans to the enforcer (`service/pipeline/enforcement.py`: brakes, decisions,
 audit rows *before* anything is sent, batched deletes), and settles each claim as done, retry
 (transient) or dead letter (permanent).
 """
@@ -9,21 +9,20 @@ audit rows *before* anything is sent, batched deletes), and settles each claim a
 from __future__ import annotations
 
 import logging
-import random
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
-from service import metrics
 from service.bitrix.portal import PortalGateway, TaskState
-from service.clock import utcnow
 from service.core import policy
 from service.core.bitrix.errors import NotFound
 from service.core.evaluation import ClaimView, Evaluation, evaluate_claim, listened_names
 from service.core.rules import RuleSet, needs_history, task_select
-from service.enforcement import Enforcer, Evaluated, RuleFailure, Sent
-from service.runtime import Runtime
-from service.settlement import Settlement
-from service.store.journal import Claim
+from service.pipeline.enforcement import Enforcer, Evaluated, RuleFailure, Sent
+from service.pipeline.settlement import Settlement
+from service.plumbing import metrics
+from service.plumbing.clock import utcnow
+from service.plumbing.rulesource import RuleSource
+from service.store.journal import Claim, Journal
 from service.store.snapshots import TaskSnapshots
 
 log = logging.getLogger(__name__)
@@ -32,19 +31,22 @@ log = logging.getLogger(__name__)
 class Processor:
     def __init__(
         self,
-        runtime: Runtime,
+        journal: Journal,
+        rules: RuleSource,
         gateway: PortalGateway,
+        enforcer: Enforcer,
+        snapshots: TaskSnapshots,
+        settlement: Settlement,
         *,
         clock: Callable[[], datetime] = utcnow,
-        jitter: Callable[[], float] = random.random,
     ) -> None:
-        self._runtime = runtime
+        self._journal = journal
+        self._rules = rules
         self._gateway = gateway
         self._clock = clock
-        self._enforcer = Enforcer(runtime, gateway)
-        self._snapshots = TaskSnapshots(runtime.engine)
-        retry_base = runtime.settings.b24_retry_base_seconds
-        self._settle = Settlement(runtime.journal, jitter=jitter, retry_base=retry_base)
+        self._enforcer = enforcer
+        self._snapshots = snapshots
+        self._settlement = settlement
 
     def run(self, claims: Sequence[Claim]) -> bool:
         """Evaluate and act on the claimed tasks; every claim leaves settled (done, retry or dead).
@@ -53,10 +55,10 @@ class Processor:
         go back untouched and the caller should wait before claiming again.
         """
         now = self._clock()
-        ruleset = self._runtime.rules.current()
+        ruleset = self._rules.current()
         if ruleset is None:
             for claim in claims:
-                self._runtime.journal.release(claim)
+                self._journal.release(claim)
             return False
         work = [claim for claim in claims if self._needs_work(ruleset, claim, now)]
         if not work:
@@ -69,14 +71,14 @@ class Processor:
 
     def settle_failed(self, claim: Claim, error: BaseException) -> None:
         """Retry (or dead-letter) a claim whose round broke down unexpectedly."""
-        self._settle.failed(claim, error, self._clock())
+        self._settlement.failed(claim, error, self._clock())
 
     def _needs_work(self, ruleset: RuleSet, claim: Claim, now: datetime) -> bool:
         if "ONTASKDELETE" in claim.names:
             self._snapshots.forget(claim.task_id)
         if listened_names(ruleset, claim.names):
             return True
-        self._settle.done(claim, now)
+        self._settlement.done(claim, now)
         return False
 
     def _fetch(self, ruleset: RuleSet, work: Sequence[Claim]) -> dict[int, TaskState | BaseException]:
@@ -95,11 +97,11 @@ class Processor:
         state = states.get(claim.task_id)
         if isinstance(state, NotFound) or (isinstance(state, TaskState) and state.task is None):
             self._snapshots.forget(claim.task_id)  # the task is gone: nothing left to clean
-            self._settle.done(claim, now)
+            self._settlement.done(claim, now)
             return None
         if not isinstance(state, TaskState) or state.task is None:
             error = state if isinstance(state, BaseException) else RuntimeError("no answer for this task")
-            self._settle.failed(claim, error, now)
+            self._settlement.failed(claim, error, now)
             return None
         snapshot = self._snapshots.get(claim.task_id)
         try:
@@ -114,7 +116,7 @@ class Processor:
             )
         except Exception as error:  # a bug, not the portal: report it and retry later
             log.exception("evaluation failed", extra={"task_id": claim.task_id})
-            self._settle.failed(claim, error, now)
+            self._settlement.failed(claim, error, now)
             return None
         return Evaluated(claim, evaluation)
 
@@ -134,11 +136,11 @@ class Processor:
         if failure is not None:
             rule = failure.rule if isinstance(failure, RuleFailure) else None
             cause = failure.error if isinstance(failure, RuleFailure) else failure
-            self._settle.failed(claim, cause, now, rule=rule)
+            self._settlement.failed(claim, cause, now, rule=rule)
             return
         if evaluation.status is not None:
             self._snapshots.put(claim.task_id, evaluation.status, now)
-        self._settle.done(claim, now)
+        self._settlement.done(claim, now)
 
 
 def view_of(claim: Claim) -> ClaimView:

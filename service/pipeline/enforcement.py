@@ -2,7 +2,7 @@
 
 Every audit row is written *before* anything is sent, so a crash mid-round leaves a record of what was
 about to be deleted; each deletion's outcome (deleted, gone, failed) is then written onto its row.
-Settling the claims stays with the round (`service/processing.py`).
+Settling the claims stays with the round (`service/pipeline/rounds.py`).
 """
 
 from __future__ import annotations
@@ -12,12 +12,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from service import metrics
 from service.bitrix.portal import PortalGateway
 from service.core import policy
 from service.core.evaluation import Evaluation
-from service.runtime import Runtime
-from service.sentry import capture_failure
+from service.plumbing import metrics
+from service.plumbing.sentry import capture_failure
 from service.store.audit import AuditDraft, AuditLog
 from service.store.breakers import Breakers
 from service.store.journal import Claim
@@ -33,11 +32,20 @@ class Evaluated:
 
 
 class Enforcer:
-    def __init__(self, runtime: Runtime, gateway: PortalGateway) -> None:
-        self._runtime = runtime
+    def __init__(
+        self,
+        gateway: PortalGateway,
+        audit: AuditLog,
+        breakers: Breakers,
+        *,
+        dry_run: bool,
+        max_deletions_per_hour: int,
+    ) -> None:
         self._gateway = gateway
-        self._audit = AuditLog(runtime.engine)
-        self._breakers = Breakers(runtime.engine)
+        self._audit = audit
+        self._breakers = breakers
+        self._dry_run = dry_run
+        self._max_per_hour = max_deletions_per_hour
 
     def enforce(
         self, evaluated: Sequence[Evaluated], ruleset_version: str, now: datetime
@@ -55,14 +63,11 @@ class Enforcer:
         return decision, self._send(decision, audit_ids, now)
 
     def _brakes(self, evaluated: Sequence[Evaluated], now: datetime) -> policy.Brakes:
-        settings = self._runtime.settings
         deletions = [d for item in evaluated for d in item.evaluation.deletions]
         enforcing = {d.rule for d in deletions if d.mode == "enforce"}
         hour_ago = now - timedelta(hours=1)
         budget = {
-            rule: max(
-                0, settings.b24_max_deletions_per_hour - self._audit.count_deleted_since(rule, hour_ago)
-            )
+            rule: max(0, self._max_per_hour - self._audit.count_deleted_since(rule, hour_ago))
             for rule in enforcing
         }
         echo = set()
@@ -76,7 +81,7 @@ class Enforcer:
                 if last is not None and last <= first_seen:
                     echo.add((item.claim.task_id, rule))
         return policy.Brakes(
-            dry_run=settings.b24_dry_run,
+            dry_run=self._dry_run,
             tripped_rules=frozenset(self._breakers.tripped()),
             budget_left=budget,
             echo_blocked=frozenset(echo),

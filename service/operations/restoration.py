@@ -8,15 +8,14 @@ one entry at most.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from service.bitrix.portal import PortalGateway
-from service.clock import utcnow
 from service.core.bitrix.errors import BitrixError, OperationTimeLimit, PermanentError, RateLimited
-from service.runtime import Runtime
+from service.core.redaction import Redactor
+from service.plumbing.clock import utcnow
 from service.store.audit import AuditLog, AuditRecord
-from service.wiring import make_gateway
 
 # Why a record that is not `deleted` has nothing to restore.
 NOTHING_DELETED = {
@@ -29,7 +28,9 @@ NOT_RUN = (PermanentError, RateLimited, OperationTimeLimit)
 
 
 def restore_entries(
-    runtime: Runtime,
+    audit: AuditLog,
+    make_gateway: Callable[[], PortalGateway],
+    redactor: Redactor,
     audit_ids: Sequence[int],
     *,
     rule: str | None,
@@ -40,7 +41,6 @@ def restore_entries(
 
     `force` retries records left `restoring` by an interrupted restore: the operator has checked
     that the entry did not come back (otherwise this makes a second copy)."""
-    audit = AuditLog(runtime.engine)
     if audit_ids:
         records = audit.get(list(audit_ids))
     else:
@@ -54,17 +54,17 @@ def restore_entries(
     results = [(f"audit {i}: no such record", False) for i in missing]
     if not records:
         return results
-    gateway = make_gateway(runtime)
+    gateway = make_gateway()  # only now: listing nothing to restore needs no portal
     for record in records:
         if force and record.restore_state == "restoring":
             audit.abort_restore(record.id)
             record = audit.get([record.id])[0]
-        results.append(_restore_one(audit, gateway, record, runtime))
+        results.append(_restore_one(audit, gateway, record, redactor))
     return results
 
 
 def _restore_one(
-    audit: AuditLog, gateway: PortalGateway, record: AuditRecord, runtime: Runtime
+    audit: AuditLog, gateway: PortalGateway, record: AuditRecord, redactor: Redactor
 ) -> tuple[str, bool]:
     label = f"audit {record.id} (task {record.task_id}, entry {record.item_id})"
     if record.restored_item_id is not None:
@@ -92,12 +92,12 @@ def _restore_one(
         )
     except NOT_RUN as error:  # nothing was created: the record stays restorable
         audit.abort_restore(record.id)
-        text = runtime.redactor.text(str(error))
+        text = redactor.text(str(error))
         return f"{label}: not restored, the portal refused ({text}); you can run restore again", False
     except BitrixError as error:
         # A timeout or 5xx: the entry may or may not exist now. Leave the record claimed so that a
         # second run cannot create a duplicate; an operator checks the task (see docs/operations.md).
-        text = runtime.redactor.text(str(error))
+        text = redactor.text(str(error))
         return (
             f"{label}: outcome unknown ({text}); check task {record.task_id}, then "
             f"`b24rules restore --force {record.id}` if the entry is not there",

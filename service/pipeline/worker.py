@@ -12,17 +12,18 @@ import os
 import socket
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from service.clock import utcnow
-from service.processing import Processor
-from service.runtime import Runtime
-from service.sentry import capture_failure
+from service.pipeline.rounds import Processor
+from service.pipeline.sweeper import Sweeper
+from service.plumbing.clock import utcnow
+from service.plumbing.rulesource import RuleSource
+from service.plumbing.sentry import capture_failure
 from service.store.audit import AuditLog
-from service.store.claims import NO_WAIT, Settle
-from service.store.journal import Claim
+from service.store.claims import NO_WAIT, QuietWindow
+from service.store.journal import Claim, Journal
 from service.store.snapshots import TaskSnapshots
-from service.sweeper import Sweeper
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,17 @@ MAX_TASKS = 100
 # The portal posts one event per change, so an edit session or a bulk update arrives as a trickle of
 # events for the same task; waiting until the task is quiet for a moment folds them into one evaluation
 # (one read) instead of one per claim. `patience` bounds the wait for a task that never goes quiet.
-SETTLE = Settle(quiet=timedelta(seconds=2), patience=timedelta(seconds=10))
+QUIET = QuietWindow(quiet=timedelta(seconds=2), patience=timedelta(seconds=10))
+
+
+@dataclass(frozen=True)
+class Retention:
+    """How long processed events and audit records are kept, and the stores pruned with them."""
+
+    audit_log: AuditLog
+    snapshots: TaskSnapshots
+    events: timedelta
+    audit: timedelta
 
 
 def worker_name() -> str:
@@ -45,29 +56,31 @@ def worker_name() -> str:
 class Worker:
     def __init__(
         self,
-        runtime: Runtime,
+        journal: Journal,
+        rules: RuleSource,
         processor: Processor,
         sweeper: Sweeper | None,
+        retention: Retention,
         *,
         owner: str | None = None,
         max_tasks: int = MAX_TASKS,
-        settle: Settle = SETTLE,
+        quiet: QuietWindow = QUIET,
         lease: timedelta = LEASE,
         poll_seconds: float = 0.5,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
-        self._runtime = runtime
+        self._journal = journal
+        self._rules = rules
         self._processor = processor
         self._sweeper = sweeper
+        self._retention = retention
         self._owner = owner or worker_name()
         self._max_tasks = max_tasks
-        self._settle = settle
+        self._quiet = quiet
         self._lease = lease
         self._poll = poll_seconds
         self._clock = clock
         self._pruned_at: datetime | None = None
-        self._audit = AuditLog(runtime.engine)
-        self._snapshots = TaskSnapshots(runtime.engine)
 
     def run(self, stop: threading.Event) -> None:
         log.info("worker started", extra={"owner": self._owner})
@@ -83,18 +96,18 @@ class Worker:
                 stop.wait(self._poll)
         log.info("worker stopped", extra={"owner": self._owner})
 
-    def run_once(self, settle: Settle | None = None) -> bool:
+    def run_once(self, quiet: QuietWindow | None = None) -> bool:
         """Claim and process one round; return whether there was anything to do."""
-        claims = self._runtime.journal.claim(
+        claims = self._journal.claim(
             self._owner,
             self._clock(),
             lease=self._lease,
             max_tasks=self._max_tasks,
-            settle=self._settle if settle is None else settle,
+            quiet=self._quiet if quiet is None else quiet,
         )
         if not claims:
             return False
-        with _Heartbeat(self._runtime, claims, self._clock, self._lease):
+        with _Heartbeat(self._journal, claims, self._clock, self._lease):
             try:
                 return self._processor.run(claims)
             except Exception as error:
@@ -108,14 +121,14 @@ class Worker:
         """Process until the queue is empty (CLI, tests); return the number of rounds."""
         rounds = 0
         deadline = self._clock() + timedelta(seconds=timeout)
-        while self._clock() < deadline and self.run_once(NO_WAIT):  # asked for now: no settling
+        while self._clock() < deadline and self.run_once(NO_WAIT):  # asked for now: no quiet window
             rounds += 1
         return rounds
 
     def _idle(self) -> None:
         now = self._clock()
         # Notice a changed (or broken) rules folder while no events arrive, so it is reported at once.
-        self._runtime.rules.maybe_refresh()
+        self._rules.maybe_refresh()
         if self._sweeper is not None:
             try:
                 self._sweeper.maybe_run(now)
@@ -128,12 +141,10 @@ class Worker:
 
     def _prune(self, now: datetime) -> None:
         """Forget processed events, audit records and long-unseen task snapshots past their retention."""
-        settings = self._runtime.settings
-        events = self._runtime.journal.prune(
-            now, done_older_than=timedelta(days=settings.b24_event_retention_days)
-        )
-        records = self._audit.prune(now, older_than=timedelta(days=settings.b24_audit_retention_days))
-        snapshots = self._snapshots.prune(now, unseen_for=SNAPSHOT_RETENTION)
+        keep = self._retention
+        events = self._journal.prune(now, done_older_than=keep.events)
+        records = keep.audit_log.prune(now, older_than=keep.audit)
+        snapshots = keep.snapshots.prune(now, unseen_for=SNAPSHOT_RETENTION)
         if events or records or snapshots:
             log.info("pruned", extra={"events": events, "audit_records": records, "snapshots": snapshots})
 
@@ -142,9 +153,9 @@ class _Heartbeat:
     """Extends the leases of the claims in hand every third of the lease while a round runs."""
 
     def __init__(
-        self, runtime: Runtime, claims: Sequence[Claim], clock: Callable[[], datetime], lease: timedelta
+        self, journal: Journal, claims: Sequence[Claim], clock: Callable[[], datetime], lease: timedelta
     ) -> None:
-        self._runtime = runtime
+        self._journal = journal
         self._claims = claims
         self._clock = clock
         self._lease = lease
@@ -162,6 +173,6 @@ class _Heartbeat:
     def _beat(self) -> None:
         while not self._stop.wait(self._lease.total_seconds() / 3):
             try:
-                self._runtime.journal.heartbeat(self._claims, self._clock(), self._lease)
+                self._journal.heartbeat(self._claims, self._clock(), self._lease)
             except Exception:
                 log.exception("lease heartbeat failed")

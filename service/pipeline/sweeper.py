@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from service.bitrix.portal import PortalGateway
-from service.runtime import Runtime
+from service.store.journal import Journal
 from service.store.sweeps import SweepState
 
 log = logging.getLogger(__name__)
@@ -33,15 +33,18 @@ class SweepReport:
 
 
 class Sweeper:
-    def __init__(self, runtime: Runtime, gateway: PortalGateway, *, owner: str) -> None:
-        self._runtime = runtime
+    def __init__(
+        self, journal: Journal, gateway: PortalGateway, state: SweepState, *, owner: str, interval: float
+    ) -> None:
+        self._journal = journal
         self._gateway = gateway
         self._owner = owner
-        self._state = SweepState(runtime.engine)
+        self._state = state
+        self._interval = interval
         self._next_at: datetime | None = None
 
     def maybe_run(self, now: datetime) -> SweepReport | None:
-        interval = self._runtime.settings.b24_sweep_interval
+        interval = self._interval
         if interval <= 0 or (self._next_at is not None and now < self._next_at):
             return None
         self._next_at = now + timedelta(seconds=interval)
@@ -62,7 +65,7 @@ class Sweeper:
             added, last_entry = self._new_entries()
             tasks = changed | added
             for task_id in sorted(tasks):
-                self._runtime.journal.enqueue_task(task_id, now, source="sweep")
+                self._journal.enqueue_task(task_id, now, source="sweep")
             # The portal's own clock sets the watermark, so clock skew between us and it loses nothing.
             self._state.advance(newest, now)
             self._state.advance_entries(last_entry, now)

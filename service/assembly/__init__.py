@@ -1,0 +1,1 @@
+"""The composition root: settings → resources (database, rules, redactor) → wired components."""

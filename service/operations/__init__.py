@@ -1,0 +1,1 @@
+"""What operators run against a live portal: simulate, restore (and the commands to come)."""

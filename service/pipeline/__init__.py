@@ -1,0 +1,1 @@
+"""The worker pipeline: claim → read → evaluate → enforce → settle, and the reconciliation sweeper."""
