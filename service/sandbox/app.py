@@ -13,6 +13,7 @@ from typing import Any
 from flask import Blueprint, Flask, Response, request
 
 from . import batch, elapsed_api, tasks_api  # noqa: F401  (register the methods)
+from .connection import DROP_KEY, drop_middleware
 from .control import control_blueprint
 from .dispatch import handle_rest
 from .errors import system_error
@@ -42,6 +43,9 @@ def rest_blueprint(portal: Portal) -> Blueprint:
         reply = handle_rest(portal, user_id, code, method, _request_params())
         if reply.hang > 0:  # the work is done, the answer comes too late for the client
             portal.wake.wait(reply.hang)
+        if reply.drop is not None:  # drop_middleware cuts the connection instead of answering
+            request.environ[DROP_KEY] = reply.drop
+            return Response(status=500)
         if reply.html is not None:
             return Response(reply.html, status=reply.status, mimetype="text/html")
         return json_response(reply.body, reply.status)
@@ -61,4 +65,5 @@ def create_sandbox_app(portal: Portal, sender: EventSender | None = None) -> Fla
     app.config["SANDBOX_SENDER"] = sender or EventSender()
     app.register_blueprint(rest_blueprint(portal))
     app.register_blueprint(control_blueprint(portal, app.config["SANDBOX_SENDER"]))
+    app.wsgi_app = drop_middleware(app.wsgi_app)  # type: ignore[method-assign]
     return app

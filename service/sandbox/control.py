@@ -12,12 +12,13 @@ Endpoints (JSON in, JSON out):
   POST   /_sandbox/tasks/<id>/entries   {seconds, user_id?, comment?, created_date?} → 201 entry (no event)
   GET    /_sandbox/tasks/<id>/entries   the task's entries (REST shape)
   POST   /_sandbox/webhooks             {user_id, code, admin?}
-  GET    /_sandbox/stats                counters: http.by_status, calls.by_method[_status]
+  GET    /_sandbox/stats                counters: http.by_status, calls.by_method[_status], dropped
   GET    /_sandbox/requests             request log (?method=…&limit=…), params in arrival order
   GET    /_sandbox/config               current settings
   POST   /_sandbox/config               {rate?, burst?, operating_limit?, method_time?, method_times?,
                                          seed?, faults?: {error_rate, error_statuses, latency,
-                                         timeout_rate, hang_seconds, fail_all_for, fail_all_status,
+                                         timeout_rate, hang_seconds, reset_rate, lost_answer_rate,
+                                         fail_all_for, fail_all_status,
                                          forced: {method: {code, status?, description?, count?} | null}}}
   POST   /_sandbox/reset                forget data, counters, faults (limits settings stay)
   GET    /_sandbox/events/targets       registered event handlers
@@ -59,6 +60,8 @@ def apply_config(portal: Portal, data: dict[str, Any]) -> None:
             "latency",
             "timeout_rate",
             "hang_seconds",
+            "reset_rate",
+            "lost_answer_rate",
             "fail_all_status",
         ):
             if key in faults:

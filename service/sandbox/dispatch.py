@@ -1,9 +1,10 @@
 """One REST call through the portal's pipeline, as the Bitrix24 front end and kernel would run it.
 
-HTTP request: injected fault → webhook auth (401) → leaky bucket (503) → method lookup (404) →
-``call_method``. ``call_method`` (also used for each batch sub-command): forced error → operating
-budget (429) → handler → operating time spent. Every call is counted and logged; every body
-carries a ``time`` object (https://apidocs.bitrix24.com/api-reference/data-types.html#time).
+HTTP request: injected fault (an error, or a reset: no answer) → webhook auth (401) → leaky bucket
+(503) → method lookup (404) → ``call_method``. ``call_method`` (also used for each batch sub-command):
+forced error → operating budget (429) → handler → operating time spent. A "lost answer" fault then
+drops the reply of a call that ran. Every call is counted and logged; every body carries a ``time`` object
+(https://apidocs.bitrix24.com/api-reference/data-types.html#time).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ class Reply:
     body: dict[str, Any] | None
     html: str | None = None
     hang: float = 0.0
+    drop: str | None = None  # "reset" | "lost": the connection is dropped instead of answering
     headers: dict[str, str] = field(default_factory=dict)
 
 
@@ -103,6 +105,9 @@ def handle_rest(portal: Portal, user_id: int, code: str, method: str, params: Pa
     with portal.lock:
         start = portal.clock()
         decision = portal.faults.for_request(start)
+        if decision.drop == "reset":  # reset on the way in: the kernel never sees the call
+            portal.stats.record_drop("reset")
+            return Reply(0, None, drop="reset")
         reply = _front_end(portal, user_id, code, method, params, start, decision.error, arrived)
         if reply is None:
             hook = portal.authenticate(user_id, code)
@@ -111,8 +116,12 @@ def handle_rest(portal: Portal, user_id: int, code: str, method: str, params: Pa
             reply = Reply(outcome.status, {**outcome.payload, "time": outcome.time})
         elif decision.html_503:
             reply.html = "<html><body><h1>503 Service Temporarily Unavailable</h1></body></html>"
-        portal.stats.record_http(reply.status)
         reply.hang = decision.hang
+        if decision.drop == "lost":  # the call ran; its answer never leaves the portal
+            portal.stats.record_drop("lost")
+            reply.drop = "lost"
+        else:
+            portal.stats.record_http(reply.status)
         return reply
 
 

@@ -1,4 +1,5 @@
-"""Fault injection: random server errors, latency, hangs, an outage window and forced method errors.
+"""Fault injection: random server errors, latency, hangs, dropped connections, an outage window and
+forced method errors.
 
 Everything random comes from one ``random.Random(seed)`` so a run can be replayed.
 """
@@ -32,6 +33,8 @@ class FaultConfig:
     latency: float = 0.0  # seconds added to every HTTP request
     timeout_rate: float = 0.0  # fraction of requests that do the work, then hang ``hang_seconds``
     hang_seconds: float = 30.0
+    reset_rate: float = 0.0  # fraction of requests whose connection is reset before the method runs
+    lost_answer_rate: float = 0.0  # fraction of requests that do the work, then close without answering
     fail_all_until: float = 0.0  # portal clock time until which every request fails
     fail_all_status: int = 500
     forced: dict[str, ForcedError] = field(default_factory=dict)  # method (lower case) → error
@@ -42,6 +45,7 @@ class FaultDecision:
     error: ApiError | None = None
     html_503: bool = False
     hang: float = 0.0
+    drop: str | None = None  # "reset" (before acting) or "lost" (after acting): no answer at all
 
 
 class FaultInjector:
@@ -61,6 +65,10 @@ class FaultInjector:
             return self._server_error(self.random.choice(cfg.error_statuses or [500]))
         if cfg.timeout_rate > 0 and self.random.random() < cfg.timeout_rate:
             return FaultDecision(hang=cfg.hang_seconds)
+        if cfg.reset_rate > 0 and self.random.random() < cfg.reset_rate:
+            return FaultDecision(drop="reset")
+        if cfg.lost_answer_rate > 0 and self.random.random() < cfg.lost_answer_rate:
+            return FaultDecision(drop="lost")
         return FaultDecision()
 
     @staticmethod
@@ -87,6 +95,8 @@ class FaultInjector:
             "latency": cfg.latency,
             "timeout_rate": cfg.timeout_rate,
             "hang_seconds": cfg.hang_seconds,
+            "reset_rate": cfg.reset_rate,
+            "lost_answer_rate": cfg.lost_answer_rate,
             "fail_all_until": cfg.fail_all_until,
             "fail_all_status": cfg.fail_all_status,
             "forced": {

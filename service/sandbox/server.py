@@ -10,9 +10,10 @@ import threading
 from types import TracebackType
 from typing import Any
 
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.serving import BaseWSGIServer, make_server
 
 from .app import create_sandbox_app
+from .connection import DroppingRequestHandler
 from .portal import Portal
 from .sender import EventSender, EventTarget
 
@@ -45,7 +46,7 @@ def seed_demo(portal: Portal) -> None:
 _seed = seed_demo  # ``run_sandbox`` has a parameter of the same name
 
 
-class _QuietHandler(WSGIRequestHandler):
+class _QuietHandler(DroppingRequestHandler):
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         return None
 
@@ -70,8 +71,9 @@ class SandboxServer:
         self.portal = portal or Portal(**portal_kwargs)
         self.sender = sender or EventSender()
         self.app = create_sandbox_app(self.portal, self.sender)
+        handler = _QuietHandler if quiet else DroppingRequestHandler
         self._server: BaseWSGIServer = make_server(
-            host, port, self.app, threaded=True, request_handler=_QuietHandler if quiet else None
+            host, port, self.app, threaded=True, request_handler=handler
         )
         self._thread: threading.Thread | None = None
 

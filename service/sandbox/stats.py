@@ -47,6 +47,7 @@ class Stats:
     http_by_status: Counter[int] = field(default_factory=Counter)
     calls_by_method: Counter[str] = field(default_factory=Counter)
     calls_by_method_status: dict[str, Counter[int]] = field(default_factory=dict)
+    dropped: Counter[str] = field(default_factory=Counter)  # "reset" / "lost": requests left unanswered
     log: deque[RequestRecord] = field(default_factory=deque)
     _seq: int = 0
 
@@ -57,6 +58,9 @@ class Stats:
     def record_http(self, status: int) -> None:
         self.http_total += 1
         self.http_by_status[status] += 1
+
+    def record_drop(self, how: str) -> None:
+        self.dropped[how] += 1
 
     def record_call(self, record: RequestRecord) -> None:
         """One method call (a top-level request or one batch sub-command)."""
@@ -73,6 +77,7 @@ class Stats:
                 "total": self.http_total,
                 "by_status": {str(k): v for k, v in sorted(self.http_by_status.items())},
             },
+            "dropped": dict(sorted(self.dropped.items())),
             "calls": {
                 "total": sum(self.calls_by_method.values()),
                 "by_method": dict(sorted(self.calls_by_method.items())),

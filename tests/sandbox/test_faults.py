@@ -73,3 +73,56 @@ def test_timeout_does_the_work_but_the_answer_is_late(client: Client, sandbox: S
         client.call("task.elapseditem.delete", {"TASKID": 691, "ITEMID": 1}, timeout=0.3)
     assert 1 not in sandbox.portal.entries
     sandbox.portal.wake.set()  # let the hung request thread finish
+
+
+def test_lost_answer_deletes_but_the_client_gets_no_reply(client: Client, sandbox: SandboxServer) -> None:
+    apply_config(sandbox.portal, {"faults": {"lost_answer_rate": 1.0}})
+    with pytest.raises(requests.ConnectionError):
+        client.call("task.elapseditem.delete", {"TASKID": 691, "ITEMID": 1})
+    assert 1 not in sandbox.portal.entries  # the portal acted
+    assert sandbox.portal.stats.dropped["lost"] == 1
+    assert sandbox.portal.calls("task.elapseditem.delete")[-1]["status"] == 200
+
+
+def test_lost_answer_of_a_batch_runs_every_command(client: Client, sandbox: SandboxServer) -> None:
+    apply_config(sandbox.portal, {"faults": {"lost_answer_rate": 1.0}})
+    cmd = {
+        "a": "task.elapseditem.delete?TASKID=691&ITEMID=1",
+        "b": "task.elapseditem.delete?TASKID=691&ITEMID=2",
+    }
+    with pytest.raises(requests.ConnectionError):
+        client.call("batch", {"cmd": cmd})
+    assert 1 not in sandbox.portal.entries
+    assert 2 not in sandbox.portal.entries
+
+
+def test_reset_answers_nothing_and_does_nothing(client: Client, sandbox: SandboxServer) -> None:
+    apply_config(sandbox.portal, {"faults": {"reset_rate": 1.0}})
+    with pytest.raises(requests.ConnectionError) as caught:
+        client.call("task.elapseditem.delete", {"TASKID": 691, "ITEMID": 1})
+    assert "reset" in str(caught.value).lower()  # a TCP RST, not a polite close
+    assert 1 in sandbox.portal.entries
+    assert sandbox.portal.calls("task.elapseditem.delete") == []
+    assert sandbox.portal.stats.dropped["reset"] == 1
+
+
+def test_dropped_connections_leave_the_server_serving(client: Client, sandbox: SandboxServer) -> None:
+    apply_config(sandbox.portal, {"faults": {"reset_rate": 0.5, "lost_answer_rate": 0.5}, "seed": 3})
+    outcomes = []
+    for _ in range(20):
+        try:
+            outcomes.append(client.call("tasks.task.get", {"taskId": 691}).status_code)
+        except requests.ConnectionError:
+            outcomes.append(0)
+    assert 0 in outcomes
+    assert 200 in outcomes
+    apply_config(sandbox.portal, {"faults": {"reset_rate": 0.0, "lost_answer_rate": 0.0}})
+    assert client.call("tasks.task.get", {"taskId": 691}).status_code == 200
+    summary = client.control("GET", "/stats").json()["dropped"]
+    assert summary["reset"] + summary["lost"] == outcomes.count(0)
+
+
+def test_drop_rates_set_through_the_control_api(client: Client, sandbox: SandboxServer) -> None:
+    config = client.control("POST", "/config", {"faults": {"lost_answer_rate": 0.2, "reset_rate": 0.1}})
+    assert config.json()["faults"]["lost_answer_rate"] == 0.2
+    assert config.json()["faults"]["reset_rate"] == 0.1
