@@ -17,10 +17,16 @@ from service.core.facts import EventInput, entry_facts, event_facts, task_facts
 from service.core.rules import Rule, RuleSet
 from service.core.transitions import Transition
 
-__all__ = ["ConditionTrace", "Deletion", "EntryVerdict", "EventInput", "Plan", "RuleOutcome", "evaluate"]
-
-# When several rules select one entry, it is deleted once, by the strongest mode.
-_MODE_RANK = {"enforce": 0, "shadow": 1, "tripped": 2}
+__all__ = [
+    "ConditionTrace",
+    "Deletion",
+    "EntryVerdict",
+    "EventInput",
+    "Plan",
+    "RuleOutcome",
+    "dedupe",
+    "evaluate",
+]
 
 
 @dataclass(frozen=True)
@@ -36,8 +42,8 @@ class RuleOutcome:
     applies: bool
     when_trace: tuple[ConditionTrace, ...]
     verdicts: tuple[EntryVerdict, ...]
-    over_limit: bool
-    mode: str  # enforce | shadow | tripped (over its limit: nothing is deleted)
+    over_limit: bool  # it selected more entries than its `limit`: it deletes none of them and trips
+    mode: str  # the rule's mode: "enforce" | "shadow"
 
 
 @dataclass(frozen=True)
@@ -45,7 +51,8 @@ class Deletion:
     task_id: int
     item_id: int
     rule: str
-    mode: str  # "enforce" | "shadow" | "tripped"
+    mode: str  # the rule's mode: "enforce" | "shadow"
+    over_limit: bool  # the rule selected more than its limit on this task: held back, the rule trips
     entry: Mapping[str, object]  # the raw entry as read: the audit snapshot used to restore it
     trace: tuple[ConditionTrace, ...]
     reason: str  # one line, e.g. "entry.seconds eq 0 (actual 0)"
@@ -60,8 +67,8 @@ class Plan:
     deletions: tuple[Deletion, ...]
 
     def to_delete(self) -> tuple[Deletion, ...]:
-        """The deletions to perform for real (mode enforce)."""
-        return tuple(deletion for deletion in self.deletions if deletion.mode == "enforce")
+        """The deletions to perform for real (mode enforce, rule within its limit)."""
+        return tuple(d for d in self.deletions if d.mode == "enforce" and not d.over_limit)
 
 
 def evaluate(
@@ -86,7 +93,7 @@ def evaluate(
         outcome = _evaluate_rule(rule, base, own_entries, now)
         outcomes.append(outcome)
         candidates.extend(_deletions(task_id, rule, outcome, own_entries))
-    return Plan(task_id, event.name.upper(), ruleset.version, tuple(outcomes), _dedupe(candidates))
+    return Plan(task_id, event.name.upper(), ruleset.version, tuple(outcomes), dedupe(candidates))
 
 
 _EntryFacts = tuple[int, Mapping[str, object], dict[str, object]]
@@ -115,32 +122,44 @@ def _evaluate_rule(
             verdicts.append(EntryVerdict(entry_id, selected, trace))
     count = sum(verdict.selected for verdict in verdicts)
     over_limit = rule.limit is not None and count > rule.limit
-    mode = "tripped" if over_limit else rule.mode
-    return RuleOutcome(rule.name, applies, when_trace, tuple(verdicts), over_limit, mode)
+    return RuleOutcome(rule.name, applies, when_trace, tuple(verdicts), over_limit, rule.mode)
 
 
 def _deletions(task_id: int, rule: Rule, outcome: RuleOutcome, entries: list[_EntryFacts]) -> list[Deletion]:
     raw_by_id = {entry_id: raw for entry_id, raw, _ in entries}
     return [
         Deletion(
-            task_id, v.entry_id, rule.name, outcome.mode, raw_by_id[v.entry_id], v.trace, reason(v.trace)
+            task_id,
+            v.entry_id,
+            rule.name,
+            outcome.mode,
+            outcome.over_limit,
+            raw_by_id[v.entry_id],
+            v.trace,
+            reason(v.trace),
         )
         for v in outcome.verdicts
         if v.selected
     ]
 
 
-def _dedupe(candidates: list[Deletion]) -> tuple[Deletion, ...]:
-    """One deletion per entry: the strongest mode wins, then the earlier rule (file order)."""
+def dedupe(candidates: Sequence[Deletion]) -> tuple[Deletion, ...]:
+    """One deletion per entry, in the order entries first appear: an enforcing rule wins over a shadow
+    one, a rule over its limit loses to both, then the earlier candidate (file order) wins."""
     best: dict[int, Deletion] = {}
     for deletion in candidates:
         current = best.get(deletion.item_id)
-        if current is None or _MODE_RANK[deletion.mode] < _MODE_RANK[current.mode]:
+        if current is None or _strength(deletion) < _strength(current):
             best[deletion.item_id] = deletion
     order: dict[int, int] = {}
     for index, deletion in enumerate(candidates):
         order.setdefault(deletion.item_id, index)
     return tuple(sorted(best.values(), key=lambda deletion: order[deletion.item_id]))
+
+
+def _strength(deletion: Deletion) -> tuple[bool, bool]:
+    """Lower is stronger: within the limit before over it, then enforce before shadow."""
+    return deletion.over_limit, deletion.mode != "enforce"
 
 
 def reason(trace: tuple[ConditionTrace, ...]) -> str:

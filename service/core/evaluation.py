@@ -1,8 +1,8 @@
 """From a claim and the task's state as read from the portal to one merged plan (pure glue, no I/O).
 
 A claim may fold several events (ONTASKADD then ONTASKUPDATE…): the task's latest state is evaluated once
-per distinct event name that some rule listens to, and the deletions are merged so that each entry is
-deleted at most once (an enforcing rule wins over a shadow one).
+per distinct event name that some rule listens to, and the deletions are merged by the engine's own
+policy (`engine.dedupe`) so that each entry is deleted at most once.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from service.core.engine import Deletion, EventInput, Plan, evaluate
+from service.core.engine import Deletion, EventInput, Plan, dedupe, evaluate
 from service.core.facts import parse_int
 from service.core.rules import RuleSet
 from service.core.transitions import Transition, detect
@@ -81,10 +81,4 @@ def evaluate_claim(
 
 
 def merge(plans: tuple[Plan, ...]) -> tuple[Deletion, ...]:
-    chosen: dict[int, Deletion] = {}
-    for plan in plans:
-        for deletion in plan.deletions:
-            current = chosen.get(deletion.item_id)
-            if current is None or (current.mode != "enforce" and deletion.mode == "enforce"):
-                chosen[deletion.item_id] = deletion
-    return tuple(chosen.values())
+    return dedupe([deletion for plan in plans for deletion in plan.deletions])

@@ -20,12 +20,12 @@ from service.core.transitions import Transition
 STATUS_NAMES = {number: name for name, number in FACT_STATUS_NAMES.items()}
 _STATUS_PATHS = ("task.status", "task.previous_status")
 
-# What a selected entry's fate is, by the mode its rule runs in.
+# What a selected entry's fate is, by the mode its rule runs in (when the rule is within its limit).
 _VERDICTS = {
     "enforce": "WOULD DELETE",
     "shadow": "would be recorded only (shadow mode: not deleted)",
-    "tripped": "selected, but the rule is over its limit: not deleted",
 }
+_HELD_BACK = "selected, but the rule is over its limit: not deleted"
 
 
 def explain(
@@ -78,7 +78,6 @@ def _status(raw: object) -> str:
 def _rule_lines(
     outcome: RuleOutcome, entries: Mapping[str, Mapping[str, object]], description: str = ""
 ) -> list[str]:
-    mode = "enforce" if outcome.mode == "tripped" else outcome.mode
     if not outcome.applies:
         state = "does not apply (its `when` does not hold)"
     else:
@@ -86,7 +85,7 @@ def _rule_lines(
         state = f"applies; selects {selected} of {len(outcome.verdicts)} entries"
         if outcome.over_limit:
             state += ", more than its limit: it would delete nothing and trip to shadow"
-    lines = ["", f"rule {outcome.rule} [{mode}]: {state}"]
+    lines = ["", f"rule {outcome.rule} [{outcome.mode}]: {state}"]
     if description:
         lines.append(f"  ({' '.join(description.split())})")
     if outcome.when_trace:
@@ -94,9 +93,10 @@ def _rule_lines(
         lines.extend(_trace_lines(outcome.when_trace, "    "))
     if not outcome.applies:
         return lines
+    selected_fate = _HELD_BACK if outcome.over_limit else _VERDICTS[outcome.mode]
     for verdict in outcome.verdicts:
         entry = entries.get(str(verdict.entry_id), {})
-        fate = _VERDICTS[outcome.mode] if verdict.selected else "keep"
+        fate = selected_fate if verdict.selected else "keep"
         lines.append(f"  entry {verdict.entry_id} ({_entry_summary(entry)}): {fate}")
         lines.extend(_trace_lines(verdict.trace, "    "))
     return lines
@@ -127,10 +127,10 @@ def _summary(plan: Plan) -> list[str]:
         return ["summary: nothing would be deleted"]
     lines = ["summary:"]
     for mode, verdict in (("enforce", "would delete"), ("shadow", "would record only (shadow)")):
-        chosen = [d for d in plan.deletions if d.mode == mode]
+        chosen = [d for d in plan.deletions if d.mode == mode and not d.over_limit]
         if chosen:
             lines.append(f"  {verdict} {len(chosen)}: {_ids_by_rule(chosen)}")
-    held = [d for d in plan.deletions if d.mode == "tripped"]
+    held = [d for d in plan.deletions if d.over_limit]
     if held:
         lines.append(f"  held back (rule over its limit) {len(held)}: {_ids_by_rule(held)}")
     return lines

@@ -62,7 +62,7 @@ def decide(deletions: Sequence[Deletion], brakes: Brakes) -> Decision:
 def _outcome(deletion: Deletion, brakes: Brakes, tripping: Mapping[str, str]) -> tuple[str, str]:
     if (deletion.task_id, deletion.item_id) in brakes.restored:
         return SKIPPED, RESTORED
-    if deletion.mode == "tripped":
+    if deletion.over_limit:
         return TRIPPED, OVER_LIMIT
     if deletion.rule in brakes.tripped_rules:
         return SHADOW, "rule is tripped (circuit breaker); rearm it to enforce again"
@@ -82,7 +82,7 @@ def _over_limit(deletions: Sequence[Deletion], brakes: Brakes) -> dict[str, str]
     return {
         d.rule: f"{OVER_LIMIT} (task {d.task_id})"
         for d in deletions
-        if d.mode == "tripped" and d.rule not in brakes.tripped_rules
+        if d.over_limit and d.rule not in brakes.tripped_rules
     }
 
 
@@ -95,7 +95,7 @@ def _over_budget(deletions: Sequence[Deletion], brakes: Brakes) -> dict[str, str
         return {}
     wanted: dict[str, int] = {}
     for d in deletions:
-        sendable = d.mode == "enforce" and d.rule not in brakes.tripped_rules
+        sendable = d.mode == "enforce" and not d.over_limit and d.rule not in brakes.tripped_rules
         restored = (d.task_id, d.item_id) in brakes.restored
         if sendable and not restored and (d.task_id, d.rule) not in brakes.echo_blocked:
             wanted[d.rule] = wanted.get(d.rule, 0) + 1

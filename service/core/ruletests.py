@@ -201,7 +201,7 @@ def _selected(ruleset: RuleSet, rule: str, test: InlineTest) -> tuple[int, ...]:
     )
     event = EventInput(test.event, test.now, "", "", "event")
     plan = evaluate(ruleset, event=event, task=task, entries=entries, transition=transition, now=test.now)
-    return tuple(sorted(d.item_id for d in plan.deletions if d.rule == rule and d.mode != "tripped"))
+    return tuple(sorted(d.item_id for d in plan.deletions if d.rule == rule and not d.over_limit))
 
 
 def _raw_entry(entry: Mapping[str, object], task_id: object) -> dict[str, object]:

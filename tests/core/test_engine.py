@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from service.core.conditions import ConditionTrace
-from service.core.engine import Deletion, EventInput, Plan, evaluate, reason
+from service.core.engine import Deletion, EventInput, Plan, dedupe, evaluate, reason
 from service.core.loader import load_ruleset
 from service.core.rules import RuleSet
 from service.core.transitions import NO_TRANSITION, Transition
@@ -51,6 +51,7 @@ def test_selects_matching_entries_and_keeps_the_raw_entry() -> None:
             item_id=1,
             rule="zero",
             mode="enforce",
+            over_limit=False,
             entry=entries[0],
             trace=(ConditionTrace("where.entry.seconds", "eq", 0, 0, True),),
             reason="entry.seconds eq 0 (actual 0)",
@@ -152,9 +153,31 @@ def test_over_the_limit_the_rule_is_tripped_and_deletes_nothing() -> None:
     assert [d.mode for d in at_limit.deletions] == ["enforce", "enforce"]
     over = plan_for(rules, [entry(1), entry(2), entry(3)])
     assert over.outcomes[0].over_limit
-    assert over.outcomes[0].mode == "tripped"
-    assert [d.mode for d in over.deletions] == ["tripped"] * 3
+    assert over.outcomes[0].mode == "enforce"  # the rule's mode stays what the file says
+    assert [(d.mode, d.over_limit) for d in over.deletions] == [("enforce", True)] * 3
     assert over.to_delete() == ()
+
+
+def test_a_shadow_rule_over_its_limit_keeps_its_mode_and_is_held_back() -> None:
+    rules = ruleset(
+        "- name: s\n  on: ONTASKUPDATE\n  mode: shadow\n  limit: 1\n  action: delete\n  where: {entry.seconds: 0}\n"
+    )
+    over = plan_for(rules, [entry(1), entry(2)])
+    assert (over.outcomes[0].mode, over.outcomes[0].over_limit) == ("shadow", True)
+    assert [(d.mode, d.over_limit) for d in over.deletions] == [("shadow", True)] * 2
+
+
+def test_dedupe_prefers_a_rule_within_its_limit_then_enforce_then_the_earlier() -> None:
+    def candidate(rule: str, mode: str, over_limit: bool) -> Deletion:
+        return Deletion(691, 1, rule, mode, over_limit, {}, (), "")
+
+    over = candidate("over", "enforce", True)
+    shadow = candidate("shadow", "shadow", False)
+    enforce = candidate("enforce", "enforce", False)
+    assert dedupe([over, shadow]) == (shadow,)
+    assert dedupe([shadow, enforce]) == (enforce,)
+    assert dedupe([over, shadow, enforce]) == (enforce,)
+    assert dedupe([enforce, candidate("later", "enforce", False)]) == (enforce,)
 
 
 def test_tripped_rule_does_not_stop_another_rule_from_deleting() -> None:

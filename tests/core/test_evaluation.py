@@ -78,3 +78,30 @@ def test_stored_snapshot_drives_the_reopen_transition() -> None:
     assert evaluation.transition.reopened
     assert evaluation.transition.previous_status == 5
     assert evaluation.status == 2
+
+
+def test_across_event_names_a_shadow_deletion_wins_over_one_held_back_by_a_limit() -> None:
+    # The same dedupe as within one plan: ONTASKADD's rule is over its limit, ONTASKUPDATE's is in shadow.
+    rules = load_ruleset(
+        {
+            "r.yaml": """
+- name: capped-on-add
+  on: [ONTASKADD]
+  action: delete
+  limit: 1
+  where: {entry.seconds: {lt: 30}}
+- name: shadow-on-update
+  on: [ONTASKUPDATE]
+  action: delete
+  mode: shadow
+  where: {entry.seconds: 0}
+"""
+        }
+    ).ruleset
+    assert rules is not None
+    evaluation = evaluate_claim(
+        rules, view("ONTASKADD", "ONTASKUPDATE"), task=TASK, entries=ENTRIES, history=None,
+        stored_status=3, now=NOW,
+    )  # fmt: skip
+    chosen = {d.item_id: (d.rule, d.mode, d.over_limit) for d in evaluation.deletions}
+    assert chosen == {1: ("shadow-on-update", "shadow", False), 2: ("capped-on-add", "enforce", True)}

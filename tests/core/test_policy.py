@@ -9,9 +9,11 @@ RULE = "drop-zero"
 OTHER = "drop-short"
 
 
-def deletion(item_id: int, *, task_id: int = 691, rule: str = RULE, mode: str = "enforce") -> Deletion:
+def deletion(
+    item_id: int, *, task_id: int = 691, rule: str = RULE, mode: str = "enforce", over_limit: bool = False
+) -> Deletion:
     entry = {"ID": str(item_id), "TASK_ID": str(task_id), "SECONDS": "0"}
-    return Deletion(task_id, item_id, rule, mode, entry, (), "entry.seconds eq 0 (actual 0)")
+    return Deletion(task_id, item_id, rule, mode, over_limit, entry, (), "entry.seconds eq 0 (actual 0)")
 
 
 def outcomes(deletions: list[Deletion], brakes: Brakes) -> dict[int, str]:
@@ -27,7 +29,7 @@ def test_no_brake_sends_everything_in_plan_order() -> None:
 
 
 def test_over_its_limit_the_rule_trips_and_nothing_is_sent() -> None:
-    decision = decide([deletion(1, mode="tripped"), deletion(2, mode="tripped")], Brakes())
+    decision = decide([deletion(1, over_limit=True), deletion(2, over_limit=True)], Brakes())
 
     assert {a.outcome for a in decision.actions} == {TRIPPED}
     assert decision.to_send() == []
@@ -37,7 +39,7 @@ def test_over_its_limit_the_rule_trips_and_nothing_is_sent() -> None:
 
 def test_a_rule_tripping_on_one_task_deletes_nothing_on_the_others_of_the_round() -> None:
     plan = [
-        deletion(1, task_id=5, mode="tripped"),
+        deletion(1, task_id=5, over_limit=True),
         deletion(2, task_id=6),
         deletion(3, task_id=6, rule=OTHER),
     ]
@@ -48,7 +50,7 @@ def test_a_rule_tripping_on_one_task_deletes_nothing_on_the_others_of_the_round(
 
 
 def test_over_limit_again_while_tripped_is_recorded_but_not_tripped_anew() -> None:
-    decision = decide([deletion(1, mode="tripped")], Brakes(tripped_rules=frozenset({RULE})))
+    decision = decide([deletion(1, over_limit=True)], Brakes(tripped_rules=frozenset({RULE})))
 
     assert decision.actions[0].outcome == TRIPPED
     assert decision.newly_tripped == {}  # Sentry was told when it tripped; not on every event after
@@ -96,7 +98,7 @@ def test_brakes_apply_in_order() -> None:
         budget_left={RULE: 0},
     )
     plan = [
-        deletion(1, rule="limit-rule", mode="tripped"),  # over its limit beats everything
+        deletion(1, rule="limit-rule", over_limit=True),  # over its limit beats everything
         deletion(2, rule="tripped-rule"),  # breaker beats echo and dry-run
         deletion(3, rule="shadow-rule", mode="shadow"),  # shadow beats echo
         deletion(4),  # echo beats dry-run and budget
