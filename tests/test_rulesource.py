@@ -12,6 +12,10 @@ from service.plumbing.rulesource import RuleSource
 GOOD = "- name: zero\n  on: [ONTASKUPDATE]\n  action: delete\n  where: {entry.seconds: 0}\n"
 OTHER = "- name: short\n  on: [ONTASKUPDATE]\n  action: delete\n  where: {entry.seconds: {lt: 5}}\n"
 BROKEN = "- name: zero\n  on: [ONTASKUPDATE]\n  action: delete\n  where: {entry.second: 0}\n"
+# Loads cleanly, but its own inline test says 5 s should go and the rule only takes 0 s.
+TESTED = GOOD + (
+    "  tests:\n    - name: five seconds go\n      entries: [{id: 1, seconds: SECONDS}]\n      deletes: [1]\n"
+)
 
 
 class Clock:
@@ -61,6 +65,32 @@ def test_a_broken_set_keeps_the_last_good_one_and_is_reported_once(tmp_path: Pat
     assert "did you mean 'entry.seconds'" in problems[0][0]
     (tmp_path / "rules.yaml").write_text(GOOD)
     clock.now = 12
+    assert rules.status().ok
+
+
+def test_a_set_whose_inline_test_fails_is_refused_like_a_broken_one(tmp_path: Path) -> None:
+    (tmp_path / "rules.yaml").write_text(OTHER)
+    clock, problems = Clock(), []
+    rules = source(tmp_path, clock, problems)
+    good = rules.current()
+    assert good is not None
+    (tmp_path / "rules.yaml").write_text(TESTED.replace("SECONDS", "5"))
+    for step in (3, 6):
+        clock.now = step
+        assert rules.current() is good  # the last good set keeps running
+    status = rules.status()
+    assert (status.ok, status.version) == (False, good.version)
+    expected = (
+        f"{tmp_path / 'rules.yaml'}:6:7: rule 'zero': inline test 'five seconds go' failed: "
+        "expected to delete [1], would delete []"
+    )
+    assert status.problems == (expected,)
+    assert problems == [(expected,)]  # told once
+    (tmp_path / "rules.yaml").write_text(TESTED.replace("SECONDS", "0"))
+    clock.now = 9
+    fixed = rules.current()
+    assert fixed is not None
+    assert fixed.version != good.version
     assert rules.status().ok
 
 

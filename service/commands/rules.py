@@ -61,7 +61,7 @@ def test_rules(directory: str | None) -> None:
             click.echo(f"PASS {item.rule}: {item.name}")
         else:
             click.echo(
-                f"FAIL {item.rule}: {item.name} ({item.file}:{item.line}): expected to delete "
+                f"FAIL {item.rule}: {item.name} ({item.position}): expected to delete "
                 f"{list(item.expected)}, would delete {list(item.actual)}"
             )
     failed = sum(not item.passed for item in results)

@@ -26,6 +26,7 @@ class InlineTest:
     now: datetime
     deletes: tuple[int, ...]
     line: int
+    col: int = 1
 
 
 @dataclass(frozen=True)

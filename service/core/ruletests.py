@@ -33,6 +33,18 @@ class InlineTestResult:
     actual: tuple[int, ...]
     file: str
     line: int
+    col: int = 1
+
+    @property
+    def position(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}"
+
+    def problem(self) -> str:
+        """A failed test as a rule-file problem: `file:line:col: rule 'name': inline test …`."""
+        return (
+            f"{self.position}: rule '{self.rule}': inline test '{self.name}' failed: expected to delete "
+            f"{list(self.expected)}, would delete {list(self.actual)}"
+        )
 
 
 def parse_tests(
@@ -62,7 +74,7 @@ def _parse_test(node: Node, default_event: str, needs_now: bool, report: Reporte
     deletes = _deletes(node, keys.get("deletes"), {entry.get("entry.id") for entry in entries}, report)
     if len(report.problems) != before:
         return None
-    return InlineTest(name, event, task, tuple(entries), now, deletes, node.line)
+    return InlineTest(name, event, task, tuple(entries), now, deletes, node.line, node.col)
 
 
 def _keys(
@@ -181,10 +193,22 @@ def run_inline_tests(ruleset: RuleSet) -> list[InlineTestResult]:
             actual = _selected(alone, rule.name, test)
             results.append(
                 InlineTestResult(
-                    rule.name, test.name, actual == test.deletes, test.deletes, actual, rule.file, test.line
+                    rule.name,
+                    test.name,
+                    actual == test.deletes,
+                    test.deletes,
+                    actual,
+                    rule.file,
+                    test.line,
+                    test.col,
                 )
             )
     return results
+
+
+def failed_tests(ruleset: RuleSet) -> tuple[str, ...]:
+    """Every failing inline test as a problem line; empty when they all pass (the service's gate)."""
+    return tuple(result.problem() for result in run_inline_tests(ruleset) if not result.passed)
 
 
 def _selected(ruleset: RuleSet, rule: str, test: InlineTest) -> tuple[int, ...]:

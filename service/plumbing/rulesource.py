@@ -3,7 +3,8 @@
 Change detection hashes the files' contents, so it also sees a Kubernetes ConfigMap update (the
 kubelet swaps the `..data` symlink atomically; names stay, targets change). A broken set never
 replaces a good one: the last good set keeps running, the problems are logged, sent to Sentry and
-shown by /readyz until the files are fixed.
+shown by /readyz until the files are fixed. A set whose inline `tests:` fail counts as broken too: each
+failing test is a problem at its `file:line:col`.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 
 from service.core.loader import load_ruleset
 from service.core.rules import RuleSet
+from service.core.ruletests import failed_tests
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +139,10 @@ class RuleSource:
             result = load_ruleset(files)
             if result.ruleset is None or result.problems:
                 return self._refuse(tuple(str(p) for p in result.problems), digest=digest)
+            # A set whose own inline tests fail says it does not do what its author meant: refused alike.
+            failing = failed_tests(result.ruleset)
+            if failing:
+                return self._refuse(failing, digest=digest)
             self._seen_digest = digest
             self._ruleset = result.ruleset
             self._problems = ()

@@ -98,7 +98,7 @@ def test_test_reports_a_failing_inline_test_and_exits_1(tmp_path: Path) -> None:
     assert code == 1
     assert out.splitlines() == [
         "PASS drop-short: short ones go",
-        f"FAIL drop-short: a minute is short too ({tmp_path / 'short.yaml'}:9): expected to delete [1], "
+        f"FAIL drop-short: a minute is short too ({tmp_path / 'short.yaml'}:9:7): expected to delete [1], "
         "would delete []",
         "1 passed, 1 failed",
     ]
