@@ -1,6 +1,8 @@
-"""The HTTP client for a portal's incoming webhook: sends the bytes `service.core.bitrix` builds.
+"""The HTTP client for one portal: sends the bytes `service.core.bitrix` builds, signed by an auth strategy.
 
-It POSTs JSON to `https://<portal>/rest/<user>/<code>/<method>`, takes a limiter token before every
+It POSTs JSON to `https://<portal>/rest/<user>/<code>/<method>` (incoming webhook) or to the installed
+portal's `client_endpoint` with `auth=` (OAuth, `auth.py`; an expired token is renewed once and the call
+repeated), takes a limiter token before every
 request, backs off and retries on 503 QUERY_LIMIT_EXCEEDED, and on 429 OPERATION_TIME_LIMIT records a
 pause for the method and raises (the caller reschedules). The webhook URL is a secret: it never appears
 in a log line, an exception or a repr, and `requests` exceptions (whose text holds the URL) are never
@@ -11,13 +13,12 @@ https://apidocs.bitrix24.com/local-integrations/local-webhooks.html
 from __future__ import annotations
 
 import random
-import re
 import time
 from collections.abc import Callable, Collection, Mapping
-from urllib.parse import urlsplit
 
 import requests
 
+from service.bitrix.auth import RestAuth, Signed, WebhookAuth, WebhookUrlError
 from service.bitrix.limiter import Limiter
 from service.core.bitrix import (
     BitrixError,
@@ -32,29 +33,21 @@ from service.core.bitrix import (
     unpack_batch,
 )
 
-_WEBHOOK = re.compile(r"^https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?/rest/[0-9]+/[A-Za-z0-9_]+/?$")
 # When a 429 carries no reset time and we saw none for the method: one of the ten one-minute baskets.
 _DEFAULT_PAUSE = 60.0
 
 Outcome = Callable[[str, str], None]
 
 
-class WebhookUrlError(ValueError):
-    """The webhook URL is malformed (the message never repeats it)."""
-
-
-def _check_webhook(url: str) -> str:
-    if not _WEBHOOK.match(url):
-        raise WebhookUrlError("the webhook URL must look like https://<portal>/rest/<user id>/<code>/")
-    return url if url.endswith("/") else url + "/"
+__all__ = ["BitrixClient", "WebhookUrlError"]
 
 
 class BitrixClient:
-    """Calls one portal through its incoming webhook, within `limiter`."""
+    """Calls one portal through its incoming webhook URL or an auth strategy, within `limiter`."""
 
     def __init__(
         self,
-        webhook_url: str,
+        webhook_url: str | RestAuth,
         limiter: Limiter,
         *,
         timeout: tuple[float, float] = (3.05, 30.0),
@@ -66,8 +59,8 @@ class BitrixClient:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.__base = _check_webhook(webhook_url)
-        self.portal = urlsplit(self.__base).hostname or ""
+        self._auth: RestAuth = WebhookAuth(webhook_url) if isinstance(webhook_url, str) else webhook_url
+        self.portal = self._auth.portal
         self._limiter = limiter
         self._timeout = timeout
         self._session = session or requests.Session()
@@ -108,6 +101,15 @@ class BitrixClient:
 
     def _send(self, call: Call, sub_methods: Collection[str]) -> Reply:
         body = json_body(call)
+        signed = self._auth.sign(call.method, body)
+        try:
+            return self._attempts(call, sub_methods, signed)
+        except BitrixError as error:
+            if not self._auth.renew(error, signed.credential):
+                raise
+        return self._attempts(call, sub_methods, self._auth.sign(call.method, body))  # once, renewed
+
+    def _attempts(self, call: Call, sub_methods: Collection[str], signed: Signed) -> Reply:
         for attempt in range(1, self._max_attempts + 1):
             try:
                 self._limiter.acquire(call.method, also=sub_methods)
@@ -115,7 +117,7 @@ class BitrixClient:
                 self._on_request(call.method, "paused")
                 raise
             try:
-                reply = classify(*self._post(call.method, body), call.method)
+                reply = classify(*self._post(call.method, signed), call.method)
             except RateLimited:
                 self._on_request(call.method, "rate_limited")
                 if attempt == self._max_attempts:
@@ -131,12 +133,12 @@ class BitrixClient:
             return reply
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _post(self, method: str, body: bytes) -> tuple[int, bytes]:
+    def _post(self, method: str, signed: Signed) -> tuple[int, bytes]:
         failure: str | None = None
         try:
             response = self._session.post(
-                self.__base + method,
-                data=body,
+                signed.url,
+                data=signed.body,
                 headers={"Content-Type": "application/json", "Accept": "application/json"},
                 timeout=self._timeout,
             )

@@ -47,6 +47,7 @@ class Claim:
     owner: str
     lease_expires_at: datetime
     first_received_at: datetime  # when the oldest claimed event arrived (the self-echo guard needs it)
+    portal: str = ""  # whose task: an installed portal's member id, '' for the webhook portal
 
     @property
     def cause(self) -> str:
@@ -79,30 +80,33 @@ def claim_tasks(
     lease: timedelta,
     max_tasks: int,
     quiet: QuietWindow = NO_WAIT,
+    portal: str = "",
 ) -> list[Claim]:
-    """Lease up to `max_tasks` tasks with claimable events, oldest first; all their events coalesce."""
+    """Lease up to `max_tasks` tasks with claimable events, oldest first; all their events coalesce.
+
+    `portal` '' (webhook mode) claims every event; a member id claims only that portal's events."""
     expires_at = now + lease
     chosen: list[int] = []
-    for task_id in _candidates(connection, now, max_tasks * _CANDIDATES_PER_TASK, quiet):
+    for task_id in _candidates(connection, now, max_tasks * _CANDIDATES_PER_TASK, quiet, portal):
         if len(chosen) == max_tasks:
             break
         if _try_lock(connection, task_id):
             chosen.append(task_id)
     claimed: list[Claim] = []
     for task_id in sorted(chosen):
-        if not _take_lease(connection, task_id, owner, now, expires_at):
+        if not _take_lease(connection, portal, task_id, owner, now, expires_at):
             continue
-        rows = _take_events(connection, task_id, owner, now)
+        rows = _take_events(connection, portal, task_id, owner, now)
         if rows:
-            claimed.append(_claim(task_id, rows, owner, expires_at))
+            claimed.append(_claim(portal, task_id, rows, owner, expires_at))
         else:  # another worker finished it since we looked
-            _drop_lease(connection, task_id, owner)
+            _drop_lease(connection, portal, task_id, owner)
     return claimed
 
 
 def finish(connection: Connection, claim: Claim, values: dict[str, Any]) -> bool:
     """Free the lease and set `values` on the claimed events; False if the lease is no longer ours."""
-    if not _drop_lease(connection, claim.task_id, claim.owner):
+    if not _drop_lease(connection, claim.portal, claim.task_id, claim.owner):
         return False
     connection.execute(
         update(events)
@@ -122,7 +126,11 @@ def extend(connection: Connection, claims: Sequence[Claim], expires_at: datetime
     for claim in sorted(claims, key=lambda claim: claim.task_id):
         renewed = connection.execute(
             update(task_leases)
-            .where(task_leases.c.task_id == claim.task_id, task_leases.c.owner == claim.owner)
+            .where(
+                task_leases.c.portal == claim.portal,
+                task_leases.c.task_id == claim.task_id,
+                task_leases.c.owner == claim.owner,
+            )
             .values(expires_at=expires_at)
         ).rowcount
         if renewed:
@@ -130,12 +138,15 @@ def extend(connection: Connection, claims: Sequence[Claim], expires_at: datetime
     return held
 
 
-def _candidates(connection: Connection, now: datetime, limit: int, quiet: QuietWindow) -> list[int]:
+def _candidates(
+    connection: Connection, now: datetime, limit: int, quiet: QuietWindow, portal: str
+) -> list[int]:
     leases = task_leases
+    lease_of = and_(leases.c.portal == portal, leases.c.task_id == events.c.task_id)
     query = (
         select(events.c.task_id)
-        .select_from(events.outerjoin(leases, leases.c.task_id == events.c.task_id))
-        .where(_claimable(now), or_(leases.c.task_id.is_(None), leases.c.expires_at <= now))
+        .select_from(events.outerjoin(leases, lease_of))
+        .where(_claimable(now, portal), or_(leases.c.task_id.is_(None), leases.c.expires_at <= now))
         .group_by(events.c.task_id)
         .order_by(func.min(events.c.id))
         .limit(limit)
@@ -151,9 +162,12 @@ def _candidates(connection: Connection, now: datetime, limit: int, quiet: QuietW
     return [int(task_id) for task_id in connection.scalars(query)]
 
 
-def _claimable(now: datetime) -> Any:
+def _claimable(now: datetime, portal: str) -> Any:
     due = and_(events.c.status == PENDING, events.c.available_at <= now)
-    return or_(due, events.c.status == PROCESSING)
+    claimable = or_(due, events.c.status == PROCESSING)
+    # The journal keeps the portal an event came from in `member_id` (auth[member_id]); in webhook mode
+    # there is one portal and every event is its own.
+    return and_(claimable, events.c.member_id == portal) if portal else claimable
 
 
 def _try_lock(connection: Connection, task_id: int) -> bool:
@@ -165,22 +179,26 @@ def _try_lock(connection: Connection, task_id: int) -> bool:
 
 
 def _take_lease(
-    connection: Connection, task_id: int, owner: str, now: datetime, expires_at: datetime
+    connection: Connection, portal: str, task_id: int, owner: str, now: datetime, expires_at: datetime
 ) -> bool:
-    statement = upsert(connection, task_leases).values(task_id=task_id, owner=owner, expires_at=expires_at)
+    statement = upsert(connection, task_leases).values(
+        portal=portal, task_id=task_id, owner=owner, expires_at=expires_at
+    )
     statement = statement.on_conflict_do_update(
-        index_elements=[task_leases.c.task_id],
+        index_elements=[task_leases.c.portal, task_leases.c.task_id],
         set_={"owner": statement.excluded.owner, "expires_at": statement.excluded.expires_at},
         where=task_leases.c.expires_at <= now,
     )
     return connection.execute(statement.returning(task_leases.c.task_id)).first() is not None
 
 
-def _take_events(connection: Connection, task_id: int, owner: str, now: datetime) -> list[EventRecord]:
+def _take_events(
+    connection: Connection, portal: str, task_id: int, owner: str, now: datetime
+) -> list[EventRecord]:
     orphaned = events.c.status == PROCESSING
     statement = (
         update(events)
-        .where(events.c.task_id == task_id, _claimable(now))
+        .where(events.c.task_id == task_id, _claimable(now, portal))
         .values(
             status=PROCESSING,
             owner=owner,
@@ -192,13 +210,16 @@ def _take_events(connection: Connection, task_id: int, owner: str, now: datetime
     return sorted((EventRecord.from_row(row) for row in connection.execute(statement)), key=lambda r: r.id)
 
 
-def _drop_lease(connection: Connection, task_id: int, owner: str) -> bool:
-    condition = and_(task_leases.c.task_id == task_id, task_leases.c.owner == owner)
+def _drop_lease(connection: Connection, portal: str, task_id: int, owner: str) -> bool:
+    condition = and_(
+        task_leases.c.portal == portal, task_leases.c.task_id == task_id, task_leases.c.owner == owner
+    )
     return bool(connection.execute(task_leases.delete().where(condition)).rowcount)
 
 
-def _claim(task_id: int, records: list[EventRecord], owner: str, expires_at: datetime) -> Claim:
+def _claim(portal: str, task_id: int, records: list[EventRecord], owner: str, expires_at: datetime) -> Claim:
     return Claim(
+        portal=portal,
         task_id=task_id,
         event_ids=tuple(record.id for record in records),
         names=_distinct_latest_last(record.name for record in records),

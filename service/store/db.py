@@ -52,6 +52,7 @@ TABLE_MODULES: tuple[str, ...] = (
     "service.store.ratebucket",
     "service.store.breakers",
     "service.store.sweeps",
+    "service.store.portals",
 )
 
 # Surrogate keys: BIGINT on PostgreSQL, but INTEGER on SQLite so that the column aliases the rowid.

@@ -43,9 +43,12 @@ events = Table(
 )
 
 # One row per task being evaluated; the row's owner may evaluate the task until `expires_at`.
+# `portal`: the member id of an installed portal (application mode), '' for the webhook portal; task ids
+# are only unique within a portal (schema version 3).
 task_leases = Table(
     "task_leases",
     metadata,
+    Column("portal", String(64), primary_key=True, server_default="", default=""),
     Column("task_id", BigInteger, primary_key=True, autoincrement=False),
     Column("owner", String(128), nullable=False),
     Column("expires_at", UtcDateTime(), nullable=False),

@@ -57,9 +57,15 @@ MAX_ERROR_CHARS = 2000
 class Journal:
     """The event journal on one engine; every method is one short transaction."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, portal: str = "") -> None:
         self._engine = engine
         self._batch = EventBatchInsert(engine)
+        # '' = the webhook portal (every event); a member id = that installed portal's events only.
+        self._portal = portal
+
+    def for_portal(self, member_id: str) -> Journal:
+        """The same journal, claiming and queueing only for the installed portal `member_id`."""
+        return Journal(self._engine, member_id)
 
     def append(self, event: TaskEvent, now: datetime, *, status: str = PENDING, source: str = "event") -> int:
         """Store an accepted event (one INSERT); return its id. `status` is pending or ignored."""
@@ -101,7 +107,7 @@ class Journal:
             ts=None,
             handler_id="",
             domain="",
-            member_id="",
+            member_id=self._portal,
             source=source,
             status=PENDING,
             now=now,
@@ -126,7 +132,7 @@ class Journal:
     ) -> list[Claim]:
         """Lease up to `max_tasks` tasks that have claimable events; see `claims.claim_tasks`."""
         with self._engine.begin() as connection:
-            return claims.claim_tasks(connection, owner, now, lease, max_tasks, quiet)
+            return claims.claim_tasks(connection, owner, now, lease, max_tasks, quiet, self._portal)
 
     def complete(self, claim: Claim, now: datetime) -> bool:
         """The evaluation succeeded: its events are done. False if the lease was lost meanwhile."""
@@ -177,6 +183,13 @@ class Journal:
         values = {"status": PENDING, "attempts": 0, "available_at": now, "finished_at": None, "owner": None}
         with self._engine.begin() as connection:
             return connection.execute(update(events).where(*conditions).values(**values)).rowcount
+
+    def set_aside(self, member_id: str, now: datetime, *, reason: str) -> int:
+        """An uninstalled portal's waiting events will never run: finish them as ignored (pruned later)."""
+        condition = (events.c.member_id == member_id) & (events.c.status == PENDING)
+        values = {"status": IGNORED, "finished_at": now, "last_error": _cut(reason)}
+        with self._engine.begin() as connection:
+            return connection.execute(update(events).where(condition).values(**values)).rowcount
 
     def prune(self, now: datetime, *, done_older_than: timedelta) -> int:
         """Delete done and ignored events finished before now - done_older_than; dead letters stay."""

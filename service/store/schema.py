@@ -50,9 +50,40 @@ def _sweep_entry_watermark(connection: Connection) -> None:
     connection.execute(text("ALTER TABLE sweep_state ADD COLUMN entry_watermark BIGINT"))
 
 
+# Tables whose key gains the portal (schema version 3): task ids and rule names repeat across portals.
+_PORTAL_KEYED = {"task_leases": "task_id", "task_snapshots": "task_id", "tripped_rules": "rule"}
+
+
+def _portal_keys(connection: Connection) -> None:
+    """Add `portal` ('' = the webhook portal) in front of each table's primary key; rows keep their values."""
+    for name, column in _PORTAL_KEYED.items():
+        if is_sqlite(connection):
+            _rebuild_sqlite(connection, name)
+            continue
+        connection.execute(
+            text(f"ALTER TABLE {name} ADD COLUMN IF NOT EXISTS portal VARCHAR(64) NOT NULL DEFAULT ''")
+        )
+        connection.execute(text(f"ALTER TABLE {name} DROP CONSTRAINT {name}_pkey"))
+        connection.execute(text(f"ALTER TABLE {name} ADD PRIMARY KEY (portal, {column})"))
+
+
+def _rebuild_sqlite(connection: Connection, name: str) -> None:
+    # SQLite cannot change a primary key in place: copy into the table as declared now, then swap.
+    table = metadata.tables[name]
+    old = [c.name for c in table.columns if c.name != "portal"]
+    connection.execute(text(f"ALTER TABLE {name} RENAME TO {name}_v2"))
+    table.create(connection)
+    columns = ", ".join(old)
+    # Names from our own table definitions, never from input.
+    copy = f"INSERT INTO {name} (portal, {columns}) SELECT '', {columns} FROM {name}_v2"  # noqa: S608
+    connection.execute(text(copy))
+    connection.execute(text(f"DROP TABLE {name}_v2"))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "baseline: journal, leases, snapshots, audit, breakers, sweeps", _baseline),
     Migration(2, "sweep_state.entry_watermark: new time entries are swept by id", _sweep_entry_watermark),
+    Migration(3, "portal key on task_leases, task_snapshots, tripped_rules (application mode)", _portal_keys),
 )
 
 

@@ -5,13 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import BigInteger, Column, Engine, Integer, Table, select
+from sqlalchemy import BigInteger, Column, Engine, Integer, String, Table, select
 
 from service.store.db import UtcDateTime, metadata, reading, upsert
 
 task_snapshots = Table(
     "task_snapshots",
     metadata,
+    # The member id of an installed portal (application mode), '' for the webhook portal (version 3).
+    Column("portal", String(64), primary_key=True, server_default="", default=""),
     Column("task_id", BigInteger, primary_key=True, autoincrement=False),
     Column("status", Integer, nullable=False),  # Bitrix24 task status 1-7
     Column("changed_date", UtcDateTime()),  # the task's CHANGED_DATE when seen, if known
@@ -34,13 +36,15 @@ class TaskSnapshots:
     (task leases in the journal), so writes for one task come in evaluation order.
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, portal: str = "") -> None:
         self._engine = engine
+        self._portal = portal
+        self._mine = task_snapshots.c.portal == portal
 
     def get(self, task_id: int) -> Snapshot | None:
         with reading(self._engine) as connection:
             row = connection.execute(
-                select(task_snapshots).where(task_snapshots.c.task_id == task_id)
+                select(task_snapshots).where(self._mine, task_snapshots.c.task_id == task_id)
             ).first()
         if row is None:
             return None
@@ -51,15 +55,18 @@ class TaskSnapshots:
     def put(self, task_id: int, status: int, now: datetime, changed_date: datetime | None = None) -> None:
         values = {"status": status, "seen_at": now, "changed_date": changed_date}
         with self._engine.begin() as connection:
-            statement = upsert(connection, task_snapshots).values(task_id=task_id, **values)
-            connection.execute(
-                statement.on_conflict_do_update(index_elements=[task_snapshots.c.task_id], set_=values)
+            statement = upsert(connection, task_snapshots).values(
+                portal=self._portal, task_id=task_id, **values
             )
+            keys = [task_snapshots.c.portal, task_snapshots.c.task_id]
+            connection.execute(statement.on_conflict_do_update(index_elements=keys, set_=values))
 
     def forget(self, task_id: int) -> bool:
         """Drop the snapshot (task deleted); True if there was one."""
         with self._engine.begin() as connection:
-            deleted = connection.execute(task_snapshots.delete().where(task_snapshots.c.task_id == task_id))
+            deleted = connection.execute(
+                task_snapshots.delete().where(self._mine, task_snapshots.c.task_id == task_id)
+            )
             return bool(deleted.rowcount)
 
     def prune(self, now: datetime, *, unseen_for: timedelta) -> int:
