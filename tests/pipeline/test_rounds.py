@@ -1,0 +1,104 @@
+"""One processing round in process (`Processor`): from claims to deletions on the sandbox portal, and how
+each claim is settled when the task is gone, the portal fails, or no rule set has loaded."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from service.assembly.wiring import make_gateway, make_processor
+from service.bitrix.portal import PortalGateway
+from service.core.bitrix.errors import TransientError
+from service.pipeline.rounds import Processor
+from service.plumbing.clock import utcnow
+from service.store.snapshots import TaskSnapshots
+from tests.inprocess import Rig, rig
+
+
+@pytest.fixture
+def world() -> Iterator[Rig]:
+    with rig() as made:
+        yield made
+
+
+def processor_of(world: Rig) -> tuple[Processor, PortalGateway]:
+    gateway = make_gateway(world.resources)
+    return make_processor(world.resources, gateway), gateway
+
+
+def test_a_round_deletes_what_the_rules_select_and_settles_its_claims(world: Rig) -> None:
+    first, second = world.event(world.task()), world.event(691)
+    processor, _ = processor_of(world)
+
+    assert processor.run(world.claims())
+
+    assert [e["SECONDS"] for e in world.entries(691)] == ["3600"]
+    assert world.statuses() == {first: "done", second: "done"}  # two events, one evaluation
+    records = world.audit(691)
+    assert [(r.item_id, r.rule, r.mode, r.outcome) for r in records] == [
+        (1, "drop-zero", "enforce", "deleted"),
+        (2, "drop-zero", "enforce", "deleted"),
+    ]
+    assert records[0].cause == f"event:{first},{second}"
+    snapshot = TaskSnapshots(world.resources.engine).get(691)
+    assert snapshot is not None
+    assert snapshot.status == 3
+
+
+def test_a_task_gone_from_the_portal_is_done_with_nothing_recorded(world: Rig) -> None:
+    event = world.event(world.task())
+    world.sandbox.portal.delete_task(691)
+    processor, _ = processor_of(world)
+
+    assert processor.run(world.claims())
+
+    assert world.statuses() == {event: "done"}
+    assert world.audit() == []
+
+
+def test_a_portal_failure_puts_the_claim_back_for_a_retry(
+    world: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    event = world.event(world.task())
+    processor, gateway = processor_of(world)
+
+    def unavailable(*_args: object) -> object:
+        raise TransientError("INTERNAL_SERVER_ERROR", "try later", 500, "batch")
+
+    monkeypatch.setattr(gateway, "fetch", unavailable)
+
+    assert processor.run(world.claims())
+
+    row = world.event_row(event)
+    assert (row.status, row.attempts) == ("pending", 1)
+    assert "INTERNAL_SERVER_ERROR" in row.last_error
+    assert row.available_at > row.received_at  # backed off
+    assert len(world.entries(691)) == 3
+
+
+def test_without_a_loaded_rule_set_the_claims_go_back_untouched() -> None:
+    with rig("- name: broken\n  on: [NOSUCHEVENT]\n") as world:
+        event = world.event(world.task())
+        processor, _ = processor_of(world)
+
+        assert not processor.run(world.claims())
+
+        row = world.event_row(event)
+        assert (row.status, row.attempts, row.last_error) == ("pending", 0, None)
+        assert world.sandbox.portal.calls() == []
+
+
+def test_a_task_deleted_on_the_portal_is_done_without_a_request_and_its_snapshot_forgotten(
+    world: Rig,
+) -> None:
+    snapshots = TaskSnapshots(world.resources.engine)
+    snapshots.put(691, 5, utcnow())
+    event = world.resources.journal.enqueue_task(691, utcnow(), source="event", name="ONTASKDELETE")
+    processor, _ = processor_of(world)
+
+    assert processor.run(world.claims())
+
+    assert world.statuses() == {event: "done"}
+    assert world.sandbox.portal.calls() == []  # no rule listens to ONTASKDELETE: nothing to read
+    assert snapshots.get(691) is None

@@ -1,0 +1,141 @@
+"""The worker loop, in process: a round outlasting its lease keeps its tasks, a failed round is retried,
+the idle loop prunes, and the assembled worker takes an event to a deletion on the portal."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from service.assembly.wiring import make_gateway, make_processor, make_worker
+from service.pipeline.rounds import Processor
+from service.pipeline.worker import Retention, Worker
+from service.store.audit import AuditLog
+from service.store.claims import NO_WAIT
+from service.store.eventlog import task_leases
+from service.store.journal import Claim
+from service.store.snapshots import TaskSnapshots
+from tests.inprocess import Rig, rig
+
+LEASE = timedelta(seconds=0.3)  # the heartbeat beats every 0.1 s (real time)
+START = datetime(2025, 9, 27, 12, tzinfo=UTC)
+
+
+class Clock:
+    def __init__(self, now: datetime = START) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def world() -> Iterator[Rig]:
+    with rig() as made:
+        yield made
+
+
+def worker_of(world: Rig, processor: Processor, clock: Clock, owner: str = "w1") -> Worker:
+    engine = world.resources.engine
+    retention = Retention(AuditLog(engine), TaskSnapshots(engine), timedelta(days=1), timedelta(days=30))
+    return Worker(
+        world.resources.journal, world.resources.rules, processor, None, retention,
+        owner=owner, lease=LEASE, poll_seconds=0.02, clock=clock,
+    )  # fmt: skip
+
+
+def lease_expiry(world: Rig, task_id: int) -> datetime | None:
+    query = select(task_leases.c.expires_at).where(task_leases.c.task_id == task_id)
+    with world.resources.engine.connect() as connection:
+        value = connection.scalar(query)
+    return value if isinstance(value, datetime) else None
+
+
+def test_a_round_that_outlasts_its_lease_keeps_its_task_from_other_workers(
+    world: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    task = world.task()
+    event = world.event(task, START)
+    clock = Clock()
+    processor = make_processor(world.resources, make_gateway(world.resources))
+    rivals: list[Claim] = []
+    process = processor.run
+
+    def slow_round(claims: Sequence[Claim]) -> bool:
+        clock.now += LEASE * 2  # the lease taken when the round began has run out by now
+        deadline = time.monotonic() + 3
+        while (lease_expiry(world, task) or START) <= clock.now and time.monotonic() < deadline:
+            time.sleep(0.02)  # the heartbeat extends it from the clock's new time
+        rivals.extend(
+            world.resources.journal.claim("w2", clock.now, lease=LEASE, max_tasks=10, quiet=NO_WAIT)
+        )
+        return process(claims)
+
+    monkeypatch.setattr(processor, "run", slow_round)
+
+    assert worker_of(world, processor, clock).run_once(NO_WAIT)
+
+    assert rivals == []  # no second worker evaluates the task while the first still works on it
+    assert world.statuses() == {event: "done"}
+    assert [e["SECONDS"] for e in world.entries(task)] == ["3600"]
+
+
+def test_a_round_that_breaks_down_retries_its_claims_and_the_loop_goes_on(
+    world: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    event = world.event(world.task(), START)
+    processor = make_processor(world.resources, make_gateway(world.resources))
+
+    def broken(claims: Sequence[Claim]) -> bool:
+        raise RuntimeError("a bug in the round")
+
+    monkeypatch.setattr(processor, "run", broken)
+
+    assert worker_of(world, processor, Clock()).run_once(NO_WAIT)
+
+    row = world.event_row(event)
+    assert (row.status, row.attempts) == ("pending", 1)
+    assert "a bug in the round" in row.last_error
+    assert len(world.entries(691)) == 3  # nothing was deleted
+
+
+def done_event(world: Rig, task_id: int, at: datetime) -> int:
+    event = world.event(task_id, at)
+    journal = world.resources.journal
+    [claim] = journal.claim("w0", at, lease=LEASE, max_tasks=1, quiet=NO_WAIT)
+    assert journal.complete(claim, at)
+    return event
+
+
+def test_when_idle_the_loop_prunes_events_past_their_retention(world: Rig) -> None:
+    now = START + timedelta(days=2)
+    old, fresh = (done_event(world, world.task(), now - timedelta(days=3)), done_event(world, 691, now))
+    processor = make_processor(world.resources, make_gateway(world.resources))
+    worker = worker_of(world, processor, Clock(now))
+    stop = threading.Event()
+    loop = threading.Thread(target=worker.run, args=(stop,))
+    loop.start()
+    try:
+        deadline = time.monotonic() + 5
+        while old in world.statuses() and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        stop.set()
+        loop.join(5)
+    assert not loop.is_alive()
+    assert world.statuses() == {fresh: "done"}  # done three days ago and kept one day: pruned
+
+
+def test_the_assembled_worker_drains_an_event_to_a_deletion_on_the_portal(world: Rig) -> None:
+    event = world.event(world.task())
+    worker = make_worker(world.resources, owner="w1", sweep=False)
+
+    assert worker.drain(timeout=10) == 1
+
+    assert world.statuses() == {event: "done"}
+    assert [e["SECONDS"] for e in world.entries(691)] == ["3600"]
+    assert [(r.item_id, r.outcome) for r in world.audit(691)] == [(1, "deleted"), (2, "deleted")]
