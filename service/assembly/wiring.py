@@ -14,6 +14,7 @@ from service.bitrix.client import BitrixClient
 from service.bitrix.limiter import SharedLimiter
 from service.bitrix.portal import PortalGateway
 from service.core.bitrix.leaky import usable_burst
+from service.operations.diff import RuleDiffer
 from service.operations.simulation import Simulator
 from service.pipeline.enforcement import Enforcer
 from service.pipeline.rounds import Processor
@@ -108,6 +109,16 @@ def make_simulator(resources: Resources) -> Simulator:
         TaskSnapshots(resources.engine),
         Breakers(resources.engine),
         dry_run=resources.settings.b24_dry_run,
+    )
+
+
+def make_differ(resources: Resources, *, live: bool) -> RuleDiffer:
+    """`diff`'s comparer; `live` reads the portal through the shared limiter, otherwise no gateway exists."""
+    return RuleDiffer(
+        TaskSnapshots(resources.engine),
+        Breakers(resources.engine),
+        AuditLog(resources.engine),
+        gateway=make_gateway(resources) if live else None,
     )
 
 

@@ -1,14 +1,27 @@
-"""Commands about rules: check (validate), test (inline tests), simulate (read-only, on a live task)."""
+"""Commands about rules: check (validate), test (inline tests), simulate (read-only, on a live task), diff
+(read-only: what a rule change would change)."""
 
 from __future__ import annotations
 
+import json
+from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from service.commands.common import resources_for, settings_or_exit
+from service.commands.common import parse_since, resources_for, settings_or_exit
 from service.core.loader import LoadResult, load_ruleset
+from service.core.rules import RuleSet
+from service.core.ruletests import failed_tests
+from service.plumbing.clock import utcnow
 from service.plumbing.rulesource import RulesDirError, read_rule_files
+from service.plumbing.settings import ConfigError
+from service.store.activity import DEFAULT_EVENT, active_tasks
+
+if TYPE_CHECKING:
+    from service.assembly.resources import Resources
+    from service.operations.diff import DiffReport
 
 
 def _load(directory: Path) -> LoadResult:
@@ -89,4 +102,102 @@ def simulate(task_id: int, event_name: str, fresh: bool) -> None:
     click.echo(report)
 
 
-COMMANDS = (check, test_rules, simulate)
+# `diff --fail-over N` exits with this when the proposed set would newly delete more than N entries.
+EXIT_OVER_THRESHOLD = 3
+
+
+@click.command()
+@click.argument("new_rules_dir", type=click.Path(file_okay=False))
+@click.option("--since", default="7d", show_default=True, help="Tasks with events or deletions this recent.")
+@click.option("--tasks", "task_list", multiple=True, help="Task ids (comma-separated or repeated) instead.")
+@click.option("--from-audit", is_flag=True, help="Compare on the entries kept in the audit: no portal call.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON document, for scripts.")
+@click.option(
+    "--fail-over",
+    type=click.IntRange(min=0),
+    default=None,
+    help=f"Exit {EXIT_OVER_THRESHOLD} when more than this many entries would be newly deleted.",
+)
+def diff(
+    new_rules_dir: str,
+    since: str,
+    task_list: tuple[str, ...],
+    from_audit: bool,
+    as_json: bool,
+    fail_over: int | None,
+) -> None:
+    """Show which entries the rules in NEW_RULES_DIR would delete, or spare, compared with the running set.
+
+    Read-only. Per rule: entries newly deleted, no longer deleted, unchanged, with the conditions' reasons.
+    """
+    from service.operations.diffreport import render_text, to_json
+
+    proposed = _proposed(Path(new_rules_dir))
+    resources = resources_for(settings_or_exit(), "cli")
+    running = resources.rules.current()
+    if running is None:
+        problems = "; ".join(resources.rules.status().problems[:5])
+        raise click.ClickException(f"the running rules ({resources.rules.directory}) do not load: {problems}")
+    start = parse_since(since, utcnow())
+    if start is None:
+        raise click.BadParameter("give a window such as 7d", param_hint="--since")
+    report = _compare(resources, running, proposed, _task_ids(task_list), start, from_audit)
+    click.echo(
+        json.dumps(to_json(report), default=str, ensure_ascii=False) if as_json else render_text(report)
+    )
+    if fail_over is not None and report.diff.newly_deleted > fail_over:
+        click.echo(
+            f"{report.diff.newly_deleted} entries would be newly deleted (more than {fail_over})", err=True
+        )
+        raise SystemExit(EXIT_OVER_THRESHOLD)
+
+
+def _compare(
+    resources: Resources,
+    running: RuleSet,
+    proposed: RuleSet,
+    task_ids: list[int],
+    start: datetime,
+    from_audit: bool,
+) -> DiffReport:
+    from service.assembly.wiring import make_differ
+    from service.operations.diff import DiffError
+
+    try:
+        differ = make_differ(resources, live=not from_audit)
+        if from_audit:
+            return differ.from_audit(running, proposed, None if task_ids else start, task_ids)
+        tasks = (
+            dict.fromkeys(task_ids, (DEFAULT_EVENT,)) if task_ids else active_tasks(resources.engine, start)
+        )
+        return differ.live(running, proposed, tasks)
+    except (DiffError, ConfigError) as error:
+        raise click.ClickException(resources.redactor.text(str(error))) from None
+    except Exception as error:
+        raise click.ClickException(resources.redactor.text(f"{type(error).__name__}: {error}")) from None
+
+
+def _proposed(directory: Path) -> RuleSet:
+    result = _load(directory)
+    if result.ruleset is None:
+        for problem in result.problems:
+            click.echo(str(problem), err=True)
+        raise click.ClickException(
+            f"{len(result.problems)} problem(s) in {directory}: fix them first (b24rules check)"
+        )
+    for failure in failed_tests(result.ruleset):
+        click.echo(f"warning: {failure} (a running service refuses this set)", err=True)
+    return result.ruleset
+
+
+def _task_ids(values: tuple[str, ...]) -> list[int]:
+    ids: list[int] = []
+    for value in values:
+        for part in value.replace(" ", "").split(","):
+            if not part.isdigit() or int(part) <= 0:
+                raise click.BadParameter(f"{part!r} is not a task id", param_hint="--tasks")
+            ids.append(int(part))
+    return list(dict.fromkeys(ids))
+
+
+COMMANDS = (check, test_rules, simulate, diff)
