@@ -9,19 +9,34 @@ from typing import Any
 
 import requests
 
-from service.bitrix.limiter import LocalLimiter
+from service.core.bitrix.leaky import Bucket, take
+
+
+class Pacer:
+    """The client-side bucket a simple handler keeps: the portal's leaky bucket, in this process only."""
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self._rate, self._burst = rate, burst
+        self._bucket = Bucket(0.0, time.time())
+
+    def wait_turn(self) -> None:
+        while True:
+            self._bucket, wait = take(self._bucket, self._rate, self._burst, time.time())
+            if wait <= 0:
+                return
+            time.sleep(wait)
 
 
 class NaiveClient:
     def __init__(self, webhook_url: str, rate: float, burst: int) -> None:
         self._base = webhook_url
         self._session = requests.Session()
-        self._limiter = LocalLimiter(rate, burst)
+        self._pacer = Pacer(rate, burst)
         self.rejected = 0  # 503 answers (then retried after a pause)
 
     def call(self, method: str, params: dict[str, Any]) -> Any:
         while True:
-            self._limiter.acquire(method)
+            self._pacer.wait_turn()
             response = self._session.post(self._base + method, json=params, timeout=30)
             if response.status_code != 503:
                 response.raise_for_status()

@@ -2,20 +2,18 @@
 
 The portal refuses requests beyond its leaky bucket (503 QUERY_LIMIT_EXCEEDED) and blocks a method
 whose execution time ran out (429 OPERATION_TIME_LIMIT) until `operating_reset_at`
-(https://apidocs.bitrix24.com/limits.html). A `Limiter` keeps us under the first and remembers the second.
-`LocalLimiter` lives in one process (tests, CLI); `SharedLimiter` keeps both in the database, shared by
-every process and replica talking to the same portal.
+(https://apidocs.bitrix24.com/limits.html). A `Limiter` keeps us under the first and remembers the second;
+`SharedLimiter`, the one every process uses, keeps both in the database, shared by every process and
+replica talking to the same portal.
 """
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Collection
 from typing import Protocol
 
 from service.core.bitrix.errors import OperationTimeLimit, RateLimited
-from service.core.bitrix.leaky import Bucket, take
 from service.store.ratebucket import SqlRateBucket
 
 DEFAULT_RATE = 2.0  # requests/s the portal drains (Enterprise: 5)
@@ -33,41 +31,6 @@ class Limiter(Protocol):
 
 def _paused(method: str, until: float) -> OperationTimeLimit:
     return OperationTimeLimit(description="paused until operating_reset_at", method=method, reset_at=until)
-
-
-class LocalLimiter:
-    """An in-process leaky bucket and pause table (thread-safe)."""
-
-    def __init__(
-        self,
-        rate: float = DEFAULT_RATE,
-        burst: int = DEFAULT_BURST,
-        *,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        self._rate, self._burst = rate, burst
-        self._sleep, self._clock = sleep, clock
-        self._bucket = Bucket(0.0, clock())
-        self._pauses: dict[str, float] = {}
-        self._lock = threading.Lock()
-
-    def acquire(self, method: str, *, also: Collection[str] = ()) -> None:
-        while True:
-            with self._lock:
-                now = self._clock()
-                for name in (method, *also):
-                    until = self._pauses.get(name)
-                    if until is not None and until > now:
-                        raise _paused(name, until)
-                self._bucket, wait = take(self._bucket, self._rate, self._burst, now)
-            if wait <= 0:
-                return
-            self._sleep(wait)
-
-    def pause(self, method: str, until: float) -> None:
-        with self._lock:
-            self._pauses[method] = max(until, self._pauses.get(method, until))
 
 
 class SharedLimiter:

@@ -20,13 +20,9 @@ from enum import Enum
 from functools import lru_cache
 from urllib.parse import parse_qsl
 
-TASK_EVENTS = frozenset({"ONTASKADD", "ONTASKUPDATE", "ONTASKDELETE"})
 MAX_BODY_BYTES = 64 * 1024
 MAX_STORED_CHARS = 255  # the journal's columns for handler id, domain and member id
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
-
-# auth[...] keys whose values are credentials: never stored, logged or sent anywhere.
-SECRET_AUTH_KEYS = frozenset({"application_token", "access_token", "refresh_token"})
 
 _KEY = re.compile(r"^([^\[\]]+)((?:\[[^\[\]]*\])*)$")
 _BRACKETED = re.compile(r"\[([^\[\]]*)\]")

@@ -29,7 +29,6 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    exists,
     func,
     insert,
     select,
@@ -176,12 +175,6 @@ class AuditLog:
         statement = select(func.count()).where(*self._deleting(rule, since))
         with reading(self._engine) as connection:
             return int(connection.scalar(statement) or 0)
-
-    def recent_deletion(self, task_id: int, rule: str, since: datetime) -> bool:
-        """Whether `rule` deleted (or is deleting) on `task_id` since `since`: our own update echoing back."""
-        statement = select(exists().where(audit_log.c.task_id == task_id, *self._deleting(rule, since)))
-        with reading(self._engine) as connection:
-            return bool(connection.scalar(statement))
 
     def last_deletion_at(self, task_id: int, rule: str, since: datetime) -> datetime | None:
         """When `rule` last deleted (or began deleting) on `task_id`, if it did since `since`."""

@@ -11,7 +11,7 @@ import requests
 from b24fake import SECRET, WEBHOOK, Clock, FakePortal, batch_answer, ok
 
 from service.bitrix.client import BitrixClient, WebhookUrlError
-from service.bitrix.limiter import LocalLimiter
+from service.bitrix.limiter import SharedLimiter
 from service.core.bitrix import (
     BitrixError,
     NotFound,
@@ -23,6 +23,7 @@ from service.core.bitrix import (
     entry_delete,
     task_get,
 )
+from service.store.ratebucket import SqlRateBucket
 
 
 @pytest.fixture
@@ -36,8 +37,10 @@ def outcomes() -> list[tuple[str, str]]:
 
 
 @pytest.fixture
-def client(session: requests.Session, clock: Clock, outcomes: list[tuple[str, str]]) -> BitrixClient:
-    limiter = LocalLimiter(2.0, 50, sleep=clock.sleep, clock=clock)
+def client(
+    session: requests.Session, clock: Clock, outcomes: list[tuple[str, str]], rate_bucket: SqlRateBucket
+) -> BitrixClient:
+    limiter = SharedLimiter(rate_bucket, "acme", 2.0, 50, sleep=clock.sleep, clock=clock)
     return BitrixClient(
         WEBHOOK,
         limiter,
@@ -70,15 +73,15 @@ def test_posts_ordered_json_to_the_method_url(client: BitrixClient, portal: Fake
         "",
     ],
 )
-def test_bad_webhook_urls_are_refused_without_echoing_them(url: str) -> None:
+def test_bad_webhook_urls_are_refused_without_echoing_them(url: str, rate_bucket: SqlRateBucket) -> None:
     with pytest.raises(WebhookUrlError) as caught:
-        BitrixClient(url, LocalLimiter())
+        BitrixClient(url, SharedLimiter(rate_bucket, "acme"))
     assert "abc" not in str(caught.value)
 
 
-def test_webhook_url_forms_accepted() -> None:
+def test_webhook_url_forms_accepted(rate_bucket: SqlRateBucket) -> None:
     for url in ("http://127.0.0.1:8081/rest/7/abc_DEF1", "https://a.bitrix24.de/rest/1/x/"):
-        assert BitrixClient(url, LocalLimiter()).portal in ("127.0.0.1", "a.bitrix24.de")
+        assert BitrixClient(url, SharedLimiter(rate_bucket, "acme")).portal in ("127.0.0.1", "a.bitrix24.de")
 
 
 def test_rate_limited_is_retried_with_backoff_then_succeeds(

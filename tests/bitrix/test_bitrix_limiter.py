@@ -1,36 +1,18 @@
-"""Limiters: burst then steady rate, method pauses, bounded waiting on a shared bucket."""
+"""The shared limiter: burst then steady rate, method pauses, bounded waiting, one bucket per portal."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import pytest
 from b24fake import Clock
 
-from service.bitrix.limiter import LocalLimiter, SharedLimiter
+from service.bitrix.limiter import SharedLimiter
 from service.core.bitrix import OperationTimeLimit, RateLimited
-from service.store.db import make_engine, metadata
-from service.store.ratebucket import SqlRateBucket, method_pauses, rate_buckets
+from service.store.ratebucket import SqlRateBucket
 
 
-@pytest.fixture
-def shared_bucket(tmp_path: Path) -> SqlRateBucket:
-    engine = make_engine(f"sqlite:///{tmp_path / 'l.sqlite3'}")
-    metadata.create_all(engine, tables=[rate_buckets, method_pauses])
-    return SqlRateBucket(engine)
-
-
-def limiters(clock: Clock, bucket: SqlRateBucket) -> list[LocalLimiter | SharedLimiter]:
-    return [
-        LocalLimiter(2.0, 3, sleep=clock.sleep, clock=clock),
-        SharedLimiter(bucket, "acme", 2.0, 3, sleep=clock.sleep, clock=clock),
-    ]
-
-
-@pytest.mark.parametrize("which", [0, 1])
-def test_burst_then_rate(which: int, shared_bucket: SqlRateBucket) -> None:
+def test_burst_then_rate(rate_bucket: SqlRateBucket) -> None:
     clock = Clock(start=5000.0)
-    limiter = limiters(clock, shared_bucket)[which]
+    limiter = SharedLimiter(rate_bucket, "acme", 2.0, 3, sleep=clock.sleep, clock=clock)
     for _ in range(3):
         limiter.acquire("m")
     assert clock.sleeps == []
@@ -38,10 +20,9 @@ def test_burst_then_rate(which: int, shared_bucket: SqlRateBucket) -> None:
     assert clock.sleeps == [pytest.approx(0.5)]
 
 
-@pytest.mark.parametrize("which", [0, 1])
-def test_pause_blocks_the_method_and_batches_containing_it(which: int, shared_bucket: SqlRateBucket) -> None:
+def test_pause_blocks_the_method_and_batches_containing_it(rate_bucket: SqlRateBucket) -> None:
     clock = Clock(start=5000.0)
-    limiter = limiters(clock, shared_bucket)[which]
+    limiter = SharedLimiter(rate_bucket, "acme", 2.0, 3, sleep=clock.sleep, clock=clock)
     limiter.pause("task.elapseditem.delete", clock.now + 60)
     with pytest.raises(OperationTimeLimit) as caught:
         limiter.acquire("task.elapseditem.delete")
@@ -54,18 +35,18 @@ def test_pause_blocks_the_method_and_batches_containing_it(which: int, shared_bu
     limiter.acquire("task.elapseditem.delete")
 
 
-def test_shared_limiter_gives_up_after_max_wait(shared_bucket: SqlRateBucket) -> None:
+def test_shared_limiter_gives_up_after_max_wait(rate_bucket: SqlRateBucket) -> None:
     clock = Clock(start=5000.0)
-    limiter = SharedLimiter(shared_bucket, "acme", 1.0, 1, sleep=lambda s: None, clock=clock, max_wait=5.0)
+    limiter = SharedLimiter(rate_bucket, "acme", 1.0, 1, sleep=lambda s: None, clock=clock, max_wait=5.0)
     limiter.acquire("m")
     with pytest.raises(RateLimited, match="LOCAL_RATE_LIMIT"):
         limiter.acquire("m")  # the clock never moves: the token never comes
 
 
-def test_shared_limiters_of_one_portal_share_the_bucket(shared_bucket: SqlRateBucket) -> None:
+def test_shared_limiters_of_one_portal_share_the_bucket(rate_bucket: SqlRateBucket) -> None:
     clock = Clock(start=5000.0)
-    one = SharedLimiter(shared_bucket, "acme", 2.0, 2, sleep=clock.sleep, clock=clock)
-    two = SharedLimiter(shared_bucket, "acme", 2.0, 2, sleep=clock.sleep, clock=clock)
+    one = SharedLimiter(rate_bucket, "acme", 2.0, 2, sleep=clock.sleep, clock=clock)
+    two = SharedLimiter(rate_bucket, "acme", 2.0, 2, sleep=clock.sleep, clock=clock)
     one.acquire("m")
     two.acquire("m")
     one.pause("x", clock.now + 10)

@@ -10,9 +10,10 @@ import requests
 from b24fake import FakePortal, batch_answer, ok, parse_cmd
 
 from service.bitrix.client import BitrixClient
-from service.bitrix.limiter import LocalLimiter
+from service.bitrix.limiter import SharedLimiter
 from service.bitrix.portal import PortalGateway, TaskState
 from service.core.bitrix import BitrixError, NotFound, PermanentError, TransientError
+from service.store.ratebucket import SqlRateBucket
 
 WEBHOOK = "https://acme.bitrix24.com/rest/1/code/"
 GONE_ITEM = {"error": "ERROR_CORE", "error_description": "TASKS_ERROR_EXCEPTION_#512; x; TE_ITEM_NOT_FOUND"}
@@ -20,8 +21,8 @@ GONE_TASK = {"error": "ERROR_CORE", "error_description": "Task not found"}
 
 
 @pytest.fixture
-def gateway(session: requests.Session) -> PortalGateway:
-    limiter = LocalLimiter(1000.0, 1000, sleep=lambda s: None)
+def gateway(session: requests.Session, rate_bucket: SqlRateBucket) -> PortalGateway:
+    limiter = SharedLimiter(rate_bucket, "acme", 1000.0, 1000, sleep=lambda s: None)
     return PortalGateway(BitrixClient(WEBHOOK, limiter, session=session, sleep=lambda s: None))
 
 

@@ -18,11 +18,12 @@ from sqlalchemy import Engine
 
 from service.bitrix.auth import OAuthAuth, with_auth
 from service.bitrix.client import BitrixClient
-from service.bitrix.limiter import LocalLimiter
+from service.bitrix.limiter import SharedLimiter
 from service.bitrix.oauth import Grant, PortalTokens, RefreshRefused, token_url
 from service.core.bitrix import Call, PermanentError
 from service.store.db import open_database
 from service.store.portals import NEEDS_REINSTALL, Installation, Portals
+from service.store.ratebucket import SqlRateBucket
 from service.store.sealing import Sealer
 
 ENDPOINT = "https://a.example/rest/"
@@ -121,7 +122,9 @@ def test_a_refused_refresh_marks_the_portal_once_and_raises_permanent(portals: P
     assert portals.get("m-1").status == NEEDS_REINSTALL  # type: ignore[union-attr]
 
 
-def test_the_client_renews_once_on_expired_token_and_repeats_the_call(portals: Portals) -> None:
+def test_the_client_renews_once_on_expired_token_and_repeats_the_call(
+    portals: Portals, rate_bucket: SqlRateBucket
+) -> None:
     fake = FakePortal()
     session = requests.Session()
     session.mount("https://", fake)
@@ -139,7 +142,9 @@ def test_the_client_renews_once_on_expired_token_and_repeats_the_call(portals: P
     fake.handler = handler
     oauth = CountingOAuth()
     client = BitrixClient(
-        OAuthAuth(ENDPOINT, _keeper(portals, oauth)), LocalLimiter(100, 100), session=session
+        OAuthAuth(ENDPOINT, _keeper(portals, oauth)),
+        SharedLimiter(rate_bucket, "acme", 100, 100),
+        session=session,
     )
 
     reply = client.call(Call("tasks.task.get", (("taskId", 7),)))

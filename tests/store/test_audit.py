@@ -72,7 +72,7 @@ def test_datetimes_in_traces_are_stored_as_iso_text(audit: AuditLog, now: dateti
     assert audit.get([audit_id])[0].trace[0]["expected"] == now.isoformat()
 
 
-def test_budget_and_echo_guard_count_deletions_sent_or_about_to_be(audit: AuditLog, now: datetime) -> None:
+def test_the_budget_counts_deletions_sent_or_about_to_be(audit: AuditLog, now: datetime) -> None:
     ids = audit.record([replace(DRAFT, item_id=n) for n in range(4)], now)
     audit.record([replace(DRAFT, item_id=9, outcome="shadow")], now)
     audit.record([replace(DRAFT, item_id=10, rule="other")], now)
@@ -82,9 +82,22 @@ def test_budget_and_echo_guard_count_deletions_sent_or_about_to_be(audit: AuditL
 
     assert audit.count_deleted_since(DRAFT.rule, now - timedelta(hours=1)) == 2  # deleted + pending
     assert audit.count_deleted_since(DRAFT.rule, now + timedelta(seconds=1)) == 0
-    assert audit.recent_deletion(5, DRAFT.rule, now - timedelta(minutes=1))
-    assert not audit.recent_deletion(6, DRAFT.rule, now - timedelta(minutes=1))
-    assert not audit.recent_deletion(5, DRAFT.rule, now + timedelta(seconds=1))
+
+
+def test_the_echo_guard_sees_when_a_rule_last_deleted_on_a_task(audit: AuditLog, now: datetime) -> None:
+    later = now + timedelta(seconds=30)
+    [deleted] = audit.record([replace(DRAFT, item_id=1)], now)
+    audit.set_outcome(deleted, "deleted", now)
+    audit.record([replace(DRAFT, item_id=2)], later)  # pending: being deleted right now
+    [failed] = audit.record([replace(DRAFT, item_id=3)], later + timedelta(seconds=5))
+    audit.set_outcome(failed, "failed", later + timedelta(seconds=5))  # nothing was deleted
+    audit.record([replace(DRAFT, item_id=4, outcome="shadow")], later + timedelta(seconds=10))
+    audit.record([replace(DRAFT, item_id=5, rule="other")], later + timedelta(seconds=20))
+    a_minute_ago = now - timedelta(minutes=1)
+
+    assert audit.last_deletion_at(DRAFT.task_id, DRAFT.rule, a_minute_ago) == later
+    assert audit.last_deletion_at(DRAFT.task_id + 1, DRAFT.rule, a_minute_ago) is None
+    assert audit.last_deletion_at(DRAFT.task_id, DRAFT.rule, later + timedelta(seconds=1)) is None
 
 
 def test_restore_is_idempotent(audit: AuditLog, now: datetime) -> None:
