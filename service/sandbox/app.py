@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, request
 
-from . import batch, elapsed_api, tasks_api  # noqa: F401  (register the methods)
+from . import batch, elapsed_api, system_api, tasks_api  # noqa: F401  (register the methods)
 from .connection import DROP_KEY, drop_middleware
 from .control import control_blueprint
 from .dispatch import handle_rest

@@ -3,7 +3,8 @@
 https://apidocs.bitrix24.com/settings/how-to-call-rest-api/batch.html — HTTP 200 even when
 sub-commands fail; ``result``/``result_error``/``result_total``/``result_next``/``result_time``;
 empty sections are ``[]`` (PHP empty array); ``$result[key][field]`` refers to earlier results;
-``halt=1`` stops at the first failure; a nested ``batch`` is refused.
+``halt=1`` stops at the first failure; a nested ``batch`` is refused; commands past the 50th are not
+run and each gets ``ERROR_BATCH_LENGTH_EXCEEDED`` in ``result_error``.
 """
 
 from __future__ import annotations
@@ -66,14 +67,12 @@ def _commands(raw: Any) -> list[tuple[str, str]]:
     return []
 
 
-@method("batch")
+@method("batch", scope="basic")
 def run_batch(call: Call) -> Outcome:
     commands = _commands(get_ci(call.params, "cmd"))
-    if len(commands) > MAX_COMMANDS:
-        raise system_error("ERROR_BATCH_LENGTH_EXCEEDED")
     halt = truthy(get_ci(call.params, "halt", 0))
     out: dict[str, dict[str, Any]] = {name: {} for name in SECTIONS}
-    for key, line in commands:
+    for key, line in commands[:MAX_COMMANDS]:
         name, _, query = line.partition("?")
         sub_method = normalize_method(name)
         params = resolve(parse_php_query(query), out["result"])
@@ -89,4 +88,7 @@ def run_batch(call: Call) -> Outcome:
             out["result_total"][key] = res.payload["total"]
         if "next" in res.payload:
             out["result_next"][key] = res.payload["next"]
+    for key, _line in commands[MAX_COMMANDS:]:
+        # Kernel methodsBatch: commands past the 50th are not run, each answers this error (HTTP 200).
+        out["result_error"][key] = system_error("ERROR_BATCH_LENGTH_EXCEEDED").body()
     return Outcome({name: php_array(section) for name, section in out.items()})

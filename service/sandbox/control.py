@@ -3,19 +3,22 @@
 Endpoints (JSON in, JSON out):
   GET    /_sandbox/                     this list
   POST   /_sandbox/tasks                {id?, title?, status?, created_by?, responsible_id?, group_id?,
-                                         tags?: [str], entries?: [{seconds, user_id?, comment?,
-                                         created_date?}], notify?} → 201 task; fires ONTASKADD
+                                         tags?: [str], accomplices?: [int], auditors?: [int],
+                                         entries?: [{seconds, user_id?, comment?, created_date?,
+                                         timer?}], notify?} → 201 task; fires ONTASKADD
   GET    /_sandbox/tasks/<id>           task (REST shape), entries, history
   DELETE /_sandbox/tasks/<id>           fires ONTASKDELETE
   POST   /_sandbox/tasks/<id>/status    {status: 2..6 | start|pause|complete|approve|renew|defer|review,
                                          user_id?, notify?}; fires ONTASKUPDATE
-  POST   /_sandbox/tasks/<id>/entries   {seconds, user_id?, comment?, created_date?} → 201 entry (no event)
+  POST   /_sandbox/tasks/<id>/entries   {seconds, user_id?, comment?, created_date?, timer?} → 201 entry
+                                         (no event; timer: as the task timer writes it when stopped)
   GET    /_sandbox/tasks/<id>/entries   the task's entries (REST shape)
-  POST   /_sandbox/webhooks             {user_id, code, admin?}
+  POST   /_sandbox/webhooks             {user_id, code, admin?, scopes?: [str] (default ["task"])}
   GET    /_sandbox/stats                counters: http.by_status, calls.by_method[_status], dropped
   GET    /_sandbox/requests             request log (?method=…&limit=…), params in arrival order
   GET    /_sandbox/config               current settings
   POST   /_sandbox/config               {rate?, burst?, operating_limit?, method_time?, method_times?,
+                                         elapsed_page_cap?,
                                          seed?, faults?: {error_rate, error_statuses, latency,
                                          timeout_rate, hang_seconds, reset_rate, lost_answer_rate,
                                          fail_all_for, fail_all_status,
@@ -39,7 +42,7 @@ from .faults import ForcedError
 from .portal import Portal
 from .sender import AppAuth, EventSender, EventTarget
 
-PORTAL_KEYS = ("rate", "burst", "operating_limit", "method_time", "method_times")
+PORTAL_KEYS = ("rate", "burst", "operating_limit", "method_time", "method_times", "elapsed_page_cap")
 
 
 def _json(body: Any, status: int = 200) -> Response:
@@ -119,7 +122,8 @@ def control_blueprint(portal: Portal, sender: EventSender) -> Blueprint:
                 str(data.get("title", "Sandbox task")), task_id=data.get("id"), status=data.get("status", 2),
                 created_by=int(data.get("created_by", 1)), responsible_id=int(data.get("responsible_id", 1)),
                 group_id=int(data.get("group_id", 0)), tags=data.get("tags", ()),
-                entries=data.get("entries", ()),
+                entries=data.get("entries", ()), accomplices=data.get("accomplices", ()),
+                auditors=data.get("auditors", ()),
             )  # fmt: skip
         except (ValueError, TypeError, KeyError) as exc:
             return _json({"error": str(exc)}, 400)
@@ -156,14 +160,19 @@ def control_blueprint(portal: Portal, sender: EventSender) -> Blueprint:
         entry = portal.add_entry(
             task_id, int(data.get("seconds", 0)), user_id=int(data.get("user_id", 1)),
             comment=str(data.get("comment", "")), created_date=data.get("created_date"),
+            timer=bool(data.get("timer", False)),
         )  # fmt: skip
         return _json(entry.rest(), 201)
 
     @bp.post("/webhooks")
     def webhooks() -> Response:
         data = body()
-        hook = portal.add_webhook(int(data["user_id"]), str(data["code"]), admin=bool(data.get("admin")))
-        return _json({"user_id": hook.user_id, "code": hook.code, "admin": hook.admin}, 201)
+        hook = portal.add_webhook(
+            int(data["user_id"]), str(data["code"]), admin=bool(data.get("admin")),
+            scopes=data.get("scopes", ("task",)),
+        )  # fmt: skip
+        return _json({"user_id": hook.user_id, "code": hook.code, "admin": hook.admin,
+                      "scopes": list(hook.scopes)}, 201)  # fmt: skip
 
     @bp.get("/stats")
     def stats() -> Response:

@@ -17,7 +17,7 @@ from .errors import ApiError, system_error
 from .model import Webhook, iso
 from .params import Params
 from .portal import Portal
-from .registry import METHODS, Call
+from .registry import METHODS, SCOPES, Call
 from .stats import RequestRecord
 
 
@@ -74,6 +74,8 @@ def call_method(
             raise system_error("ERROR_METHOD_NOT_FOUND")
         if nested and method == "batch":
             raise system_error("ERROR_BATCH_METHOD_NOT_ALLOWED")
+        if SCOPES[method] != "basic" and SCOPES[method] not in hook.scopes:
+            raise system_error("insufficient_scope")
         forced = portal.faults.forced_error(method)
         if forced is not None:
             raise forced

@@ -3,6 +3,9 @@
 The kernel (CTaskRestService::__callStatic/_parseRestParams) drops key names and reads values in
 order, type-checking each against the method manifest; for ``getlist`` a leading array means
 "TASKID=0, all tasks". ``delete`` loads the item by ITEMID alone and checks only admin-or-author.
+What a non-admin cannot see does not exist for them (kernel CTaskElapsedItem, CTaskSubItemAbstract):
+``getlist`` of such a task fails #1 (task not found), ``get``/``update``/``delete`` fail #512 (item not
+found), and the all-tasks list leaves their entries out.
 Docs: https://apidocs.bitrix24.com/api-reference/tasks/elapsed-item/index.html
 """
 
@@ -40,9 +43,28 @@ def _args(values: list[Any], names: list[tuple[str, str]]) -> list[Any]:
 
 
 def _require_task(call: Call, task_id: int | None) -> int:
-    if task_id is None or call.portal.get_task(task_id) is None:
+    if task_id is None or not call.portal.can_see(call.webhook, call.portal.get_task(task_id)):
         raise core_error(errors.TASK_NOT_FOUND)
     return task_id
+
+
+def _visible_entries(call: Call, task_id: int) -> list[Entry]:
+    portal = call.portal
+    if task_id:
+        return portal.entries_of(task_id)
+    return [e for e in portal.entries_of(None) if portal.can_see(call.webhook, portal.get_task(e.task_id))]
+
+
+def _page(call: Call, records: list[dict[str, str]], nav: Any, by_task: bool) -> tuple[list[Any], int]:
+    """The rows this answer shows and their offset: NAV_PARAMS pages of ≤ 50, else all rows of one task
+    (kernel) or the first 50 (all tasks; one task too when ``elapsed_page_cap`` follows the docs)."""
+    if isinstance(nav, dict):
+        size = min(max(php_int(nav.get("nPageSize")) or PAGE_LIMIT, 1), PAGE_LIMIT)
+        offset = (max(php_int(nav.get("iNumPage")) or 1, 1) - 1) * size
+        return records[offset : offset + size], offset
+    if by_task and not call.portal.config.elapsed_page_cap:
+        return records, 0
+    return records[:PAGE_LIMIT], 0
 
 
 def _allowed(call: Call, entry: Entry) -> bool:
@@ -66,36 +88,35 @@ def getlist(call: Call) -> Outcome:
     for key in filt:
         if split_key(str(key))[1] not in FILTERABLE:
             raise core_error(errors.WRONG_ARGUMENTS, f"Field {key} is not filterable")
-    records = [e.rest() for e in call.portal.entries_of(task_id or None)]
+    records = [e.rest() for e in _visible_entries(call, task_id)]
     records = [r for r in records if matches(r, filt, call.portal.tz, {})]
     sort_records(records, order if isinstance(order, dict) else {}, call.portal.tz, SORTABLE)
     nav = params.get("NAV_PARAMS") if isinstance(params, dict) else None
-    if isinstance(nav, dict):
-        size = min(max(php_int(nav.get("nPageSize")) or PAGE_LIMIT, 1), PAGE_LIMIT)
-        page = max(php_int(nav.get("iNumPage")) or 1, 1)
-        shown = records[(page - 1) * size : page * size]
-    else:
-        shown = records if task_id else records[:PAGE_LIMIT]
+    shown, offset = _page(call, records, nav, bool(task_id))
     fields = [str(s).upper() for s in as_list(select)]
     if fields and "*" not in fields:
         shown = [{k: v for k, v in r.items() if k in fields} for r in shown]
-    return Outcome(shown, total=len(records))
+    after = offset + len(shown)
+    return Outcome(shown, total=len(records), next=after if after < len(records) else None)
 
 
-def _item(call: Call, item_id: int | None) -> Entry:
-    entry = call.portal.entries.get(item_id) if item_id is not None else None
+def _item(call: Call, task_id: int | None, item_id: int | None) -> Entry:
+    """The entry ``item_id``, read through task ``task_id``: the kernel first checks the caller can
+    read that task, then loads the item by its id alone; either failing is #512."""
+    portal = call.portal
+    visible = task_id is not None and portal.can_see(call.webhook, portal.get_task(task_id))
+    entry = portal.entries.get(item_id) if item_id is not None and visible else None
     if entry is None:
-        raise core_error(errors.ITEM_NOT_FOUND, f"item #{item_id}")
+        raise core_error(errors.ITEM_NOT_FOUND)
     return entry
 
 
 @method("task.elapseditem.get")
 def get(call: Call) -> Outcome:
     task_id, item_id = _args(positional(call.params), [("taskId", "int"), ("itemId", "int")])
-    _require_task(call, task_id)
-    entry = _item(call, item_id)
+    entry = _item(call, task_id, item_id)
     if entry.task_id != task_id:
-        raise core_error(errors.ITEM_NOT_FOUND, f"item #{item_id}")
+        raise core_error(errors.ITEM_NOT_FOUND)
     return Outcome(entry.rest())
 
 
@@ -114,16 +135,55 @@ def add(call: Call) -> Outcome:
         raise core_error(errors.ACTION_NOT_ALLOWED)
     entry = call.portal.add_entry(
         task_id, seconds, user_id=user_id, comment=str(fields.get("COMMENT_TEXT") or ""),
-        created_date=fields.get("CREATED_DATE"), source=2,
+        created_date=fields.get("CREATED_DATE"),
     )  # fmt: skip
     return Outcome(entry.id)
 
 
+UPDATABLE = {"MINUTES", "SECONDS", "COMMENT_TEXT", "CREATED_DATE"}  # kernel CTaskElapsedItem::update
+
+
+@method("task.elapseditem.update")
+def update(call: Call) -> Outcome:
+    """Edit an entry in place: same id, no event, the task's changedDate untouched."""
+    task_id, item_id, fields = _args(
+        positional(call.params), [("taskId", "int"), ("itemId", "int"), ("arFields", "array")]
+    )
+    fields = fields if isinstance(fields, dict) else {}
+    with call.portal.lock:
+        entry = _item(call, task_id, item_id)
+        if not fields:
+            return Outcome(None)
+        if not _allowed(call, entry):
+            raise core_error(errors.ACTION_NOT_ALLOWED)
+        unknown = sorted(set(fields) - UPDATABLE)
+        if unknown:
+            raise core_error(errors.WRONG_ARGUMENTS, f"Field(s) {', '.join(unknown)} cannot be updated")
+        call.portal.update_entry(
+            entry.id, seconds=_new_seconds(fields), user_id=call.webhook.user_id,
+            comment=None if "COMMENT_TEXT" not in fields else str(fields["COMMENT_TEXT"] or ""),
+            created_date=fields.get("CREATED_DATE"),
+        )  # fmt: skip
+    return Outcome(None)
+
+
+def _new_seconds(fields: dict[str, Any]) -> int | None:
+    """SECONDS, or MINUTES * 60; both at once is refused (the kernel asserts against it)."""
+    if "SECONDS" in fields and "MINUTES" in fields:
+        raise core_error(errors.WRONG_ARGUMENTS, "Give SECONDS or MINUTES, not both")
+    if "SECONDS" not in fields and "MINUTES" not in fields:
+        return None
+    value = php_int(fields.get("SECONDS", fields.get("MINUTES")))
+    if value is None or value < 0:
+        raise core_error(errors.WRONG_ARGUMENTS, "SECONDS/MINUTES must be a non-negative integer")
+    return value if "SECONDS" in fields else value * 60
+
+
 @method("task.elapseditem.delete")
 def delete(call: Call) -> Outcome:
-    _task_id, item_id = _args(positional(call.params), [("taskId", "int"), ("itemId", "int")])
+    task_id, item_id = _args(positional(call.params), [("taskId", "int"), ("itemId", "int")])
     with call.portal.lock:
-        entry = _item(call, item_id)  # by ITEMID only: the TASKID is not compared (kernel behaviour)
+        entry = _item(call, task_id, item_id)  # by ITEMID: the item's own task is not compared (kernel)
         if not _allowed(call, entry):
             raise core_error(errors.ACTION_NOT_ALLOWED)
         call.portal.delete_entry(entry.id, user_id=call.webhook.user_id)
@@ -135,7 +195,6 @@ def is_action_allowed(call: Call) -> Outcome:
     task_id, item_id, action = _args(
         positional(call.params), [("taskId", "int"), ("itemId", "int"), ("actionId", "int")]
     )
-    _require_task(call, task_id)
     if action == 1:
-        return Outcome(True)
-    return Outcome(_allowed(call, _item(call, item_id)))
+        return Outcome(call.portal.can_see(call.webhook, call.portal.get_task(task_id or 0)))
+    return Outcome(_allowed(call, _item(call, task_id, item_id)))

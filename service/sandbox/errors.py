@@ -2,7 +2,9 @@
 
 System errors: b24restdocs ``_includes/system-errors.md`` (shown on every method page).
 Legacy ``task.*`` errors: HTTP 400 ``ERROR_CORE`` with the kernel text
-``TASKS_ERROR_EXCEPTION_#<code>; <message>; <symbol>``.
+``TASKS_ERROR_EXCEPTION_#<code>; <message>; <code>/TE/<SYMBOL><br>``, as the docs' error examples show
+(e.g. .../tasks/checklist-item/task-checklist-item-delete.md: "TASKS_ERROR_EXCEPTION_#4; Action is not
+allowed; 4/TE/ACTION_NOT_ALLOWED<br>").
 """
 
 from __future__ import annotations
@@ -28,16 +30,14 @@ SYSTEM_ERRORS: dict[str, tuple[int, str]] = {
     "ERROR_CORE": (400, "Unknown error"),
 }
 
-# TasksException codes (decimal of the documented hex constants) and the symbol the kernel appends.
-TASK_NOT_FOUND = (0x000001, "Task not found or not accessible", "TE_TASK_NOT_FOUND_OR_NOT_ACCESSIBLE")
-ACCESS_DENIED = (0x100002, "Access denied", "TE_ACCESS_DENIED")
-ACTION_NOT_ALLOWED = (0x000004, "Action not allowed", "TE_ACTION_NOT_ALLOWED")
-WRONG_ARGUMENTS = (0x000100, "Wrong arguments", "TE_WRONG_ARGUMENTS")
-ITEM_NOT_FOUND = (
-    0x000200,
-    "Elapsed time item not found or not accessible",
-    "TE_ITEM_NOT_FOUND_OR_NOT_ACCESSIBLE",
-)
+# TasksException codes (decimal of the documented hex constants), message and symbol. An item of a task
+# the caller cannot see is "not found" too: CTaskSubItemAbstract::getData turns any failure into #512
+# with the checklist's message (the kernel reuses it for time entries).
+TASK_NOT_FOUND = (0x000001, "Task not found or not accessible", "TASK_NOT_FOUND_OR_NOT_ACCESSIBLE")
+ACCESS_DENIED = (0x100002, "Access denied", "ACCESS_DENIED")
+ACTION_NOT_ALLOWED = (0x000004, "Action is not allowed", "ACTION_NOT_ALLOWED")
+WRONG_ARGUMENTS = (0x000100, "Wrong arguments", "WRONG_ARGUMENTS")
+ITEM_NOT_FOUND = (0x000200, "Check listitem not found or not accessible", "ITEM_NOT_FOUND_OR_NOT_ACCESSIBLE")
 
 
 class ApiError(Exception):
@@ -62,5 +62,5 @@ def system_error(code: str, description: str | None = None, status: int | None =
 def core_error(kind: tuple[int, str, str], detail: str = "") -> ApiError:
     """A legacy ``task.*`` failure: 400 ``ERROR_CORE`` with the kernel's message format."""
     code, message, symbol = kind
-    text = f"{message} ({detail})" if detail else message
-    return ApiError(400, "ERROR_CORE", f"TASKS_ERROR_EXCEPTION_#{code}; {text}; {symbol}")
+    text = detail or message
+    return ApiError(400, "ERROR_CORE", f"TASKS_ERROR_EXCEPTION_#{code}; {text}; {code}/TE/{symbol}<br>")

@@ -2,8 +2,8 @@
 
 https://apidocs.bitrix24.com/limits.html — each request fills the bucket by one, it drains by ``rate``
 per second, over ``burst`` requests get 503 ``QUERY_LIMIT_EXCEEDED``. Each method's execution time
-is summed over the last 10 minutes in ten one-minute baskets; over the limit the next call of that
-method gets 429 ``OPERATION_TIME_LIMIT`` until ``operating_reset_at``.
+is summed over the last 10 minutes in ten one-minute baskets, each opened by its first call; over the
+limit the next call of that method gets 429 ``OPERATION_TIME_LIMIT`` until ``operating_reset_at``.
 The clock is a plain ``() -> float`` so tests can drive it.
 """
 
@@ -48,31 +48,35 @@ class LeakyBucket:
 
 @dataclass
 class OperatingBudget:
-    """Per ``key`` (method, per webhook) execution seconds in one-minute baskets."""
+    """Per ``key`` (method, per webhook) execution seconds in ten one-minute baskets.
+
+    A basket opens at the first call that falls outside the newest open one, not on the wall clock's
+    minute, and counts until ten minutes after it opened; ``operating_reset_at`` is when the oldest
+    counted basket lets go."""
 
     limit: float
-    baskets: dict[str, dict[int, float]] = field(default_factory=dict)
+    baskets: dict[str, list[list[float]]] = field(default_factory=dict)  # key → [[opened_at, seconds]…]
 
-    def _live(self, key: str, now: float) -> dict[int, float]:
-        current = int(now // BASKET_SECONDS)
-        kept = {m: s for m, s in self.baskets.get(key, {}).items() if m > current - BASKETS}
+    def _live(self, key: str, now: float) -> list[list[float]]:
+        kept = [b for b in self.baskets.get(key, []) if b[0] + BASKET_SECONDS * BASKETS > now]
         self.baskets[key] = kept
         return kept
 
     def operating(self, key: str, now: float) -> float:
-        return sum(self._live(key, now).values())
+        return sum(seconds for _opened, seconds in self._live(key, now))
 
     def reset_at(self, key: str, now: float) -> int:
         """Unix time when the oldest basket stops counting (now + 10 min when nothing is counted)."""
         live = self._live(key, now)
-        if not live:
-            return int(now) + BASKET_SECONDS * BASKETS
-        return (min(live) + BASKETS) * BASKET_SECONDS
+        oldest = live[0][0] if live else now
+        return int(oldest) + BASKET_SECONDS * BASKETS
 
     def blocked(self, key: str, now: float) -> bool:
         return self.operating(key, now) > self.limit
 
     def spend(self, key: str, now: float, seconds: float) -> None:
         live = self._live(key, now)
-        minute = int(now // BASKET_SECONDS)
-        live[minute] = live.get(minute, 0.0) + seconds
+        if live and now < live[-1][0] + BASKET_SECONDS:
+            live[-1][1] += seconds
+        else:
+            live.append([now, seconds])

@@ -53,23 +53,50 @@ class User:
 
 @dataclass
 class Webhook:
+    """An incoming webhook: it acts with its creator's rights, within the scopes chosen for it."""
+
     user_id: int
     code: str
     admin: bool
+    scopes: tuple[str, ...] = ("task",)
+
+
+SOURCE_MANUAL = 2  # added or edited by a person (the UI, REST)
+SOURCE_SYSTEM = 3  # written by the task timer when it stops
 
 
 @dataclass
 class Entry:
+    """A time entry. DATE_START/DATE_STOP as the kernel stores them (see ``manual``/``timer``)."""
+
     id: int
     task_id: int
     user_id: int
     seconds: int
     comment: str
     created_date: datetime
-    source: int = 2
+    source: int
+    date_start: datetime
+    date_stop: datetime
+
+    @classmethod
+    def manual(
+        cls, item_id: int, task_id: int, user_id: int, seconds: int, comment: str, created: datetime,
+        now: datetime,
+    ) -> Entry:  # fmt: skip
+        # A manual entry's CREATED_DATE is the start date the user gave; DATE_START and DATE_STOP are
+        # both the moment the record was written (the getlist page's note and its example answer:
+        # https://apidocs.bitrix24.com/api-reference/tasks/elapsed-item/task-elapsed-item-get-list.html).
+        return cls(item_id, task_id, user_id, seconds, comment, created, SOURCE_MANUAL, now, now)
+
+    @classmethod
+    def timer(cls, item_id: int, task_id: int, user_id: int, seconds: int, started: datetime) -> Entry:
+        # The timer writes CREATED_DATE = DATE_START = when it started, DATE_STOP = start + seconds,
+        # SOURCE system (kernel CTaskTimerManager::stop).
+        stop = started + timedelta(seconds=seconds)
+        return cls(item_id, task_id, user_id, seconds, "", started, SOURCE_SYSTEM, started, stop)
 
     def rest(self) -> dict[str, str]:
-        stop = self.created_date + timedelta(seconds=self.seconds)
         return {
             "ID": str(self.id),
             "TASK_ID": str(self.task_id),
@@ -79,8 +106,8 @@ class Entry:
             "MINUTES": str(round(self.seconds / 60)),
             "SOURCE": str(self.source),
             "CREATED_DATE": iso(self.created_date) or "",
-            "DATE_START": iso(self.created_date) or "",
-            "DATE_STOP": iso(stop) or "",
+            "DATE_START": iso(self.date_start) or "",
+            "DATE_STOP": iso(self.date_stop) or "",
         }
 
 
@@ -115,6 +142,13 @@ class Task:
     changed_by: int = 0
     status_changed_by: int = 0
     time_spent: int = 0
+    accomplices: list[int] = field(default_factory=list)
+    auditors: list[int] = field(default_factory=list)
+
+    def visible_to(self, user_id: int) -> bool:
+        """A non-admin sees a task only as one of its members (creator, responsible, accomplice,
+        auditor); to anyone else it does not exist (tasks.task.get answers ``[]``)."""
+        return user_id in (self.created_by, self.responsible_id, *self.accomplices, *self.auditors)
 
     def fields(self) -> dict[str, Any]:
         """UPPER_CASE field → REST value (strings, ISO dates, null)."""

@@ -15,7 +15,7 @@ from typing import Any
 
 from .faults import FaultInjector
 from .limits import Clock, LeakyBucket, OperatingBudget
-from .model import Entry, HistoryRow, Task, User, Webhook, parse_date
+from .model import SOURCE_MANUAL, Entry, HistoryRow, Task, User, Webhook, parse_date
 from .stats import Stats
 
 # Values of the sample event bodies in /work/shared/samples, so demo events match them.
@@ -33,6 +33,9 @@ class PortalConfig:
     operating_limit: float = 480.0  # seconds of one method's execution time per 10 minutes
     method_time: float = 0.01  # simulated execution seconds of a call
     method_times: dict[str, float] = field(default_factory=dict)  # per method override
+    # The getlist docs say at most 50 rows per answer; the kernel returns every entry of one task when
+    # no NAV_PARAMS are given. False: the kernel's way; True: the docs' cap (``next`` says there is more).
+    elapsed_page_cap: bool = False
     domain: str = SAMPLE_DOMAIN
     member_id: str = SAMPLE_MEMBER_ID
     application_token: str = SAMPLE_APPLICATION_TOKEN
@@ -104,17 +107,22 @@ class Portal:
             self.users[user_id] = user
             return user
 
-    def add_webhook(self, user_id: int, code: str, *, admin: bool = False) -> Webhook:
+    def add_webhook(
+        self, user_id: int, code: str, *, admin: bool = False, scopes: Iterable[str] = ("task",)
+    ) -> Webhook:
         with self.lock:
             if user_id not in self.users:
                 self.add_user(user_id, f"User{user_id}")
-            hook = Webhook(user_id, code, admin)
+            hook = Webhook(user_id, code, admin, tuple(scopes))
             self.webhooks[(user_id, code)] = hook
             return hook
 
     def authenticate(self, user_id: int, code: str) -> Webhook | None:
         with self.lock:
             return self.webhooks.get((user_id, code))
+
+    def can_see(self, hook: Webhook, task: Task | None) -> bool:
+        return task is not None and (hook.admin or task.visible_to(hook.user_id))
 
     def user(self, user_id: int) -> User:
         return self.users.get(user_id) or User(user_id, f"User{user_id}", "", f"user{user_id}")
@@ -131,6 +139,8 @@ class Portal:
         group_id: int = 0,
         tags: Iterable[str] = (),
         entries: Iterable[dict[str, Any]] = (),
+        accomplices: Iterable[int] = (),
+        auditors: Iterable[int] = (),
     ) -> Task:
         """A new task (writes a NEW history row), then its entries via ``add_entry``."""
         with self.lock:
@@ -141,6 +151,7 @@ class Portal:
             now = self.now()
             task = Task(tid, title, 2, created_by, responsible_id, now, now, now, group_id=group_id)
             task.tags = [(i + 1, t) for i, t in enumerate(tags)]
+            task.accomplices, task.auditors = [int(u) for u in accomplices], [int(u) for u in auditors]
             self.tasks[tid] = task
             self._history(tid, "NEW", None, None, created_by)
             for spec in entries:
@@ -183,15 +194,46 @@ class Portal:
         user_id: int = 1,
         comment: str = "",
         created_date: str | datetime | None = None,
-        source: int = 2,
+        timer: bool = False,
     ) -> Entry:
-        """Log time: updates timeSpentInLogs and history, but not changedDate (no task update)."""
+        """Log time by hand, or (``timer``) as the task timer does when it stops after ``seconds``.
+
+        Updates timeSpentInLogs and history, but not changedDate (no task update, no event)."""
         with self.lock:
-            task = self.tasks[task_id]
-            created = parse_date(created_date, self.tz) or self.now()
-            entry = Entry(self._next("entry"), task_id, user_id, int(seconds), comment, created, source)
-            self.entries[entry.id] = entry
-            self._spent(task, entry.seconds, user_id)
+            now, item_id = self.now(), self._next("entry")
+            if timer:
+                started = now - timedelta(seconds=int(seconds))
+                entry = Entry.timer(item_id, task_id, user_id, int(seconds), started)
+            else:
+                created = parse_date(created_date, self.tz) or now
+                entry = Entry.manual(item_id, task_id, user_id, int(seconds), comment, created, now)
+            return self._store_entry(entry)
+
+    def _store_entry(self, entry: Entry) -> Entry:
+        self.entries[entry.id] = entry
+        self._spent(self.tasks[entry.task_id], entry.seconds, entry.user_id)
+        return entry
+
+    def update_entry(
+        self,
+        item_id: int,
+        *,
+        seconds: int | None = None,
+        comment: str | None = None,
+        created_date: str | datetime | None = None,
+        user_id: int = 1,
+    ) -> Entry:
+        """Edit in place (task.elapseditem.update or the UI): same id, no event, changedDate untouched.
+
+        A changed duration makes the entry manual (kernel CTaskElapsedTime::Update)."""
+        with self.lock:
+            entry = self.entries[item_id]
+            if seconds is not None and seconds != entry.seconds:
+                self._spent(self.tasks[entry.task_id], seconds - entry.seconds, user_id)
+                entry.seconds, entry.source = seconds, SOURCE_MANUAL
+            if comment is not None:
+                entry.comment = comment
+            entry.created_date = parse_date(created_date, self.tz) or entry.created_date
             return entry
 
     def delete_entry(self, item_id: int, *, user_id: int = 1) -> Entry:

@@ -29,11 +29,13 @@ class Outcome:
 
 Handler = Callable[[Call], Outcome]
 METHODS: dict[str, Handler] = {}
+SCOPES: dict[str, str] = {}  # method → the scope a webhook needs for it ("basic": every webhook)
 
 
-def method(name: str) -> Callable[[Handler], Handler]:
+def method(name: str, scope: str = "task") -> Callable[[Handler], Handler]:
     def register(handler: Handler) -> Handler:
         METHODS[name] = handler
+        SCOPES[name] = scope
         return handler
 
     return register

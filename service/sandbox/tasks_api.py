@@ -1,7 +1,8 @@
 """``tasks.task.get``, ``tasks.task.list`` and ``tasks.task.history.list`` (named parameters).
 
 Docs: https://apidocs.bitrix24.com/api-reference/tasks/tasks-task-get.html, tasks-task-list.html,
-tasks-task-history-list.html. A missing task is ``"result": []`` (get) or ``{"list": []}`` (history).
+tasks-task-history-list.html. A missing task is ``"result": []`` (get) or ``{"list": []}`` (history);
+so is a task a non-admin webhook user cannot see (only its members see it), and the list leaves it out.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ def _task_id(call: Call) -> int:
 @method("tasks.task.get")
 def task_get(call: Call) -> Outcome:
     task = call.portal.get_task(_task_id(call))
-    if task is None:
+    if task is None or not call.portal.can_see(call.webhook, task):
         return Outcome([])
     return Outcome({"task": task.rest(as_list(get_ci(call.params, "select")))})
 
@@ -45,7 +46,7 @@ def _conditions(value: Any) -> dict[str, Any]:
 def task_list(call: Call) -> Outcome:
     portal = call.portal
     with portal.lock:
-        tasks: list[Task] = list(portal.tasks.values())
+        tasks: list[Task] = [t for t in portal.tasks.values() if portal.can_see(call.webhook, t)]
     filt = _conditions(get_ci(call.params, "filter"))
     rows = [(t.fields(), t) for t in tasks]
     rows = [(f, t) for f, t in rows if matches(f, filt, portal.tz, TASK_ALIASES)]
@@ -67,7 +68,7 @@ def task_list(call: Call) -> Outcome:
 def history_list(call: Call) -> Outcome:
     portal = call.portal
     task_id = _task_id(call)
-    if portal.get_task(task_id) is None:
+    if not portal.can_see(call.webhook, portal.get_task(task_id)):
         return Outcome({"list": []})
     rows = portal.history_of(task_id)
     records: list[dict[str, Any]] = [

@@ -89,8 +89,10 @@ def test_permanent_portal_error_reaches_sentry_with_tags_and_no_secret(
     sandbox: SandboxServer, sentry: SentryReceiver, workdir: Path
 ) -> None:
     portal = sandbox.portal
-    portal.create_task("t", task_id=691, entries=[{"seconds": 0}])
-    portal.add_webhook(7, "notadmincode77", admin=False)  # a non-admin may not delete user 1's entry
+    # User 7 watches the task (a non-admin sees only tasks they are a member of) but is no admin, so
+    # may not delete user 1's entry.
+    portal.create_task("t", task_id=691, auditors=[7], entries=[{"seconds": 0}])
+    portal.add_webhook(7, "notadmincode77", admin=False)
     webhook = sandbox.webhook_url_for(7, "notadmincode77")
     env = service_env(workdir, webhook, SENTRY_DSN=sentry.dsn, SENTRY_ENVIRONMENT="e2e")
     service = Service(workdir, env)

@@ -77,3 +77,15 @@ def test_bucket_never_drains_the_same_time_twice_when_stamps_arrive_out_of_order
     assert not bucket.try_acquire(9.5)
     assert not bucket.try_acquire(10.0)
     assert bucket.try_acquire(10.5)
+
+
+def test_operating_baskets_open_at_their_first_call_not_on_the_minute() -> None:
+    budget = OperatingBudget(limit=100)
+    budget.spend("m", 45.0, 3)  # opens a basket at 45 s, not at the minute boundary 0 s
+    budget.spend("m", 100.0, 2)  # 55 s later: same basket
+    budget.spend("m", 105.0, 4)  # 60 s after it opened: a new basket
+    assert budget.operating("m", 106.0) == 9
+    assert budget.reset_at("m", 106.0) == 645
+    assert budget.operating("m", 645.0) == 4  # the first basket (5 s) let go ten minutes after 45 s
+    assert budget.reset_at("m", 645.0) == 705
+    assert budget.operating("m", 705.0) == 0
