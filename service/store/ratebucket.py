@@ -17,10 +17,9 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from sqlalchemy import Column, Connection, Engine, Float, String, Table, and_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from service.core.bitrix.leaky import Bucket, take
-from service.store.db import metadata
+from service.store.db import metadata, upsert
 
 rate_buckets = Table(
     "rate_buckets",
@@ -47,7 +46,6 @@ class SqlRateBucket:
         dialect = engine.dialect.name
         if dialect not in ("sqlite", "postgresql"):
             raise ValueError(f"unsupported database for the rate bucket: {dialect}")
-        self._insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
         self._lock = dialect == "postgresql"
 
     def take(self, key: str, rate: float, burst: int, now: float) -> float:
@@ -63,7 +61,7 @@ class SqlRateBucket:
     def pause(self, key: str, method: str, until: float) -> None:
         """Record that `method` must not be called before `until` (keeps the later of two pauses)."""
         with self._engine.begin() as conn:
-            insert = self._insert(method_pauses).values(key=key, method=method, until=until)
+            insert = upsert(conn, method_pauses).values(key=key, method=method, until=until)
             conn.execute(
                 insert.on_conflict_do_update(
                     index_elements=[method_pauses.c.key, method_pauses.c.method],
@@ -97,7 +95,7 @@ class SqlRateBucket:
         row = conn.execute(query).first()
         if row is None:
             # A new bucket starts empty: the portal's own counter is the authority on what others used.
-            insert = self._insert(rate_buckets).values(key=key, level=0.0, at=now)
+            insert = upsert(conn, rate_buckets).values(key=key, level=0.0, at=now)
             conn.execute(insert.on_conflict_do_nothing())
             row = conn.execute(query).one()
         return float(row.level), float(row.at)

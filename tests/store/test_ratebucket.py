@@ -1,65 +1,19 @@
-"""The shared leaky bucket on SQLite and PostgreSQL, including several processes taking at once."""
+"""The shared leaky bucket on SQLite and PostgreSQL, including several processes taking at once.
+
+The databases are the store suite's (tests/store/conftest.py: a SQLite file, a throwaway PostgreSQL schema).
+"""
 
 from __future__ import annotations
 
 import multiprocessing
 import time
-import uuid
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine
 
-from service.store.db import make_engine, metadata
-from service.store.ratebucket import SqlRateBucket, method_pauses, rate_buckets
-
-PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
-TABLES = [rate_buckets, method_pauses]
-
-
-def _sqlite_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'bucket.sqlite3'}"
-
-
-@pytest.fixture
-def sqlite_url(tmp_path: Path) -> str:
-    url = _sqlite_url(tmp_path)
-    engine = make_engine(url)
-    metadata.create_all(engine, tables=TABLES)
-    engine.dispose()
-    return url
-
-
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    schema = f"ratebucket_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://"))
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = f"{PG_URL}?options=-csearch_path%3D{schema}"
-    engine = make_engine(url)
-    metadata.create_all(engine, tables=TABLES)
-    engine.dispose()
-    try:
-        yield url
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest) -> str:
-    return str(request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url"))
-
-
-@pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    engine = make_engine(db_url)
-    yield engine
-    engine.dispose()
+from service.store.db import make_engine
+from service.store.ratebucket import SqlRateBucket
 
 
 def test_burst_then_wait_then_drain(engine: Engine) -> None:
@@ -117,7 +71,8 @@ def _take_until(url: str, key: str, rate: float, burst: int, seconds: float, sta
 
 
 @pytest.mark.slow
-def test_processes_sharing_a_bucket_never_exceed_rate_times_t_plus_burst(db_url: str) -> None:
+def test_processes_sharing_a_bucket_never_exceed_rate_times_t_plus_burst(db_url: str, engine: Engine) -> None:
+    # `engine` created the schema in the database at `db_url`; each child opens its own engine on it.
     rate, burst, seconds, workers = 20.0, 5, 2.0, 4
     context = multiprocessing.get_context("spawn")
     start, out = context.Barrier(workers), context.Queue()
