@@ -3,10 +3,10 @@
 Every accepted event must be committed before its 200, and a commit costs an fsync (SQLite
 `synchronous=FULL`, PostgreSQL's WAL flush) plus, on SQLite, a turn at the file's single write lock.
 One commit per request made requests queue behind each other's commits. Here a request hands its
-event to the process's writer and waits; the writer inserts every event waiting at that moment in ONE
-transaction (`Journal.append_many`) and then wakes each request with its id, or with the error. No
-request is answered before the commit that holds its event, so durability before the 200 is kept; while
-one commit runs, the next batch gathers.
+event to the process's writer and waits; the writer inserts the events waiting at that moment, up to
+`MAX_BATCH`, in ONE transaction (`Journal.append_many`) and then wakes each request with its id, or with
+the error. No request is answered before the commit that holds its event, so durability before the 200
+is kept; while one commit runs, the next batch gathers.
 
 Bounded: a full queue, a writer stuck on one batch longer than `wait_seconds`, or a request not served
 within `wait_seconds` is `IntakeUnavailable` (the endpoint answers 503) — never a hang. An event still
