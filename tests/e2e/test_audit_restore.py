@@ -114,8 +114,8 @@ def test_a_deletion_leaves_a_record_of_the_entry_and_restore_brings_it_back_once
 def test_a_restore_that_fails_leaves_the_record_restorable_and_never_makes_two_copies(
     sandbox: SandboxServer, workdir: Path
 ) -> None:
-    sandbox.portal.create_task("Write report", task_id=691, status=3, entries=[SLIP, REAL])
-    sandbox.portal.add_webhook(7, "notadmin7", admin=False)  # may not log time as user 5
+    sandbox.portal.create_task("Write report", task_id=691, status=3, auditors=[7], entries=[SLIP, REAL])
+    sandbox.portal.add_webhook(7, "notadmin7", admin=False)  # sees the task, may not log time as user 5
     service = Service(workdir, service_env(workdir, sandbox.webhook_url))
 
     with running(service):

@@ -62,8 +62,11 @@ def test_serve_metrics_sum_every_process_and_the_gauges_follow_the_queue(
     portal = sandbox.portal
     # A non-admin webhook (user 7): it may delete its own 0-second entry on 691, not user 1's on 700.
     portal.add_webhook(7, "notadmin77code", admin=False)
-    portal.create_task("mine", task_id=691, entries=[{"seconds": 0, "user_id": 7}, {"seconds": 60}])
-    portal.create_task("theirs", task_id=700, entries=[{"seconds": 0, "user_id": 1}])
+    # User 7 watches both tasks (a non-admin sees only tasks it is a member of).
+    portal.create_task(
+        "mine", task_id=691, auditors=[7], entries=[{"seconds": 0, "user_id": 7}, {"seconds": 60}]
+    )
+    portal.create_task("theirs", task_id=700, auditors=[7], entries=[{"seconds": 0, "user_id": 1}])
     env = service_env(workdir, sandbox.webhook_url_for(7, "notadmin77code"), B24_RETRY_BASE_SECONDS="0.5")
     service = Service(workdir, env)
     prom = workdir / "prom"

@@ -48,8 +48,11 @@ def test_no_secret_reaches_logs_sentry_readyz_metrics_or_error_bodies(
 ) -> None:
     portal = sandbox.portal
     portal.add_webhook(7, CODE, admin=False)
-    portal.create_task("webhook event", task_id=691, entries=[{"seconds": 0, "user_id": 1}])
-    portal.create_task("app event", task_id=693, entries=[{"seconds": 0, "user_id": 7}, {"seconds": 90}])
+    # User 7 (no admin) watches both tasks: it sees them, may delete its own entry, not user 1's.
+    portal.create_task("webhook event", task_id=691, auditors=[7], entries=[{"seconds": 0, "user_id": 1}])
+    portal.create_task(
+        "app event", task_id=693, auditors=[7], entries=[{"seconds": 0, "user_id": 7}, {"seconds": 90}]
+    )
     env = service_env(workdir, sandbox.webhook_url_for(7, CODE), SENTRY_DSN=sentry.dsn, B24_LOG_LEVEL="DEBUG")
     service = Service(workdir, env)
     out = Outputs()
