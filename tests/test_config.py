@@ -33,6 +33,8 @@ BAD_VALUES = {
     "SENTRY_DSN": "sentry-dsn-without-a-key-3f2e1d",
     "SENTRY_TRACES_SAMPLE_RATE": "1.5000001",
     "PORT": "8080808",
+    "B24_UI_TOKEN": "short-uitok9",  # under 16 characters: too weak to guard the status page
+    "B24_UI_COOKIE_SECURE": "secure-maybe-7",
 }
 # Settings any value is fine for (free text, a path, a secret compared as given).
 ANY_VALUE = {
@@ -103,9 +105,10 @@ def test_secrets_stay_out_of_repr_and_str(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setenv("B24_APPLICATION_TOKEN", TOKEN)
     monkeypatch.setenv("B24_DATABASE_URL", f"postgresql://b24:{DB_PASSWORD}@db.example.com/b24")
     monkeypatch.setenv("SENTRY_DSN", "https://sentrykey1a2b3c@o1.ingest.sentry.io/2")
+    monkeypatch.setenv("B24_UI_TOKEN", "uitoken-8d7c6b5a4f3e2d1c")
     settings = load_settings()
     shown = repr(settings) + str(settings)
-    for secret in ("whcode9f8e7d6c", TOKEN, DB_PASSWORD, "sentrykey1a2b3c"):
+    for secret in ("whcode9f8e7d6c", TOKEN, DB_PASSWORD, "sentrykey1a2b3c", "uitoken-8d7c6b5a4f3e2d1c"):
         assert secret not in shown
     assert settings.webhook_url == WEBHOOK
     assert settings.application_token == TOKEN

@@ -35,6 +35,7 @@ class Resources:
 def make_redactor(settings: Settings) -> Redactor:
     secrets = webhook_secrets(settings.webhook_url)
     secrets.append(settings.application_token or "")
+    secrets.append(settings.ui_token or "")
     if settings.sentry_dsn is not None:
         secrets.append(settings.sentry_dsn.get_secret_value())
     return Redactor(secrets)

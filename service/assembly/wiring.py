@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -15,6 +15,7 @@ from service.bitrix.limiter import SharedLimiter
 from service.bitrix.portal import PortalGateway
 from service.core.bitrix.leaky import usable_burst
 from service.operations.diff import RuleDiffer
+from service.operations.restoration import restore_entries
 from service.operations.simulation import Simulator
 from service.pipeline.enforcement import Enforcer
 from service.pipeline.rounds import Processor
@@ -25,12 +26,15 @@ from service.plumbing import metrics
 from service.plumbing.settings import Settings
 from service.store.audit import AuditLog
 from service.store.breakers import Breakers
+from service.store.insight import Insight
+from service.store.operatoractions import OperatorActions
 from service.store.ratebucket import SqlRateBucket
 from service.store.snapshots import TaskSnapshots
 from service.store.sweeps import SweepState
 from service.web.app import create_app
 from service.web.context import WebParts
 from service.web.server import WebServer, gunicorn_options
+from service.web.ui.parts import UiParts
 
 
 def portal_key(webhook_url: str) -> str:
@@ -136,9 +140,49 @@ def web_parts(resources: Resources) -> WebParts:
     )
 
 
+def ui_parts(resources: Resources, parts: WebParts) -> UiParts | None:
+    """The status page's collaborators, or None when B24_UI_TOKEN is not set (the page is off).
+
+    Its restore and simulate reach the portal; the gateway is built per action, when one runs, so a
+    web process without B24_WEBHOOK_URL still serves the page (the action then says what is missing).
+    """
+    settings = resources.settings
+    if settings.ui_token is None:
+        return None
+    audit = AuditLog(resources.engine)
+
+    def restore(audit_ids: Sequence[int]) -> list[tuple[str, bool]]:
+        # The gateway is made only if a record needs the portal.
+        return restore_entries(
+            audit, lambda: make_gateway(resources), resources.redactor, audit_ids, rule=None, since=None
+        )
+
+    def simulate(task_id: int, event_name: str) -> str:
+        return make_simulator(resources).task(task_id, event_name)
+
+    return UiParts(
+        token=settings.ui_token,
+        cookie_secure=settings.b24_ui_cookie_secure,
+        audit=audit,
+        journal=resources.journal,
+        breakers=parts.breakers,
+        rules=resources.rules,
+        insight=Insight(resources.engine),
+        actions=OperatorActions(resources.engine),
+        restore=restore,
+        simulate=simulate,
+        database_reachable=parts.database_reachable,
+        backend=resources.engine.dialect.name,
+        dry_run=settings.b24_dry_run,
+        redactor=resources.redactor,
+    )
+
+
 def make_web_app(settings: Settings) -> Flask:
     """One web process's app: its own engine and rule source (called after gunicorn's fork)."""
-    return create_app(web_parts(build_resources(settings, component="web")))
+    resources = build_resources(settings, component="web")
+    parts = web_parts(resources)
+    return create_app(parts, ui_parts(resources, parts))
 
 
 def run_web(settings: Settings, *, on_exit: Callable[[Any], None] | None = None) -> None:

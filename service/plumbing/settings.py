@@ -14,6 +14,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 WEBHOOK_URL_SHAPE = re.compile(r"^https?://[^/\s]+(?::\d+)?/rest/\d+/[^/\s]+/?$")
+MIN_UI_TOKEN_CHARS = 16
 SENTRY_DSN_SHAPE = re.compile(r"^https?://[^@/\s]+@[^/\s]+/(?:[^\s]*/)?\d+/?$")
 
 
@@ -50,6 +51,12 @@ class Settings(BaseSettings):
     sentry_release: str | None = None
     sentry_traces_sample_rate: float = Field(default=0.0, ge=0, le=1)
     port: int = Field(default=8080, ge=1, le=65535)
+    # The status page under /ui: off unless a sign-in token is set (design: "Wave 2 additions").
+    b24_ui_token: SecretStr | None = None
+    # The sign-in cookie's `Secure` flag: keep it on wherever the page is reached over HTTPS (an Ingress
+    # terminating TLS forwards plain HTTP, so the request's own scheme cannot tell). Off only for plain
+    # http on a laptop or loopback (the browser test), where a Secure cookie would not be sent back.
+    b24_ui_cookie_secure: bool = True
 
     @field_validator("b24_webhook_url")
     @classmethod
@@ -75,6 +82,15 @@ class Settings(BaseSettings):
     def _blank_is_none(cls, value: SecretStr | None) -> SecretStr | None:
         return value if value is not None and value.get_secret_value().strip() else None
 
+    @field_validator("b24_ui_token")
+    @classmethod
+    def _ui_token_strength(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        if len(value.get_secret_value().strip()) < MIN_UI_TOKEN_CHARS:
+            raise ValueError(f"must be at least {MIN_UI_TOKEN_CHARS} characters (it guards the status page)")
+        return SecretStr(value.get_secret_value().strip())
+
     @field_validator("sentry_dsn")
     @classmethod
     def _sentry_dsn_shape(cls, value: SecretStr | None) -> SecretStr | None:
@@ -95,6 +111,10 @@ class Settings(BaseSettings):
     @property
     def application_token(self) -> str | None:
         return self.b24_application_token.get_secret_value() if self.b24_application_token else None
+
+    @property
+    def ui_token(self) -> str | None:
+        return self.b24_ui_token.get_secret_value() if self.b24_ui_token else None
 
     def require_webhook(self) -> None:
         """What REST calls need (simulate, sweep, restore read or write the portal but receive no events)."""

@@ -67,6 +67,11 @@ audit_log = Table(
     Index("audit_by_task", "task_id", "created_at"),
     Index("audit_by_rule", "rule", "created_at"),
     Index("audit_by_time", "created_at"),
+    # The status page (schema version 3): newest-first pages filtered by outcome or restore state, and
+    # the last 24 h counted per rule and outcome from the index alone.
+    Index("audit_by_outcome", "outcome", "id"),
+    Index("audit_by_restore_state", "restore_state", "id"),
+    Index("audit_hits", "created_at", "rule", "outcome"),
 )
 
 
@@ -150,8 +155,9 @@ class AuditLog:
         since: datetime | None = None,
         outcome: str | None = None,
         limit: int = 1000,
+        before: int | None = None,
     ) -> list[AuditRecord]:
-        """Records newest first, filtered by whichever arguments are given.
+        """Records newest first, filtered by whichever arguments are given (`before`: ids below it, to page).
 
         `outcome` matches what `audit` shows (`AuditRecord.shown_outcome`): `restored` and `restoring`
         select deleted records by their restore state, and `deleted` leaves those out."""
@@ -164,6 +170,8 @@ class AuditLog:
             statement = statement.where(audit_log.c.created_at >= since)
         if outcome is not None:
             statement = statement.where(*_shown_as(outcome))
+        if before is not None:
+            statement = statement.where(audit_log.c.id < before)
         return self._records(statement)
 
     def get(self, ids: Sequence[int]) -> list[AuditRecord]:

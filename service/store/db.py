@@ -53,6 +53,7 @@ TABLE_MODULES: tuple[str, ...] = (
     "service.store.breakers",
     "service.store.sweeps",
     "service.store.portals",
+    "service.store.operatoractions",
 )
 
 # Surrogate keys: BIGINT on PostgreSQL, but INTEGER on SQLite so that the column aliases the rowid.

@@ -80,10 +80,23 @@ def _rebuild_sqlite(connection: Connection, name: str) -> None:
     connection.execute(text(f"DROP TABLE {name}_v2"))
 
 
+def _status_page_indexes(connection: Connection) -> None:
+    from service.store.audit import audit_log
+    from service.store.eventlog import events
+
+    wanted = ("audit_by_outcome", "audit_by_restore_state", "audit_hits", "events_by_received")
+    for index in (*audit_log.indexes, *events.indexes):
+        if index.name in wanted:
+            index.create(connection, checkfirst=True)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "baseline: journal, leases, snapshots, audit, breakers, sweeps", _baseline),
     Migration(2, "sweep_state.entry_watermark: new time entries are swept by id", _sweep_entry_watermark),
     Migration(3, "portal key on task_leases, task_snapshots, tripped_rules (application mode)", _portal_keys),
+    Migration(
+        4, "status page indexes: audit by outcome, restore state, hits; events by time", _status_page_indexes
+    ),
 )
 
 

@@ -1,4 +1,5 @@
-"""Flask app factory: the HTTP face of b24rules (event intake, health, metrics). No REST calls here."""
+"""Flask app factory: the HTTP face of b24rules (event intake, health, metrics, and the status page when
+B24_UI_TOKEN is set). No REST calls on the event path; the status page's actions are the exception."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ from werkzeug.exceptions import HTTPException
 from service.core.events import MAX_BODY_BYTES
 from service.web import context, events, health
 from service.web.intake import GroupCommit
+from service.web.ui import register as register_ui
+from service.web.ui.parts import UiParts
 
 
-def create_app(parts: context.WebParts) -> Flask:
+def create_app(parts: context.WebParts, ui: UiParts | None = None) -> Flask:
     app = Flask("b24rules")
     # One byte over the limit: a chunked body (no Content-Length) is cut at this size by werkzeug without
     # an error, so the extra byte is what lets parse_form see it was too large (413) instead of
@@ -21,6 +24,8 @@ def create_app(parts: context.WebParts) -> Flask:
     app.extensions[context.INTAKE] = GroupCommit(parts.journal)
     app.register_blueprint(events.blueprint)
     app.register_blueprint(health.blueprint)
+    if ui is not None:  # the status page is off unless its sign-in token is configured
+        register_ui(app, ui)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> tuple[Response, int]:

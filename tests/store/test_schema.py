@@ -94,3 +94,22 @@ def test_times_come_back_as_aware_utc(engine: Engine) -> None:
     assert stored == moscow
     assert stored.tzinfo == UTC
     assert earlier == 1
+
+
+STATUS_PAGE_INDEXES = {"audit_by_outcome", "audit_by_restore_state", "audit_hits", "events_by_received"}
+
+
+def test_a_database_from_before_the_status_page_gets_its_indexes(engine: Engine) -> None:
+    def indexes() -> set[str]:
+        found = inspect(engine).get_indexes("audit_log") + inspect(engine).get_indexes("events")
+        return {str(index["name"]) for index in found}
+
+    assert indexes() >= STATUS_PAGE_INDEXES  # a fresh database has them
+    with engine.begin() as connection:
+        for name in STATUS_PAGE_INDEXES:
+            connection.execute(text(f"DROP INDEX {name}"))
+        connection.execute(schema_version.update().values(version=MIGRATIONS[-2].version))
+    assert not STATUS_PAGE_INDEXES & indexes()
+
+    assert migrate(engine) == MIGRATIONS[-1].version
+    assert indexes() >= STATUS_PAGE_INDEXES

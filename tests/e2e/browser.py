@@ -1,0 +1,73 @@
+"""A real headless Chromium (Debian's `chromium` + `chromedriver` packages) driven by Selenium.
+
+Nothing is downloaded: the browser and its driver are the system's. Without them the browser tests skip,
+naming the packages to install (CI installs them in .ci/run).
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service as DriverService
+from selenium.webdriver.remote.webdriver import WebDriver
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+INSTALL = "apt-get update && apt-get install -y chromium chromium-driver"
+ROOT = Path(__file__).resolve().parents[2]
+WIDTH = 1280
+
+
+def require_chromium() -> None:
+    missing = [path for path in (CHROMIUM, CHROMEDRIVER) if not os.access(path, os.X_OK)]
+    if missing:
+        pytest.skip(f"no headless browser: {', '.join(missing)} not found; install with `{INSTALL}`")
+
+
+@contextmanager
+def chromium() -> Iterator[WebDriver]:
+    """A headless Chromium session, closed afterwards."""
+    require_chromium()
+    os.environ.setdefault("SE_OFFLINE", "true")  # Selenium Manager must never try to fetch a browser
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for argument in (
+        "--headless=new",
+        "--no-sandbox",  # CI runs as root, where Chromium's sandbox refuses to start
+        "--disable-dev-shm-usage",
+        "--disable-gpu",
+        f"--window-size={WIDTH},900",
+        "--lang=en-US",
+    ):
+        options.add_argument(argument)
+    driver = webdriver.Chrome(service=DriverService(executable_path=CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(30)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def screenshot_folder(default: Path) -> Path:
+    """B24_UI_SCREENSHOTS (relative to the repository, e.g. docs/ui) when set, else `default`."""
+    chosen = os.environ.get("B24_UI_SCREENSHOTS")
+    folder = (ROOT / chosen) if chosen else default
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def full_page_screenshot(driver: WebDriver, path: Path) -> Path:
+    """The whole page, not only the window (Chromium's DevTools capture beyond the viewport)."""
+    assert isinstance(driver, webdriver.Chrome)
+    size = driver.execute_cdp_cmd("Page.getLayoutMetrics", {})["cssContentSize"]
+    clip = {"x": 0, "y": 0, "width": size["width"], "height": min(size["height"], 6000), "scale": 1}
+    shot = driver.execute_cdp_cmd("Page.captureScreenshot", {"captureBeyondViewport": True, "clip": clip})
+    path.write_bytes(base64.b64decode(shot["data"]))
+    return path

@@ -1,0 +1,76 @@
+"""The status page's read model on both engines: hourly counts, per-rule hits, event filters, sweeps."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine
+
+from service.store.audit import AuditDraft, AuditLog
+from service.store.insight import EventFilter, Insight
+from service.store.journal import Journal
+from service.store.sweeps import SweepState
+from tests.store.conftest import task_event
+
+
+def draft(task_id: int, rule: str = "drop-zero", outcome: str = "pending") -> AuditDraft:
+    return AuditDraft(task_id, task_id * 10, rule, "v1", "enforce", outcome, {"ID": "1"}, [], "why", "sweep")
+
+
+def test_hourly_counts_events_and_deletions_in_their_utc_hour(engine: Engine, now: datetime) -> None:
+    journal, audit = Journal(engine), AuditLog(engine)
+    # now is 12:00: two events in the 11 o'clock hour, one at 10:55, one too old to show
+    for minutes_ago in (5, 50, 65, 60 * 30):
+        journal.append(task_event(1), now - timedelta(minutes=minutes_ago))
+    [deleted] = audit.record([draft(1)], now - timedelta(minutes=70))
+    audit.set_outcome(deleted, "deleted", now)
+    audit.record([draft(2, outcome="shadow")], now - timedelta(minutes=70))  # not a deletion
+
+    hours = Insight(engine).hourly(now, hours=24)
+
+    assert len(hours) == 24
+    assert hours[-1].start == now.replace(minute=0)
+    assert [(h.events, h.deletions) for h in hours[-3:]] == [(1, 1), (2, 0), (0, 0)]
+    assert sum(h.events for h in hours) == 3
+
+
+def test_rule_hits_count_decisions_per_rule_and_outcome_since(engine: Engine, now: datetime) -> None:
+    audit = AuditLog(engine)
+    audit.record([draft(1), draft(2), draft(3, "void", "shadow")], now - timedelta(hours=1))
+    audit.record([draft(4)], now - timedelta(hours=30))
+
+    assert Insight(engine).rule_hits(now - timedelta(hours=24)) == {
+        "drop-zero": {"pending": 2},
+        "void": {"shadow": 1},
+    }
+
+
+def test_events_filter_by_task_status_source_time_rule_and_page(engine: Engine, now: datetime) -> None:
+    journal, audit = Journal(engine), AuditLog(engine)
+    ids = [journal.append(task_event(task), now - timedelta(minutes=10 - task)) for task in range(1, 6)]
+    swept = journal.enqueue_task(9, now)
+    audit.record([draft(2), draft(4)], now)
+    insight = Insight(engine)
+
+    def found(**wanted: object) -> list[int]:
+        return [e.id for e in insight.events(EventFilter(**wanted))]  # type: ignore[arg-type]
+
+    assert found() == [swept, *reversed(ids)]
+    assert found(task_id=3) == [ids[2]]
+    assert found(source="sweep") == [swept]
+    assert found(status="pending", source="event") == list(reversed(ids))
+    assert found(since=now - timedelta(minutes=5, seconds=30)) == [swept, ids[4]]
+    assert found(until=now - timedelta(minutes=7)) == [ids[1], ids[0]]
+    assert found(rule="drop-zero") == [ids[3], ids[1]]
+    assert found(before=ids[2]) == [ids[1], ids[0]]
+    assert insight.last_event_at() == now - timedelta(minutes=5)
+
+
+def test_sweeps_show_their_leader_and_watermarks(engine: Engine, now: datetime) -> None:
+    state = SweepState(engine)
+    assert Insight(engine).sweeps() == []
+    state.try_lead("worker-1", now, timedelta(minutes=5))
+    state.advance(now - timedelta(minutes=1), now)
+
+    [sweep] = Insight(engine).sweeps()
+    assert (sweep.name, sweep.owner, sweep.watermark) == ("tasks", "worker-1", now - timedelta(minutes=1))
