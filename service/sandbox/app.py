@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import json
 import time
+from functools import partial
 from typing import Any
 
 from flask import Blueprint, Flask, Response, request
 
-from . import batch, elapsed_api, system_api, tasks_api  # noqa: F401  (register the methods)
+from . import batch, elapsed_api, events_api, system_api, tasks_api  # noqa: F401  (register the methods)
+from .application import OAuthRefused
 from .connection import DROP_KEY, drop_middleware
 from .control import control_blueprint
-from .dispatch import handle_rest
+from .dispatch import Reply, handle_oauth, handle_rest
 from .errors import system_error
+from .install import bound_targets
 from .params import parse_body, parse_php_query
 from .portal import Portal
 from .sender import EventSender
@@ -40,7 +43,9 @@ def rest_blueprint(portal: Portal) -> Blueprint:
         latency = portal.faults.config.latency
         if latency > 0:
             time.sleep(latency)
-        reply = handle_rest(portal, user_id, code, method, _request_params())
+        return answer(handle_rest(portal, user_id, code, method, _request_params()))
+
+    def answer(reply: Reply) -> Response:
         if reply.hang > 0:  # the work is done, the answer comes too late for the client
             portal.wake.wait(reply.hang)
         if reply.drop is not None:  # drop_middleware cuts the connection instead of answering
@@ -51,11 +56,39 @@ def rest_blueprint(portal: Portal) -> Blueprint:
         return json_response(reply.body, reply.status)
 
     @bp.route("/rest/<path:method>", methods=["GET", "POST"])
-    def no_webhook(method: str) -> Response:
-        # OAuth-style calls carry ``auth=<token>``; the sandbox issues no tokens.
-        return json_response(system_error("NO_AUTH_FOUND").body(), 401)
+    def application_call(method: str) -> Response:
+        # Application calls carry ``auth=<access token>`` in the query or the body.
+        params = _request_params()
+        token = params.pop("auth", None)
+        if not isinstance(token, str) or not token:
+            return json_response(system_error("NO_AUTH_FOUND").body(), 401)
+        latency = portal.faults.config.latency
+        if latency > 0:
+            time.sleep(latency)
+        return answer(handle_oauth(portal, token, method, params))
+
+    @bp.get("/oauth/token/")
+    def oauth_token() -> Response:
+        # The OAuth server (oauth.bitrix.info in the cloud): refresh_token grant only.
+        query = {key: str(value) for key, value in request.args.items()}
+        try:
+            return json_response(portal.app.renew(query, portal.clock()) | _grant_context(portal))
+        except OAuthRefused as refused:
+            return json_response({"error": refused.code, "error_description": refused.description}, 400)
 
     return bp
+
+
+def _grant_context(portal: Portal) -> dict[str, Any]:
+    base = request.host_url
+    return {
+        "domain": portal.config.domain,
+        "member_id": portal.config.member_id,
+        "client_endpoint": f"{base}rest/",
+        "server_endpoint": f"{base}rest/",
+        "scope": "task",
+        "status": "L",
+    }
 
 
 def create_sandbox_app(portal: Portal, sender: EventSender | None = None) -> Flask:
@@ -63,6 +96,7 @@ def create_sandbox_app(portal: Portal, sender: EventSender | None = None) -> Fla
     app = Flask("b24rules_sandbox")
     app.config["SANDBOX_PORTAL"] = portal
     app.config["SANDBOX_SENDER"] = sender or EventSender()
+    app.config["SANDBOX_SENDER"].bound = partial(bound_targets, portal)
     app.register_blueprint(rest_blueprint(portal))
     app.register_blueprint(control_blueprint(portal, app.config["SANDBOX_SENDER"]))
     app.wsgi_app = drop_middleware(app.wsgi_app)  # type: ignore[method-assign]

@@ -29,6 +29,11 @@ Endpoints (JSON in, JSON out):
                                          app?: {access_token, expires_in?, scope?, status?, user_id?}}
   DELETE /_sandbox/events/targets       remove all handlers
   POST   /_sandbox/events/send          {event, task_id, ts?} → deliveries to every target
+  GET    /_sandbox/app                  the local application: client id, installed, bindings, refreshes
+  POST   /_sandbox/app                  {client_id?, client_secret?, token_ttl?} configure it
+  POST   /_sandbox/app/install          {url, form?: event|page, user_id?} → the install call's answer
+  POST   /_sandbox/app/uninstall        ONAPPUNINSTALL to its handlers; tokens and bindings are gone
+  POST   /_sandbox/app/expire           every access token expires now (refresh tokens stay)
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from typing import Any
 
 from flask import Blueprint, Response, request
 
+from . import install
 from .faults import ForcedError
 from .portal import Portal
 from .sender import AppAuth, EventSender, EventTarget
@@ -217,6 +223,38 @@ def control_blueprint(portal: Portal, sender: EventSender) -> Blueprint:
         return _json(
             [{"url": t.url, "handler_id": t.handler_id, "app": t.app is not None} for t in sender.targets]
         )
+
+    @bp.route("/app", methods=["GET", "POST"])
+    def application() -> Response:
+        app = portal.app
+        if request.method == "POST":
+            data = body()
+            with app.lock:
+                app.client_id = str(data.get("client_id", app.client_id))
+                app.client_secret = str(data.get("client_secret", app.client_secret))
+                app.token_ttl = float(data.get("token_ttl", app.token_ttl))
+        with app.lock:
+            bindings = [vars(b).copy() for b in app.bindings]
+            return _json({"client_id": app.client_id, "installed": app.installed, "bindings": bindings,
+                          "refreshes": app.refreshes, "token_ttl": app.token_ttl})  # fmt: skip
+
+    @bp.post("/app/install")
+    def app_install() -> Response:
+        data = body()
+        form = str(data.get("form", "event"))
+        return _json(install.install(portal, str(data["url"]), request.host_url, form=form,
+                                     user_id=int(data.get("user_id", 1))))  # fmt: skip
+
+    @bp.post("/app/uninstall")
+    def app_uninstall() -> Response:
+        return _json({"deliveries": install.uninstall(portal)})
+
+    @bp.post("/app/expire")
+    def app_expire() -> Response:
+        with portal.app.lock:
+            for grant in portal.app.access.values():
+                grant.expires_at = min(grant.expires_at, portal.clock())
+        return _json({"expired": len(portal.app.access)})
 
     @bp.post("/events/send")
     def send_event() -> Response:

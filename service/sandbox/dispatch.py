@@ -9,6 +9,7 @@ drops the reply of a call that ran. Every call is counted and logged; every body
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -101,6 +102,19 @@ def call_method(
 
 def handle_rest(portal: Portal, user_id: int, code: str, method: str, params: Params) -> Reply:
     """Answer one incoming-webhook HTTP request (latency is applied by the caller, outside the lock)."""
+    return _handle(portal, lambda: portal.authenticate(user_id, code), user_id, method, params)
+
+
+def handle_oauth(portal: Portal, token: str, method: str, params: Params) -> Reply:
+    """Answer one application request: ``/rest/<method>`` with ``auth=<access token>``
+    (https://apidocs.bitrix24.com/settings/oauth/index.html); the token is not a method parameter."""
+    return _handle(portal, lambda: portal.app.hook_for(token, portal.clock()), 0, method, params)
+
+
+Resolver = Callable[[], "Webhook | None"]
+
+
+def _handle(portal: Portal, resolve: Resolver, user_id: int, method: str, params: Params) -> Reply:
     method = normalize_method(method)
     # The portal's counter counts a request when it arrives, not when an earlier one has finished.
     arrived = portal.clock()
@@ -110,9 +124,9 @@ def handle_rest(portal: Portal, user_id: int, code: str, method: str, params: Pa
         if decision.drop == "reset":  # reset on the way in: the kernel never sees the call
             portal.stats.record_drop("reset")
             return Reply(0, None, drop="reset")
-        reply = _front_end(portal, user_id, code, method, params, start, decision.error, arrived)
+        hook, error = _caller(resolve, decision.error)
+        reply = _front_end(portal, hook, user_id, method, params, start, error, arrived)
         if reply is None:
-            hook = portal.authenticate(user_id, code)
             assert hook is not None  # checked by _front_end
             outcome = call_method(portal, hook, method, params, None)
             reply = Reply(outcome.status, {**outcome.payload, "time": outcome.time})
@@ -127,10 +141,20 @@ def handle_rest(portal: Portal, user_id: int, code: str, method: str, params: Pa
         return reply
 
 
+def _caller(resolve: Resolver, fault: ApiError | None) -> tuple[Webhook | None, ApiError | None]:
+    if fault is not None:
+        return None, fault
+    try:
+        hook = resolve()
+    except ApiError as error:  # expired_token and friends
+        return None, error
+    return (hook, None) if hook is not None else (None, system_error("NO_AUTH_FOUND"))
+
+
 def _front_end(
     portal: Portal,
+    hook: Webhook | None,
     user_id: int,
-    code: str,
     method: str,
     params: Params,
     start: float,
@@ -139,13 +163,12 @@ def _front_end(
 ) -> Reply | None:
     """Errors raised before the kernel runs the method (these are logged as calls too)."""
     error = fault
-    if error is None and portal.authenticate(user_id, code) is None:
-        error = system_error("NO_AUTH_FOUND")
-    if error is None and not portal.bucket.try_acquire(arrived):
+    if error is None and hook is not None and not portal.bucket.try_acquire(arrived):
         error = system_error("QUERY_LIMIT_EXCEEDED")
     if error is None:
         return None
+    user = hook.user_id if hook is not None else user_id
     seq = portal.stats.next_seq()
-    record = RequestRecord(seq, start, method, params, error.status, error.code, user_id, None)
+    record = RequestRecord(seq, start, method, params, error.status, error.code, user, None)
     portal.stats.record_call(record)
     return Reply(error.status, {**error.body(), "time": time_object(portal, start, 0.0, None)})

@@ -59,6 +59,7 @@ class Webhook:
     code: str
     admin: bool
     scopes: tuple[str, ...] = ("task",)
+    oauth: bool = False  # an application's access token rather than an incoming webhook
 
 
 SOURCE_MANUAL = 2  # added or edited by a person (the UI, REST)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from .application import Application
 from .faults import FaultInjector
 from .limits import Clock, LeakyBucket, OperatingBudget
 from .model import SOURCE_MANUAL, Entry, HistoryRow, Task, User, Webhook, parse_date
@@ -73,6 +74,7 @@ class Portal:
         self.add_user(1, "John", "Smith", "admin")
         self.add_user(503, "Maria", "Johnson", "maria@example.com")
         self.add_webhook(1, self.admin_code, admin=True)
+        self.app = Application()  # the local application, once installed (application.py)
 
     def reset(self) -> None:
         """Forget all data, counters and faults; keep rate/burst/operating settings."""

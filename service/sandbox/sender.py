@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -110,11 +111,14 @@ class EventSender:
     timeout: float = 5.0
     deliveries: list[Delivery] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # Handlers an installed application bound with event.bind (install.bound_targets), per event.
+    bound: Callable[[str], list[EventTarget]] = lambda _event: []
 
     def send(self, event: str, task_id: int, ts: int | None = None) -> list[Delivery]:
         stamp = int(time.time()) if ts is None else ts
         with self.lock:
             targets = list(self.targets)
+        targets += self.bound(event.upper())
         done = [self.post(event, task_id, target, stamp) for target in targets]
         with self.lock:
             self.deliveries.extend(done)

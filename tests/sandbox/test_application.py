@@ -1,0 +1,128 @@
+"""The sandbox as an application's portal: install call, OAuth with expiry and rotating refresh tokens,
+event.bind only for applications, bound handlers get task events, uninstall forgets everything."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl
+
+import pytest
+import requests
+
+from service.sandbox import SandboxServer
+
+from .conftest import Client, FakeClock
+
+
+class Receiver:
+    """A tiny HTTP server that records every form it is posted."""
+
+    def __init__(self) -> None:
+        self.forms: list[dict[str, str]] = []
+        received = self.forms
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", 0))
+                received.append(dict(parse_qsl(self.rfile.read(length).decode())))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *_args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    received = Receiver()
+    yield received
+    received.server.shutdown()
+
+
+def _install(client: Client, receiver: Receiver) -> dict[str, str]:
+    answer = client.control("POST", "/app/install", {"url": receiver.url}).json()
+    assert answer["status"] == 200
+    return receiver.forms[-1]
+
+
+def _oauth(sandbox: SandboxServer, method: str, token: str, **params: object) -> requests.Response:
+    return requests.post(f"{sandbox.url}/rest/{method}", json={**params, "auth": token}, timeout=5)
+
+
+def test_install_posts_onappinstall_with_both_tokens(client: Client, receiver: Receiver) -> None:
+    form = _install(client, receiver)
+
+    assert form["event"] == "ONAPPINSTALL"
+    assert form["auth[client_endpoint]"] == f"{client.server.url}/rest/"
+    assert all(form[f"auth[{key}]"] for key in ("access_token", "refresh_token", "application_token"))
+
+
+def test_event_methods_need_an_application_not_a_webhook(
+    client: Client, sandbox: SandboxServer, receiver: Receiver
+) -> None:
+    token = _install(client, receiver)["auth[access_token]"]
+
+    refused = client.call("event.bind", {"event": "ONTASKUPDATE", "handler": receiver.url})
+    bound = _oauth(sandbox, "event.bind", token, event="ONTASKUPDATE", handler=receiver.url)
+    listed = _oauth(sandbox, "event.get", token).json()["result"]
+
+    assert (refused.status_code, refused.json()["error"]) == (403, "WRONG_AUTH_TYPE")
+    assert bound.json()["result"] is True
+    assert listed == [{"event": "ONTASKUPDATE", "handler": receiver.url, "auth_type": "0", "offline": 0}]
+    client.control("POST", "/events/send", {"event": "ONTASKUPDATE", "task_id": 691})
+    event = receiver.forms[-1]
+    assert (event["event"], event["data[FIELDS_AFTER][ID]"]) == ("ONTASKUPDATE", "691")
+    assert event["auth[application_token]"] == receiver.forms[0]["auth[application_token]"]
+
+
+def test_tokens_expire_and_refresh_tokens_rotate(
+    client: Client, sandbox: SandboxServer, receiver: Receiver, clock: FakeClock
+) -> None:
+    form = _install(client, receiver)
+    token, refresh = form["auth[access_token]"], form["auth[refresh_token]"]
+    assert _oauth(sandbox, "tasks.task.get", token, taskId=691).status_code == 200
+
+    clock.advance(3600)
+    expired = _oauth(sandbox, "tasks.task.get", token, taskId=691)
+    app = client.control("GET", "/app").json()
+    query = {
+        "grant_type": "refresh_token",
+        "client_id": app["client_id"],
+        "client_secret": "sandbox-client-secret",
+    }
+    renewed = requests.get(
+        f"{sandbox.url}/oauth/token/", params={**query, "refresh_token": refresh}, timeout=5
+    )
+    spent = requests.get(f"{sandbox.url}/oauth/token/", params={**query, "refresh_token": refresh}, timeout=5)
+    wrong = requests.get(
+        f"{sandbox.url}/oauth/token/",
+        params={**query, "client_secret": "x", "refresh_token": refresh},
+        timeout=5,
+    )
+
+    assert (expired.status_code, expired.json()["error"]) == (401, "expired_token")
+    fresh = renewed.json()
+    assert fresh["refresh_token"] != refresh
+    assert fresh["member_id"] == sandbox.portal.config.member_id
+    assert _oauth(sandbox, "tasks.task.get", fresh["access_token"], taskId=691).status_code == 200
+    assert spent.json()["error"] == "invalid_grant"
+    assert wrong.json()["error"] == "invalid_client"
+
+
+def test_uninstall_tells_its_handler_and_voids_every_token(
+    client: Client, sandbox: SandboxServer, receiver: Receiver
+) -> None:
+    token = _install(client, receiver)["auth[access_token]"]
+    _oauth(sandbox, "event.bind", token, event="ONAPPUNINSTALL", handler=receiver.url)
+
+    client.control("POST", "/app/uninstall")
+
+    assert receiver.forms[-1]["event"] == "ONAPPUNINSTALL"
+    assert "auth[access_token]" not in receiver.forms[-1]
+    assert _oauth(sandbox, "tasks.task.get", token, taskId=691).json()["error"] == "NO_AUTH_FOUND"
