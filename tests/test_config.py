@@ -35,6 +35,9 @@ BAD_VALUES = {
     "PORT": "8080808",
     "B24_UI_TOKEN": "short-uitok9",  # under 16 characters: too weak to guard the status page
     "B24_UI_COOKIE_SECURE": "secure-maybe-7",
+    "B24_PUBLIC_URL": "ftp://public.example.com/b24rules-9e8d",
+    "B24_OAUTH_URL": "oauth-server-not-a-url-7c6b",
+    "B24_DELIVERY": "carrier-pigeon-5a4b",
 }
 # Settings any value is fine for (free text, a path, a secret compared as given).
 ANY_VALUE = {
@@ -43,6 +46,11 @@ ANY_VALUE = {
     "B24_RULES_DIR",
     "SENTRY_ENVIRONMENT",
     "SENTRY_RELEASE",
+    # Application mode: checked together when it starts (test_application_mode_names_what_is_missing);
+    # the encryption key's shape is checked by the sealer, which names B24_ENCRYPTION_KEY.
+    "B24_APP_CLIENT_ID",
+    "B24_APP_CLIENT_SECRET",
+    "B24_ENCRYPTION_KEY",
 }
 
 
@@ -124,3 +132,35 @@ def test_values_are_normalised(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.b24_database_url == "postgresql://u@h/db"
     assert settings.b24_member_id is None
     assert settings.sentry_dsn is None
+
+
+@pytest.mark.parametrize(
+    ("present", "missing"),
+    [
+        ({"B24_APP_CLIENT_ID": "local.abc"}, "B24_APP_CLIENT_SECRET"),
+        ({"B24_APP_CLIENT_SECRET": "s3cr3t-client-secret-77"}, "B24_APP_CLIENT_ID"),
+        (
+            {"B24_APP_CLIENT_ID": "local.abc", "B24_APP_CLIENT_SECRET": "s3cr3t-client-secret-77"},
+            "B24_ENCRYPTION_KEY",
+        ),
+        (
+            {
+                "B24_APP_CLIENT_ID": "local.abc",
+                "B24_APP_CLIENT_SECRET": "s3cr3t-client-secret-77",
+                "B24_ENCRYPTION_KEY": "k",
+            },
+            "B24_PUBLIC_URL",
+        ),
+    ],
+)
+def test_application_mode_names_what_is_missing(
+    monkeypatch: pytest.MonkeyPatch, present: dict[str, str], missing: str
+) -> None:
+    for name, value in present.items():
+        monkeypatch.setenv(name, value)
+    settings = load_settings()
+    assert settings.app_mode
+    with pytest.raises(ConfigError) as caught:
+        settings.require_portal()
+    assert str(caught.value).startswith(missing)
+    assert "s3cr3t-client-secret-77" not in str(caught.value)

@@ -9,7 +9,15 @@ from urllib.parse import urlsplit
 
 from flask import Flask
 
+from service.assembly.application import (
+    Application,
+    ApplicationTokens,
+    make_application,
+    make_installer,
+    portal_gateway,
+)
 from service.assembly.resources import Resources, build_resources
+from service.bitrix.auth import RestAuth
 from service.bitrix.client import BitrixClient
 from service.bitrix.limiter import SharedLimiter
 from service.bitrix.portal import PortalGateway
@@ -18,6 +26,7 @@ from service.operations.diff import RuleDiffer
 from service.operations.restoration import restore_entries
 from service.operations.simulation import Simulator
 from service.pipeline.enforcement import Enforcer
+from service.pipeline.portals import PortalWorkers
 from service.pipeline.rounds import Processor
 from service.pipeline.settlement import Settlement
 from service.pipeline.sweeper import Sweeper
@@ -42,53 +51,82 @@ def portal_key(webhook_url: str) -> str:
     return urlsplit(webhook_url).netloc.lower()
 
 
-def make_gateway(resources: Resources) -> PortalGateway:
+def shared_limiter(resources: Resources, key: str) -> SharedLimiter:
+    """The portal's request budget, shared by every process through the database (one bucket per host)."""
     settings = resources.settings
-    settings.require_webhook()  # the event token is the web half's business, not REST calls'
-    webhook_url = settings.webhook_url or ""
-    limiter = SharedLimiter(
+    return SharedLimiter(
         SqlRateBucket(resources.engine),
-        portal_key(webhook_url),
+        key,
         rate=settings.b24_rate_limit,
         # A little below the portal's X, so uneven delivery never tips its counter over (limits.md).
         burst=usable_burst(settings.b24_rate_limit, settings.b24_rate_burst),
     )
 
+
+def counted_client(auth: str | RestAuth, limiter: SharedLimiter) -> BitrixClient:
     def count_request(method: str, outcome: str) -> None:
         metrics.REST_REQUESTS.labels(method=method, result=outcome).inc()
 
     def count_call(method: str, outcome: str) -> None:
         metrics.REST_CALLS.labels(method=method, result=outcome).inc()
 
-    client = BitrixClient(webhook_url, limiter, on_request=count_request, on_call=count_call)
-    return PortalGateway(client)
+    return BitrixClient(auth, limiter, on_request=count_request, on_call=count_call)
 
 
-def make_sweeper(resources: Resources, gateway: PortalGateway, *, owner: str) -> Sweeper:
-    state = SweepState(resources.engine)
-    interval = resources.settings.b24_sweep_interval
-    return Sweeper(resources.journal, gateway, state, owner=owner, interval=interval)
-
-
-def make_processor(resources: Resources, gateway: PortalGateway) -> Processor:
+def make_gateway(resources: Resources) -> PortalGateway:
     settings = resources.settings
+    settings.require_webhook()  # the event token is the web half's business, not REST calls'
+    webhook_url = settings.webhook_url or ""
+    return PortalGateway(counted_client(webhook_url, shared_limiter(resources, portal_key(webhook_url))))
+
+
+def make_sweeper(resources: Resources, gateway: PortalGateway, *, owner: str, portal: str = "") -> Sweeper:
+    state = SweepState(resources.engine, f"tasks@{portal}" if portal else "tasks")
+    interval = resources.settings.b24_sweep_interval
+    return Sweeper(resources.journal.for_portal(portal), gateway, state, owner=owner, interval=interval)
+
+
+def make_processor(resources: Resources, gateway: PortalGateway, portal: str = "") -> Processor:
+    settings = resources.settings
+    journal = resources.journal.for_portal(portal)
     enforcer = Enforcer(
         gateway,
         AuditLog(resources.engine),
-        Breakers(resources.engine),
+        Breakers(resources.engine, portal),
         dry_run=settings.b24_dry_run,
         max_deletions_per_hour=settings.b24_max_deletions_per_hour,
     )
-    settlement = Settlement(resources.journal, retry_base=settings.b24_retry_base_seconds)
-    snapshots = TaskSnapshots(resources.engine)
-    return Processor(resources.journal, resources.rules, gateway, enforcer, snapshots, settlement)
+    settlement = Settlement(journal, retry_base=settings.b24_retry_base_seconds)
+    snapshots = TaskSnapshots(resources.engine, portal)
+    return Processor(journal, resources.rules, gateway, enforcer, snapshots, settlement)
 
 
-def make_worker(resources: Resources, *, owner: str | None = None, sweep: bool = True) -> Worker:
+def make_worker(
+    resources: Resources, *, owner: str | None = None, sweep: bool = True
+) -> Worker | PortalWorkers:
+    """The webhook portal's worker, or in application mode one worker per installed portal."""
+    if resources.settings.app_mode:
+        app = make_application(resources)
+        return PortalWorkers(
+            lambda: [record.member_id for record in app.portals.active()],
+            lambda member: make_portal_worker(resources, app, member, owner=owner, sweep=sweep),
+        )
+    return _make_worker(resources, make_gateway(resources), owner=owner, sweep=sweep)
+
+
+def make_portal_worker(
+    resources: Resources, app: Application, member_id: str, *, owner: str | None, sweep: bool
+) -> Worker:
+    gateway = portal_gateway(resources, app, member_id)
+    return _make_worker(resources, gateway, owner=owner, sweep=sweep, portal=member_id)
+
+
+def _make_worker(
+    resources: Resources, gateway: PortalGateway, *, owner: str | None, sweep: bool, portal: str = ""
+) -> Worker:
     settings = resources.settings
-    gateway = make_gateway(resources)
     owner = owner or worker_name()
-    sweeper = make_sweeper(resources, gateway, owner=owner) if sweep else None
+    sweeper = make_sweeper(resources, gateway, owner=owner, portal=portal) if sweep else None
     retention = Retention(
         audit_log=AuditLog(resources.engine),
         snapshots=TaskSnapshots(resources.engine),
@@ -96,9 +134,9 @@ def make_worker(resources: Resources, *, owner: str | None = None, sweep: bool =
         audit=timedelta(days=settings.b24_audit_retention_days),
     )
     return Worker(
-        resources.journal,
+        resources.journal.for_portal(portal),
         resources.rules,
-        make_processor(resources, gateway),
+        make_processor(resources, gateway, portal),
         sweeper,
         retention,
         owner=owner,
@@ -128,6 +166,10 @@ def make_differ(resources: Resources, *, live: bool) -> RuleDiffer:
 
 def web_parts(resources: Resources) -> WebParts:
     settings = resources.settings
+    installer, tokens = None, None
+    if settings.app_mode:
+        app = make_application(resources)
+        installer, tokens = make_installer(resources, app), ApplicationTokens(app.portals)
     return WebParts(
         engine=resources.engine,
         journal=resources.journal,
@@ -137,6 +179,8 @@ def web_parts(resources: Resources) -> WebParts:
         application_token=settings.application_token or "",
         member_id=settings.b24_member_id,
         dry_run=settings.b24_dry_run,
+        installer=installer,
+        portal_tokens=tokens,
     )
 
 

@@ -16,8 +16,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 from urllib.parse import urlsplit
 
-from service.bitrix.oauth import PortalTokens
-from service.core.bitrix.errors import BitrixError
+from service.core.bitrix.errors import BitrixError, PermanentError
 
 _WEBHOOK = re.compile(r"^https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?/rest/[0-9]+/[A-Za-z0-9_]+/?$")
 _ENDPOINT = re.compile(r"^https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?/rest/$")
@@ -62,8 +61,31 @@ class WebhookAuth:
         return False  # a webhook code does not expire on its own
 
 
+class TokenSource(Protocol):
+    def access_token(self) -> str: ...
+
+    def renew(self, stale: str) -> None:
+        """Make sure a token newer than `stale` is in hand, or raise a `BitrixError`."""
+
+
+class FixedToken:
+    """One access token that cannot be renewed: an install being checked, before anything is stored."""
+
+    def __init__(self, token: str) -> None:
+        self.__token = token
+
+    def __repr__(self) -> str:
+        return "FixedToken(<hidden>)"
+
+    def access_token(self) -> str:
+        return self.__token
+
+    def renew(self, stale: str) -> None:
+        raise PermanentError("expired_token", "the install's access token has expired", 401, "auth")
+
+
 class OAuthAuth:
-    def __init__(self, client_endpoint: str, tokens: PortalTokens) -> None:
+    def __init__(self, client_endpoint: str, tokens: TokenSource) -> None:
         if not _ENDPOINT.match(client_endpoint):
             raise ValueError("client_endpoint must look like https://<portal>/rest/")
         self._endpoint = client_endpoint

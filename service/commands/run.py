@@ -15,6 +15,7 @@ import urllib.request
 import click
 
 from service.commands.common import ensure_metrics_dir, resources_for, settings_or_exit
+from service.plumbing.settings import ConfigError
 
 # The application token of the sample events in the docs, so a newcomer's `curl` of a sample works.
 SANDBOX_TOKEN = "k3v9w2x8y7z6q5p4o3n2m1l0k9j8h7g6"  # noqa: S105 (public demo value)
@@ -63,8 +64,13 @@ def serve(sandbox: bool, sandbox_port: int) -> None:
 def web() -> None:
     """Run only the HTTP half (gunicorn): event intake, /healthz, /readyz, /metrics."""
     settings = settings_or_exit()
-    if settings.application_token is None:
-        raise click.ClickException("configuration: B24_APPLICATION_TOKEN is not set")
+    try:
+        if settings.app_mode:
+            settings.require_application()
+        elif settings.application_token is None:
+            raise click.ClickException("configuration: B24_APPLICATION_TOKEN is not set")
+    except ConfigError as error:
+        raise click.ClickException(f"configuration: {error}") from None
     ensure_metrics_dir()
     from service.assembly.wiring import run_web
 

@@ -71,6 +71,11 @@ class TaskEvent:
 
 def parse_form(body: bytes, content_type: str | None) -> TaskEvent:
     """Turn a raw request body into a `TaskEvent`, or raise `EventError` saying what is wrong."""
+    return _task_event(read_form(body, content_type))
+
+
+def read_form(body: bytes, content_type: str | None) -> dict[str, object]:
+    """A raw form body as nested fields (`a[b]=v` → {"a": {"b": "v"}}), or `EventError`."""
     mimetype = (content_type or "").split(";", 1)[0].strip().lower()
     if mimetype != FORM_CONTENT_TYPE:
         raise EventError(f"content type must be {FORM_CONTENT_TYPE}, got {mimetype or 'none'}")
@@ -80,8 +85,7 @@ def parse_form(body: bytes, content_type: str | None) -> TaskEvent:
         text = body.decode("utf-8")
     except UnicodeDecodeError as error:
         raise EventError("body is not valid UTF-8") from error
-    form = unflatten(_pairs(text))
-    return _task_event(form)
+    return unflatten(_pairs(text))
 
 
 def _pairs(text: str) -> list[tuple[str, str]]:

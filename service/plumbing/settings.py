@@ -57,6 +57,14 @@ class Settings(BaseSettings):
     # terminating TLS forwards plain HTTP, so the request's own scheme cannot tell). Off only for plain
     # http on a laptop or loopback (the browser test), where a Secure cookie would not be sent back.
     b24_ui_cookie_secure: bool = True
+    # Application mode (docs/deploy.md "Install as an application"): setting the client id and secret
+    # turns it on; tokens are sealed with the encryption key; events are bound to B24_PUBLIC_URL.
+    b24_app_client_id: str | None = None
+    b24_app_client_secret: SecretStr | None = None
+    b24_encryption_key: SecretStr | None = None
+    b24_public_url: str | None = None
+    b24_delivery: Literal["online", "offline"] = "online"
+    b24_oauth_url: str | None = None
 
     @field_validator("b24_webhook_url")
     @classmethod
@@ -77,7 +85,16 @@ class Settings(BaseSettings):
             return "postgresql://" + value.removeprefix("postgres://")
         return value
 
-    @field_validator("b24_application_token", "sentry_dsn")
+    @field_validator("b24_public_url", "b24_oauth_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if not re.match(r"^https?://[^/\s]+(/[^\s]*)?$", value.strip()):
+            raise ValueError("must be an http(s) URL")
+        return value.strip()
+
+    @field_validator("b24_application_token", "sentry_dsn", "b24_app_client_secret", "b24_encryption_key")
     @classmethod
     def _blank_is_none(cls, value: SecretStr | None) -> SecretStr | None:
         return value if value is not None and value.get_secret_value().strip() else None
@@ -99,7 +116,7 @@ class Settings(BaseSettings):
             raise ValueError("must look like https://PUBLIC_KEY@HOST/PROJECT_ID")
         return value
 
-    @field_validator("b24_member_id", "sentry_environment", "sentry_release")
+    @field_validator("b24_member_id", "sentry_environment", "sentry_release", "b24_app_client_id")
     @classmethod
     def _blank_text_is_none(cls, value: str | None) -> str | None:
         return value.strip() if value and value.strip() else None
@@ -116,6 +133,22 @@ class Settings(BaseSettings):
     def ui_token(self) -> str | None:
         return self.b24_ui_token.get_secret_value() if self.b24_ui_token else None
 
+    @property
+    def app_mode(self) -> bool:
+        """Application mode: installed portals with OAuth instead of one webhook (B24_APP_CLIENT_ID set)."""
+        return self.b24_app_client_id is not None or self.b24_app_client_secret is not None
+
+    def require_application(self) -> None:
+        """What application mode needs; raise ConfigError naming the first setting missing."""
+        if self.b24_app_client_id is None:
+            raise ConfigError("B24_APP_CLIENT_ID is not set: the local application's client id")
+        if self.b24_app_client_secret is None:
+            raise ConfigError("B24_APP_CLIENT_SECRET is not set: the local application's client secret")
+        if self.b24_encryption_key is None:
+            raise ConfigError("B24_ENCRYPTION_KEY is not set: the key that seals portal tokens at rest")
+        if self.b24_delivery == "online" and self.b24_public_url is None:
+            raise ConfigError("B24_PUBLIC_URL is not set: our base URL, for the portals' event handlers")
+
     def require_webhook(self) -> None:
         """What REST calls need (simulate, sweep, restore read or write the portal but receive no events)."""
         if self.b24_webhook_url is None:
@@ -123,6 +156,9 @@ class Settings(BaseSettings):
 
     def require_portal(self) -> None:
         """The settings a real portal needs; raise ConfigError naming the first one missing."""
+        if self.app_mode:
+            self.require_application()
+            return
         self.require_webhook()
         if self.b24_application_token is None:
             raise ConfigError("B24_APPLICATION_TOKEN is not set: the outgoing webhook's application token")

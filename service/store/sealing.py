@@ -27,11 +27,11 @@ class Sealer:
     def __init__(self, keys: str) -> None:
         parts = [part.strip() for part in keys.split(",") if part.strip()]
         if not parts:
-            raise SealError(f"no encryption key: need {KEY_HINT}")
+            raise SealError(f"B24_ENCRYPTION_KEY is empty: need {KEY_HINT}")
         try:
             self._fernet = MultiFernet([Fernet(part.encode("ascii")) for part in parts])
         except (ValueError, UnicodeEncodeError):
-            raise SealError(f"malformed encryption key: need {KEY_HINT}") from None
+            raise SealError(f"B24_ENCRYPTION_KEY is malformed: need {KEY_HINT}") from None
 
     def __repr__(self) -> str:
         return "Sealer(<keys hidden>)"

@@ -7,7 +7,7 @@ from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
 from service.core.events import MAX_BODY_BYTES
-from service.web import context, events, health
+from service.web import context, events, health, install
 from service.web.intake import GroupCommit
 from service.web.ui import register as register_ui
 from service.web.ui.parts import UiParts
@@ -26,6 +26,7 @@ def create_app(parts: context.WebParts, ui: UiParts | None = None) -> Flask:
     app.register_blueprint(health.blueprint)
     if ui is not None:  # the status page is off unless its sign-in token is configured
         register_ui(app, ui)
+    app.register_blueprint(install.blueprint)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> tuple[Response, int]:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import current_app
 from sqlalchemy import Engine, text
 
 from service.core.redaction import Redactor
+from service.operations.installation import Installer
 from service.plumbing.rulesource import RuleSource
 from service.store.breakers import Breakers
 from service.store.journal import Journal
@@ -29,6 +31,9 @@ class WebParts:
     application_token: str
     member_id: str | None
     dry_run: bool
+    # Application mode: the install handler, and each installed portal's application token by member id.
+    installer: Installer | None = None
+    portal_tokens: Callable[[str], str | None] | None = None
 
     def database_reachable(self) -> bool:
         try:

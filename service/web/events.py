@@ -15,17 +15,19 @@ from functools import lru_cache
 from flask import Blueprint, Response, jsonify, request
 from prometheus_client import Counter
 
+from service.core.appinstall import UninstallRequest, parse_uninstall
 from service.core.events import (
     MAX_BODY_BYTES,
     AuthVerdict,
     BodyTooLarge,
     EventError,
     parse_form,
+    read_form,
     verify_auth,
 )
 from service.plumbing import metrics
 from service.plumbing.sentry import capture_failure
-from service.web import context
+from service.web import context, install
 from service.web.intake import IntakeUnavailable
 
 log = logging.getLogger(__name__)
@@ -60,13 +62,18 @@ def receive() -> tuple[Response, int]:
     try:
         event = parse_form(body, request.content_type)
     except EventError as error:
+        if parts.installer is not None and (uninstalling := _uninstall_call(body)) is not None:
+            return install.uninstall(uninstalling)
         too_large = isinstance(error, BodyTooLarge)
         outcome, code = ("too_large", 413) if too_large else ("malformed", 400)
         # The reason never quotes values, but a key may be anything the sender typed: mask known secrets.
         reason = parts.redactor.text(str(error))
         return _answer(code, "unknown", outcome, status="error", reason=reason)
 
-    verdict = verify_auth(event, parts.application_token, parts.member_id)
+    expected = (
+        parts.application_token if parts.portal_tokens is None else parts.portal_tokens(event.member_id)
+    )
+    verdict = verify_auth(event, expected or "", parts.member_id)
     if verdict is not AuthVerdict.OK:
         log.warning("event refused", extra={"event": event.name, "reason": verdict.value})
         return _answer(401, event.name, "unauthorized", status="error", reason=verdict.value)
@@ -83,3 +90,11 @@ def receive() -> tuple[Response, int]:
         return _answer(503, event.name, "unavailable", status="error", reason="event store unavailable")
     metrics.INGEST_SECONDS.observe(time.perf_counter() - started)
     return _accepted(event.name, "queued" if listened else "ignored", event_id)
+
+
+def _uninstall_call(body: bytes) -> UninstallRequest | None:
+    """ONAPPUNINSTALL (application mode): it has no task id, so it is looked for only once parsing failed."""
+    try:
+        return parse_uninstall(read_form(body, request.content_type))
+    except EventError:
+        return None

@@ -1,0 +1,100 @@
+"""Application mode's composition: the portals table, OAuth, per-portal clients, installer and workers."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from service.assembly.resources import Resources
+from service.bitrix.auth import OAuthAuth, TokenSource
+from service.bitrix.client import BitrixClient
+from service.bitrix.oauth import OAuthServer, PortalTokens
+from service.bitrix.portal import PortalGateway
+from service.operations.installation import Installer
+from service.operations.subscription import Subscriber
+from service.plumbing.clock import utcnow
+from service.plumbing.sentry import capture_failure
+from service.store.portals import Portals
+from service.store.sealing import Sealer
+
+TOKEN_CACHE_SECONDS = 5.0  # an uninstall or reinstall reaches every web process within this
+
+
+@dataclass(frozen=True)
+class Application:
+    portals: Portals
+    oauth: OAuthServer
+    subscriber: Subscriber
+    client_id: str
+
+
+def make_application(resources: Resources) -> Application:
+    settings = resources.settings
+    settings.require_application()
+    assert settings.b24_encryption_key is not None
+    assert settings.b24_app_client_secret is not None
+    portals = Portals(resources.engine, Sealer(settings.b24_encryption_key.get_secret_value()))
+    oauth = OAuthServer(
+        settings.b24_app_client_id or "",
+        settings.b24_app_client_secret.get_secret_value(),
+        fixed_url=settings.b24_oauth_url,
+    )
+    subscriber = Subscriber(portals, settings.b24_delivery, settings.b24_public_url, utcnow)
+    return Application(portals, oauth, subscriber, settings.b24_app_client_id or "")
+
+
+def _report_reinstall(member_id: str, reason: str) -> None:
+    capture_failure("portal needs reinstalling: its tokens cannot be renewed", {"member_id": member_id},
+                    reason=reason)  # fmt: skip
+
+
+def portal_client(
+    resources: Resources, app: Application, client_endpoint: str, member_id: str, tokens: TokenSource | None
+) -> BitrixClient:
+    """A client for one installed portal: its OAuth token and its own rate bucket (keyed by its host)."""
+    from service.assembly.wiring import counted_client, shared_limiter
+
+    if tokens is None:
+        record = app.portals.get(member_id)
+        server_endpoint = record.server_endpoint if record else ""
+        tokens = PortalTokens(
+            app.portals, member_id, server_endpoint, app.oauth, on_needs_reinstall=_report_reinstall
+        )
+    limiter = shared_limiter(resources, urlsplit(client_endpoint).netloc.lower())
+    return counted_client(OAuthAuth(client_endpoint, tokens), limiter)
+
+
+def portal_gateway(resources: Resources, app: Application, member_id: str) -> PortalGateway:
+    record = app.portals.get(member_id)
+    if record is None:
+        raise LookupError(f"portal {member_id} is not installed")
+    return PortalGateway(portal_client(resources, app, record.client_endpoint, member_id, None))
+
+
+def make_installer(resources: Resources, app: Application) -> Installer:
+    def connect(member_id: str, client_endpoint: str, tokens: TokenSource | None) -> BitrixClient:
+        return portal_client(resources, app, client_endpoint, member_id, tokens)
+
+    return Installer(app.portals, resources.journal, app.subscriber, connect, app.client_id, utcnow)
+
+
+class ApplicationTokens:
+    """member id → application token, read from the database at most every few seconds per portal."""
+
+    def __init__(self, portals: Portals, ttl: float = TOKEN_CACHE_SECONDS) -> None:
+        self._portals = portals
+        self._ttl = ttl
+        self._cache: dict[str, tuple[float, str | None]] = {}
+
+    def __call__(self, member_id: str) -> str | None:
+        now = time.monotonic()
+        cached = self._cache.get(member_id)
+        # An unknown portal is asked again after a second: an install may be landing right now.
+        if cached is not None and now - cached[0] < (self._ttl if cached[1] else 1.0):
+            return cached[1]
+        token = self._portals.application_token(member_id) if member_id else None
+        if len(self._cache) > 10_000:
+            self._cache.clear()
+        self._cache[member_id] = (now, token)
+        return token

@@ -1,0 +1,119 @@
+"""Application install and uninstall calls: parse what the portal posts into typed requests.
+
+Two install shapes (docs: settings/app-installation/local-apps/installation-callback.md,
+api-reference/common/events/on-app-install.md):
+- the ONAPPINSTALL event form: `event=ONAPPINSTALL`, `auth[access_token]`, `auth[refresh_token]`,
+  `auth[expires_in]`, `auth[domain]`, `auth[member_id]`, `auth[application_token]`,
+  `auth[client_endpoint]`, `auth[server_endpoint]`;
+- the install page form: `AUTH_ID`, `REFRESH_ID`, `AUTH_EXPIRES`, `member_id`, `SERVER_ENDPOINT` in the
+  body, `DOMAIN` and `PROTOCOL` (1 https, 0 http) in the query. It carries no application token.
+ONAPPUNINSTALL (common/events/on-app-uninstall.md) carries no tokens: only the application token proves it.
+
+Pure: no I/O. Errors are `EventError` with a one-line reason that never quotes a value.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from urllib.parse import parse_qsl
+
+from service.core.events import EventError
+
+DEFAULT_SERVER_ENDPOINT = "https://oauth.bitrix.info/rest/"
+_MEMBER_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+_DOMAIN = re.compile(r"^[A-Za-z0-9.-]{1,253}(?::[0-9]{1,5})?$")
+_ENDPOINT = re.compile(r"^https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?/rest/$")
+_TOKEN = re.compile(r"^[A-Za-z0-9_.:-]{8,512}$")
+
+
+@dataclass(frozen=True)
+class InstallRequest:
+    member_id: str
+    domain: str
+    client_endpoint: str
+    server_endpoint: str
+    expires_in: int
+    access_token: str = field(repr=False)
+    refresh_token: str = field(repr=False)
+    application_token: str = field(repr=False)  # '' from the install page form
+
+
+@dataclass(frozen=True)
+class UninstallRequest:
+    member_id: str
+    domain: str
+    application_token: str = field(repr=False)
+
+
+def parse_install(form: Mapping[str, object], query: str) -> InstallRequest:
+    """An install request in either shape, or EventError naming what is missing or malformed."""
+    if str(form.get("event", "")).upper() == "ONAPPINSTALL":
+        auth = form.get("auth")
+        if not isinstance(auth, dict):
+            raise EventError("field 'auth' is missing")
+        domain = _checked(auth, "domain", _DOMAIN, "auth[domain]")
+        return InstallRequest(
+            member_id=_checked(auth, "member_id", _MEMBER_ID, "auth[member_id]"),
+            domain=domain.lower(),
+            client_endpoint=_endpoint(auth, "client_endpoint", f"https://{domain}/rest/"),
+            server_endpoint=_endpoint(auth, "server_endpoint", DEFAULT_SERVER_ENDPOINT),
+            expires_in=_seconds(auth.get("expires_in")),
+            access_token=_checked(auth, "access_token", _TOKEN, "auth[access_token]"),
+            refresh_token=_checked(auth, "refresh_token", _TOKEN, "auth[refresh_token]"),
+            application_token=_checked(auth, "application_token", _TOKEN, "auth[application_token]"),
+        )
+    if "AUTH_ID" in form:
+        merged = {**dict(parse_qsl(query, keep_blank_values=True)), **form}
+        domain = _checked(merged, "DOMAIN", _DOMAIN, "DOMAIN")
+        scheme = "http" if str(merged.get("PROTOCOL", "1")) == "0" else "https"
+        return InstallRequest(
+            member_id=_checked(merged, "member_id", _MEMBER_ID, "member_id"),
+            domain=domain.lower(),
+            client_endpoint=f"{scheme}://{domain}/rest/",
+            server_endpoint=_endpoint(merged, "SERVER_ENDPOINT", DEFAULT_SERVER_ENDPOINT),
+            expires_in=_seconds(merged.get("AUTH_EXPIRES")),
+            access_token=_checked(merged, "AUTH_ID", _TOKEN, "AUTH_ID"),
+            refresh_token=_checked(merged, "REFRESH_ID", _TOKEN, "REFRESH_ID"),
+            application_token="",
+        )
+    raise EventError("not an install call: neither event=ONAPPINSTALL nor AUTH_ID")
+
+
+def parse_uninstall(form: Mapping[str, object]) -> UninstallRequest | None:
+    """The ONAPPUNINSTALL event, None for any other event; EventError if it is one but malformed."""
+    if str(form.get("event", "")).upper() != "ONAPPUNINSTALL":
+        return None
+    auth = form.get("auth")
+    if not isinstance(auth, dict):
+        raise EventError("field 'auth' is missing")
+    return UninstallRequest(
+        member_id=_checked(auth, "member_id", _MEMBER_ID, "auth[member_id]"),
+        domain=_checked(auth, "domain", _DOMAIN, "auth[domain]").lower(),
+        application_token=str(auth.get("application_token", "")),
+    )
+
+
+def _checked(form: Mapping[str, object], key: str, shape: re.Pattern[str], name: str) -> str:
+    value = form.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise EventError(f"field '{name}' is missing")
+    if not shape.match(value.strip()):
+        raise EventError(f"field '{name}' is malformed")
+    return value.strip()
+
+
+def _endpoint(form: Mapping[str, object], key: str, default: str) -> str:
+    value = form.get(key)
+    if value is None or value == "":
+        return default
+    if not isinstance(value, str) or not _ENDPOINT.match(value.strip()):
+        raise EventError(f"field '{key}' must look like https://<host>/rest/")
+    return value.strip()
+
+
+def _seconds(value: object) -> int:
+    if isinstance(value, str) and value.strip().isdigit():
+        return max(60, min(int(value), 86_400))
+    return 3600  # the documented lifetime of an access token

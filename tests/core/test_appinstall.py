@@ -1,0 +1,75 @@
+"""Install and uninstall calls: both install shapes, and one-line errors that never quote a value."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+import pytest
+
+from service.core.appinstall import parse_install, parse_uninstall
+from service.core.events import EventError, read_form
+
+FORM = "application/x-www-form-urlencoded"
+EVENT = {
+    "event": "ONAPPINSTALL",
+    "auth[access_token]": "acc3ss-t0ken-1234",
+    "auth[refresh_token]": "r3fresh-t0ken-5678",
+    "auth[expires_in]": "3600",
+    "auth[domain]": "Acme.bitrix24.com",
+    "auth[member_id]": "d897063e1ce7c5eb9f04b9751eef5915",
+    "auth[application_token]": "app-t0ken-9abc",
+    "auth[client_endpoint]": "https://acme.bitrix24.com/rest/",
+    "auth[server_endpoint]": "https://oauth.bitrix.info/rest/",
+}
+
+
+def _form(values: dict[str, str]) -> dict[str, object]:
+    return read_form(urlencode(values).encode(), FORM)
+
+
+def test_the_onappinstall_event_form() -> None:
+    request = parse_install(_form(EVENT), "")
+    assert (request.member_id, request.domain, request.client_endpoint) == (
+        EVENT["auth[member_id]"],
+        "acme.bitrix24.com",
+        "https://acme.bitrix24.com/rest/",
+    )
+    assert (request.access_token, request.refresh_token, request.application_token) == (
+        "acc3ss-t0ken-1234",
+        "r3fresh-t0ken-5678",
+        "app-t0ken-9abc",
+    )
+    assert "t0ken" not in repr(request)
+
+
+def test_the_install_page_form_takes_domain_and_protocol_from_the_query() -> None:
+    body = {"AUTH_ID": "acc3ss-t0ken-1234", "REFRESH_ID": "r3fresh-t0ken-5678", "AUTH_EXPIRES": "3600",
+            "member_id": "m1234"}  # fmt: skip
+    request = parse_install(_form(body), "DOMAIN=portal.example:8443&PROTOCOL=0&LANG=en")
+    assert request.client_endpoint == "http://portal.example:8443/rest/"
+    assert request.application_token == ""
+    assert request.server_endpoint == "https://oauth.bitrix.info/rest/"
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"auth[access_token]": ""}, "auth[access_token]' is missing"),
+        ({"auth[member_id]": "no spaces allowed here"}, "auth[member_id]' is malformed"),
+        ({"auth[client_endpoint]": "https://evil.example/other/"}, "client_endpoint"),
+        ({"event": "ONTASKUPDATE"}, "not an install call"),
+    ],
+)
+def test_malformed_installs_are_one_line_errors(change: dict[str, str], reason: str) -> None:
+    with pytest.raises(EventError) as caught:
+        parse_install(_form({**EVENT, **change}), "")
+    assert reason in str(caught.value)
+    assert "t0ken" not in str(caught.value)
+
+
+def test_uninstall_is_recognised_and_other_events_are_not() -> None:
+    fields = {"event": "ONAPPUNINSTALL", "auth[member_id]": "m1", "auth[domain]": "a.example"}
+    uninstall = parse_uninstall(_form({**fields, "auth[application_token]": "t"}))
+    assert uninstall is not None
+    assert (uninstall.member_id, uninstall.application_token) == ("m1", "t")
+    assert parse_uninstall(_form({"event": "ONTASKUPDATE"})) is None
