@@ -35,6 +35,12 @@ from service.core.bitrix import (
 
 # When a 429 carries no reset time and we saw none for the method: one of the ten one-minute baskets.
 _DEFAULT_PAUSE = 60.0
+# The cloud portal interrupts a REST request after 60 s (https://apidocs.bitrix24.com/limits.html). We
+# wait a little longer for the answer: giving up sooner would retry a slow batch the portal is still
+# running (its deletions happen anyway), and we would never see the answer it does send. Connecting
+# is quick when the portal is up, so that stays short.
+CONNECT_TIMEOUT = 3.05
+READ_TIMEOUT = 65.0
 
 Outcome = Callable[[str, str], None]
 
@@ -50,7 +56,7 @@ class BitrixClient:
         webhook_url: str | RestAuth,
         limiter: Limiter,
         *,
-        timeout: tuple[float, float] = (3.05, 30.0),
+        timeout: tuple[float, float] = (CONNECT_TIMEOUT, READ_TIMEOUT),
         session: requests.Session | None = None,
         on_request: Outcome | None = None,  # (method, outcome) per HTTP request, for metrics
         on_call: Outcome | None = None,  # (method, outcome) per method called, batch sub-commands too

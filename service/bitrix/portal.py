@@ -7,10 +7,11 @@ deletions go 50 to a batch whatever task they belong to, and "already gone" coun
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
+from service.bitrix.paging import complete_entries, more_rows
 from service.core.bitrix import (
     ENTRY_PAGE,
     MAX_COMMANDS,
@@ -67,11 +68,19 @@ class PortalGateway:
                 groups.append({})
             groups[-1].update(calls)
         out: dict[int, TaskState | BitrixError] = {}
+        unfinished: dict[int, list[dict[str, Any]]] = {}  # task → entries so far, when more exist
         for calls, answers in self._run(groups):
             for key in calls:
                 if key.startswith("t"):
                     task_id = int(key[1:])
-                    out[task_id] = _state(task_id, answers)
+                    state = out[task_id] = _state(task_id, answers)
+                    if _partial(state, answers[f"e{task_id}"]):
+                        assert isinstance(state, TaskState)
+                        unfinished[task_id] = state.entries
+        for task_id, rows in complete_entries(self._run, unfinished).items():
+            state = out[task_id]
+            assert isinstance(state, TaskState)  # only readable tasks were unfinished
+            out[task_id] = rows if isinstance(rows, BitrixError) else replace(state, entries=rows)
         return out
 
     def delete(self, items: Sequence[tuple[int, int]]) -> dict[tuple[int, int], DeleteOutcome]:
@@ -118,7 +127,7 @@ class PortalGateway:
             reply = self._client.call(task_list_changed(boundary, skip))
             rows = _task_rows(reply.result)
             yield from rows
-            if not rows or reply.next is None:
+            if not rows or not more_rows(reply, skip + len(rows)):
                 return
             last = rows[-1][1]
             same = sum(1 for _, changed in rows if changed == last)
@@ -166,6 +175,13 @@ def _state(task_id: int, answers: Mapping[str, Reply | BitrixError]) -> TaskStat
         return TaskState(None, [], None)
     rows = entries.result if isinstance(entries, Reply) and isinstance(entries.result, list) else []
     return TaskState(fields, [r for r in rows if isinstance(r, dict)], _history_rows(history))
+
+
+def _partial(state: TaskState | BitrixError, listed: Reply | BitrixError) -> bool:
+    """The task was read but its entry list says more rows exist than it sent."""
+    if not isinstance(state, TaskState) or state.task is None or not isinstance(listed, Reply):
+        return False
+    return more_rows(listed, len(state.entries))
 
 
 def _history_rows(history: Reply | BitrixError | None) -> list[dict[str, Any]] | None:

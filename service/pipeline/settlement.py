@@ -77,7 +77,7 @@ class Settlement:
 
 def describe(error: BaseException) -> str:
     if isinstance(error, BitrixError):
-        return f"{error.method or 'bitrix'}: {error.code}: {error.description}"[:500]
+        return f"{error.method or 'bitrix'}: {error.headline}"[:500]  # "…: HTTP 503: CODE: text"
     return f"{type(error).__name__}: {error}"[:500]
 
 

@@ -57,7 +57,7 @@ def test_a_transient_failure_is_retried_after_a_backoff(world: Rig, reports: Rep
 
     row = world.event_row(event)
     assert (row.status, row.attempts) == ("pending", 1)
-    assert row.last_error == "batch: INTERNAL_SERVER_ERROR: busy"
+    assert row.last_error == "batch: HTTP 500: INTERNAL_SERVER_ERROR: busy"  # the status named
     assert now < row.available_at <= now + timedelta(seconds=2)
     assert reports == []
 
@@ -82,7 +82,7 @@ def test_a_permanent_failure_is_a_dead_letter_told_to_sentry_once(world: Rig, re
 
     assert world.statuses() == dict.fromkeys(events, "dead")
     assert world.event_row(events[0]).last_error.startswith(
-        "permanent: task.elapseditem.delete: ACCESS_DENIED"
+        "permanent: task.elapseditem.delete: HTTP 403: ACCESS_DENIED"
     )
     [(reported, tags)] = reports
     assert reported is error

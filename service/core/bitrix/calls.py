@@ -106,6 +106,26 @@ def entries_list(task_id: int, select: Sequence[str] = ENTRY_FIELDS) -> Call:
 ENTRY_PAGE = 50  # the kernel caps NAV_PARAMS.nPageSize at 50
 
 
+def entries_page(task_id: int, after_id: int, select: Sequence[str] = ENTRY_FIELDS) -> Call:
+    """task.elapseditem.getlist: the next page (≤ 50) of one task's entries with an ID above `after_id`.
+
+    Asked for when an unpaged list says there is more (`next`, or `total` above the rows sent): the
+    docs cap every answer at 50 rows although the kernel sends all of one task's entries. Keyset paging
+    (`>ID`, page 1) so entries added meanwhile cannot shift one out of view.
+    https://apidocs.bitrix24.com/api-reference/tasks/elapsed-item/task-elapsed-item-get-list.html
+    """
+    return Call(
+        "task.elapseditem.getlist",
+        (
+            ("TASKID", int(task_id)),
+            ("ORDER", {"ID": "asc"}),
+            ("FILTER", {">ID": max(0, int(after_id))}),
+            ("SELECT", list(select)),
+            ("PARAMS", {"NAV_PARAMS": {"nPageSize": ENTRY_PAGE, "iNumPage": 1}}),
+        ),
+    )
+
+
 def entries_after(last_id: int, newest_first: bool = False, page_size: int = ENTRY_PAGE) -> Call:
     """task.elapseditem.getlist across ALL tasks: one page of (ID, TASK_ID) of entries with ID > last_id.
 

@@ -26,9 +26,13 @@ class BitrixError(Exception):
         super().__init__(self._text())
 
     def _text(self) -> str:
-        status = f" (HTTP {self.status})" if self.status is not None else ""
-        text = f"{self.method}: {self.code}{status}"
-        return f"{text}: {self.description}" if self.description else text
+        return f"{self.method}: {self.headline}" if self.method else self.headline
+
+    @property
+    def headline(self) -> str:
+        """`HTTP 503: QUERY_LIMIT_EXCEEDED: Too many requests`: status first (when there was an answer)."""
+        parts = ([f"HTTP {self.status}"] if self.status is not None else []) + [self.code]
+        return ": ".join(parts + ([self.description] if self.description else []))
 
     def __reduce__(self) -> tuple[object, ...]:
         return (_rebuild, (type(self), self.code, self.description, self.status, self.method, self._extra()))

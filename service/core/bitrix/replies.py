@@ -73,7 +73,8 @@ def classify(status: int, body: bytes, method: str) -> Reply:
     """The `Reply` of a successful answer; raises the matching `BitrixError` subclass otherwise."""
     document = _decode(body)
     if not isinstance(document, dict):
-        raise _by_status(status, "ERROR_UNEXPECTED_ANSWER", "the answer is not a JSON object", method)
+        # A proxy's HTML page (a 502/503 in front of the portal): say what it was, the status says why.
+        raise _by_status(status, "ERROR_UNEXPECTED_ANSWER", _not_json(body), method)
     if "error" in document:
         raise error_from(document, status, method)
     if not 200 <= status < 300 or "result" not in document:
@@ -122,6 +123,12 @@ def _by_status(status: int, code: str, description: str, method: str) -> BitrixE
     if status >= 500 or status in (0, 408) or 200 <= status < 300:
         return TransientError(code, description, status, method)
     return PermanentError(code, description, status, method)
+
+
+def _not_json(body: bytes) -> str:
+    head = body[:200].decode("utf-8", errors="replace").strip().lower()
+    kind = "an HTML page" if head.startswith(("<!doctype", "<html")) or "<body" in head else "no JSON"
+    return f"the answer is {kind}, not a JSON object" if body.strip() else "the answer is empty"
 
 
 def _decode(body: bytes) -> object:

@@ -159,8 +159,25 @@ def test_error_text_and_pickling() -> None:
             429, json.dumps({"error": "OPERATION_TIME_LIMIT", "time": {"operating_reset_at": 5}}).encode(), M
         )
     error = caught.value
-    assert str(error) == f"{M}: OPERATION_TIME_LIMIT (HTTP 429)"
+    assert str(error) == f"{M}: HTTP 429: OPERATION_TIME_LIMIT"
     copy = pickle.loads(pickle.dumps(error))  # noqa: S301 - our own bytes
     assert type(copy) is OperationTimeLimit
     assert (copy.code, copy.status, copy.method, copy.reset_at) == (error.code, 429, M, 5.0)
     assert str(copy) == str(error)
+
+
+def test_every_error_names_its_http_status() -> None:
+    with pytest.raises(RateLimited) as limited:
+        classify(503, b'{"error": "QUERY_LIMIT_EXCEEDED", "error_description": "Too many requests"}', M)
+    assert str(limited.value) == f"{M}: HTTP 503: QUERY_LIMIT_EXCEEDED: Too many requests"
+    with pytest.raises(TransientError) as page:
+        classify(503, b"<html><body><h1>503 Service Temporarily Unavailable</h1></body></html>", M)
+    assert (
+        page.value.headline
+        == "HTTP 503: ERROR_UNEXPECTED_ANSWER: the answer is an HTML page, not a JSON object"
+    )
+    with pytest.raises(TransientError) as empty:
+        classify(502, b"", M)
+    assert empty.value.headline == "HTTP 502: ERROR_UNEXPECTED_ANSWER: the answer is empty"
+    lost = TransientError("CONNECTION_ERROR", "ConnectionError", None, M)
+    assert str(lost) == f"{M}: CONNECTION_ERROR: ConnectionError"  # no answer, so no status
