@@ -210,6 +210,23 @@ assert not by_kind(\"Secret\")
 env = {e[\"name\"]: e for e in containers(by_kind(\"Deployment\")[0])[0][\"env\"]}
 assert env[\"B24_WEBHOOK_URL\"][\"valueFrom\"][\"secretKeyRef\"][\"name\"] == \"my-b24rules\"
 " --set existingSecret=my-b24rules
+assert_rendered "status page: ui.token in the Secret, read (optional) by the HTTP pod only; its own Ingress for /ui" "
+assert by_kind(\"Secret\")[0][\"stringData\"][\"B24_UI_TOKEN\"] == \"0123456789abcdefXYZ\"
+[dep] = by_kind(\"Deployment\")
+env = {e[\"name\"]: e for e in containers(dep)[0][\"env\"]}
+ref = env[\"B24_UI_TOKEN\"][\"valueFrom\"][\"secretKeyRef\"]
+assert ref[\"key\"] == \"B24_UI_TOKEN\" and ref[\"optional\"] is True
+assert env[\"B24_UI_COOKIE_SECURE\"][\"value\"] == \"true\"
+[ui] = [i for i in by_kind(\"Ingress\") if i[\"metadata\"][\"name\"].endswith(\"-ui\")]
+[path] = ui[\"spec\"][\"rules\"][0][\"http\"][\"paths\"]
+assert (path[\"path\"], path[\"pathType\"]) == (\"/ui\", \"Prefix\")
+assert ui[\"metadata\"][\"annotations\"] == {\"allow\": \"10.0.0.0/8\"}
+" --set-string ui.token=0123456789abcdefXYZ --set ui.ingress.enabled=true --set-string ui.ingress.annotations.allow=10.0.0.0/8
+assert_rendered "status page with PostgreSQL: only the web Deployment gets B24_UI_TOKEN, not the workers" "
+deps = {o[\"metadata\"][\"name\"]: o for o in by_kind(\"Deployment\")}
+names = lambda d: {e[\"name\"] for e in containers(d)[0][\"env\"]}
+assert \"B24_UI_TOKEN\" in names(deps[\"r-b24rules-web\"]) and \"B24_UI_TOKEN\" not in names(deps[\"r-b24rules-worker\"])
+" -f "$SCALED" --set-string ui.token=0123456789abcdefXYZ
 
 step "shapes the chart must refuse"
 must_refuse "sqlite with web.replicas=2" "database.mode=sqlite runs exactly one pod" --set web.replicas=2
@@ -218,6 +235,7 @@ must_refuse "sqlite with web autoscaling" "autoscaling needs database.mode=postg
 must_refuse "postgresql without a database URL" "needs database.postgresql.url" --set database.mode=postgresql
 must_refuse "unknown database mode (schema)" "value must be one of" --set database.mode=mysql
 must_refuse "unknown top-level value (schema)" "additional properties 'replicas' not allowed" --set replicas=3
+must_refuse "a status page token under 16 characters (schema)" "does not match" --set-string ui.token=short
 must_refuse "misspelt nested value (schema)" "additional properties 'replica' not allowed" --set web.replica=3
 
 step "the chart's default rules ($CHART/files/rules/) match rules/"

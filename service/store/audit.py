@@ -67,8 +67,9 @@ audit_log = Table(
     Index("audit_by_task", "task_id", "created_at"),
     Index("audit_by_rule", "rule", "created_at"),
     Index("audit_by_time", "created_at"),
-    # The status page (schema version 3): newest-first pages filtered by outcome or restore state, and
-    # the last 24 h counted per rule and outcome from the index alone.
+    # The status page (schema version 4): newest-first pages of one rule, outcome or restore state, and
+    # the last 24 h counted per hour, rule and outcome from the index alone.
+    Index("audit_by_rule_id", "rule", "id"),
     Index("audit_by_outcome", "outcome", "id"),
     Index("audit_by_restore_state", "restore_state", "id"),
     Index("audit_hits", "created_at", "rule", "outcome"),

@@ -1,8 +1,9 @@
 """Read-only views of the journal and the audit log for the status page: counts per hour and per rule,
 the last event, and filtered, paged event listings.
 
-Every query here is bounded by an index (see the indexes of schema version 3) and a LIMIT, so a page
-costs the same with 100 or 100,000 audit rows (measured in bench/ui).
+Every listing is bounded by an index (see the indexes of schema version 4) and a LIMIT, so it costs the
+same with 100 or 100,000 audit rows; the 24-hour counts read only that window's index entries (a range of
+a covering index, never the table), so they grow with the day's traffic, not the history (bench/ui).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, String, func, select
+from sqlalchemy import ColumnElement, Connection, Engine, String, func, select
 
 from service.store.audit import audit_log
 from service.store.db import reading
@@ -19,6 +20,8 @@ from service.store.eventlog import EventRecord, events
 from service.store.sweeps import sweep_state
 
 HOUR_KEY_FORMAT = "%Y-%m-%d %H"  # what `_hour_key` yields on both engines
+# A rule filter on events looks at the tasks of the rule's most recent decisions, not its whole history.
+RULE_TASKS_LOOKED_AT = 1000
 
 
 @dataclass(frozen=True)
@@ -26,6 +29,13 @@ class HourCounts:
     start: datetime
     events: int
     deletions: int
+
+
+@dataclass(frozen=True)
+class Window:
+    since: datetime
+    hours: list[HourCounts]
+    hits: dict[str, dict[str, int]]  # rule → outcome → decisions
 
 
 @dataclass(frozen=True)
@@ -41,6 +51,16 @@ class EventFilter:
     before: int | None = None  # page: ids below this one
 
 
+@dataclass(frozen=True)
+class SweepStatus:
+    name: str
+    owner: str | None
+    lease_expires_at: datetime | None
+    watermark: datetime | None
+    entry_watermark: int | None
+    advanced_at: datetime | None
+
+
 class Insight:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -53,43 +73,29 @@ class Insight:
             value = connection.scalar(statement)
         return value if isinstance(value, datetime) else None
 
-    def hourly(self, now: datetime, hours: int = 24) -> list[HourCounts]:
-        """Events received and entries deleted in each of the last `hours` whole hours (oldest first)."""
+    def window(self, now: datetime, hours: int = 24) -> Window:
+        """The last `hours` whole hours (the current one included): events received, entries deleted, and
+        every decision per rule and outcome."""
         first = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=hours - 1)
         with reading(self._engine) as connection:
-            received = self._per_hour(connection, events.c.received_at, first, ())
-            deleted = self._per_hour(
-                connection, audit_log.c.created_at, first, (audit_log.c.outcome == "deleted",)
-            )
-        starts = [first + timedelta(hours=i) for i in range(hours)]
-        return [
-            HourCounts(start, received.get(key, 0), deleted.get(key, 0))
-            for start in starts
-            for key in [start.strftime(HOUR_KEY_FORMAT)]
-        ]
-
-    def _per_hour(
-        self, connection: Any, column: Any, since: datetime, conditions: tuple[ColumnElement[bool], ...]
-    ) -> dict[str, int]:
-        key = _hour_key(column, connection.dialect.name)
-        statement = select(key, func.count()).where(column >= since, *conditions).group_by(key)
-        return {str(hour): int(count) for hour, count in connection.execute(statement)}
-
-    def rule_hits(self, since: datetime) -> dict[str, dict[str, int]]:
-        """rule → outcome → decisions recorded since `since` (read from the `audit_hits` index alone)."""
-        statement = (
-            select(audit_log.c.rule, audit_log.c.outcome, func.count())
-            .where(audit_log.c.created_at >= since)
-            .group_by(audit_log.c.rule, audit_log.c.outcome)
-        )
+            received = _per_hour(connection, events.c.received_at, first)
+            decided = _decisions(connection, first)
+        deleted: dict[str, int] = {}
         hits: dict[str, dict[str, int]] = {}
-        with reading(self._engine) as connection:
-            for rule, outcome, count in connection.execute(statement):
-                hits.setdefault(str(rule), {})[str(outcome)] = int(count)
-        return dict(sorted(hits.items()))
+        for (hour, rule, outcome), count in decided.items():
+            if outcome == "deleted":
+                deleted[hour] = deleted.get(hour, 0) + count
+            per_rule = hits.setdefault(rule, {})
+            per_rule[outcome] = per_rule.get(outcome, 0) + count
+        starts = [first + timedelta(hours=i) for i in range(hours)]
+        counts = [HourCounts(at, received.get(_key(at), 0), deleted.get(_key(at), 0)) for at in starts]
+        return Window(first, counts, dict(sorted(hits.items())))
 
     def sweeps(self) -> list[SweepStatus]:
-        return sweep_statuses(self._engine)
+        """Every named sweep's state (one row each): who leads it and how far it got."""
+        with reading(self._engine) as connection:
+            rows = connection.execute(select(sweep_state).order_by(sweep_state.c.name)).all()
+        return [SweepStatus(**{c.name: row._mapping[c] for c in sweep_state.columns}) for row in rows]
 
     def events(self, wanted: EventFilter, limit: int = 50) -> list[EventRecord]:
         """Events newest first, filtered; page with `before`."""
@@ -97,6 +103,8 @@ class Insight:
         for condition in _event_conditions(wanted):
             statement = statement.where(condition)
         with reading(self._engine) as connection:
+            if wanted.rule is not None:
+                statement = statement.where(events.c.task_id.in_(_tasks_decided(connection, wanted)))
             return [EventRecord.from_row(row) for row in connection.execute(statement)]
 
 
@@ -114,12 +122,39 @@ def _event_conditions(wanted: EventFilter) -> list[ColumnElement[bool]]:
         found.append(events.c.received_at < wanted.until)
     if wanted.before is not None:
         found.append(events.c.id < wanted.before)
-    if wanted.rule is not None:
-        decided = select(audit_log.c.task_id).where(audit_log.c.rule == wanted.rule)
-        if wanted.since is not None:
-            decided = decided.where(audit_log.c.created_at >= wanted.since)
-        found.append(events.c.task_id.in_(decided.distinct()))
     return found
+
+
+def _tasks_decided(connection: Connection, wanted: EventFilter) -> list[int]:
+    """The tasks among the rule's last RULE_TASKS_LOOKED_AT decisions (index audit_by_rule_id)."""
+    statement = select(audit_log.c.task_id).where(audit_log.c.rule == wanted.rule)
+    if wanted.since is not None:
+        statement = statement.where(audit_log.c.created_at >= wanted.since)
+    statement = statement.order_by(audit_log.c.id.desc()).limit(RULE_TASKS_LOOKED_AT)
+    return list(dict.fromkeys(int(task_id) for task_id in connection.scalars(statement)))
+
+
+def _key(hour: datetime) -> str:
+    return hour.strftime(HOUR_KEY_FORMAT)
+
+
+def _per_hour(connection: Connection, column: Any, since: datetime) -> dict[str, int]:
+    key = _hour_key(column, connection.dialect.name)
+    statement = select(key, func.count()).where(column >= since).group_by(key)
+    return {str(hour): int(count) for hour, count in connection.execute(statement)}
+
+
+def _decisions(connection: Connection, since: datetime) -> dict[tuple[str, str, str], int]:
+    """(hour, rule, outcome) → decisions since `since`, from the covering index `audit_hits` alone (no
+    equality on outcome: it would steer SQLite to the outcome index and every deleted row of history)."""
+    created = audit_log.c.created_at
+    key = _hour_key(created, connection.dialect.name)
+    statement = (
+        select(key, audit_log.c.rule, audit_log.c.outcome, func.count())
+        .where(created >= since)
+        .group_by(key, audit_log.c.rule, audit_log.c.outcome)
+    )
+    return {(str(h), str(r), str(o)): int(n) for h, r, o, n in connection.execute(statement)}
 
 
 def _hour_key(column: Any, dialect: str) -> ColumnElement[str]:
@@ -128,20 +163,3 @@ def _hour_key(column: Any, dialect: str) -> ColumnElement[str]:
         # SQLite stores UTC as 'YYYY-MM-DD HH:MM:SS…' text (db.UtcDateTime): the first 13 characters.
         return func.substr(column, 1, 13, type_=String)
     return func.to_char(func.timezone("UTC", column), "YYYY-MM-DD HH24", type_=String)
-
-
-@dataclass(frozen=True)
-class SweepStatus:
-    name: str
-    owner: str | None
-    lease_expires_at: datetime | None
-    watermark: datetime | None
-    entry_watermark: int | None
-    advanced_at: datetime | None
-
-
-def sweep_statuses(engine: Engine) -> list[SweepStatus]:
-    """Every named sweep's state (one row each): who leads it and how far it got."""
-    with reading(engine) as connection:
-        rows = connection.execute(select(sweep_state).order_by(sweep_state.c.name)).all()
-    return [SweepStatus(**{c.name: row._mapping[c] for c in sweep_state.columns}) for row in rows]

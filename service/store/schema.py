@@ -84,7 +84,13 @@ def _status_page_indexes(connection: Connection) -> None:
     from service.store.audit import audit_log
     from service.store.eventlog import events
 
-    wanted = ("audit_by_outcome", "audit_by_restore_state", "audit_hits", "events_by_received")
+    wanted = (
+        "audit_by_rule_id",
+        "audit_by_outcome",
+        "audit_by_restore_state",
+        "audit_hits",
+        "events_by_received",
+    )
     for table in (audit_log, events):
         # A table not there yet is created after the steps, with its indexes.
         if not connection.dialect.has_table(connection, table.name):
@@ -99,7 +105,9 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "sweep_state.entry_watermark: new time entries are swept by id", _sweep_entry_watermark),
     Migration(3, "portal key on task_leases, task_snapshots, tripped_rules (application mode)", _portal_keys),
     Migration(
-        4, "status page indexes: audit by outcome, restore state, hits; events by time", _status_page_indexes
+        4,
+        "status page indexes: audit by rule, outcome, restore state, hits; events by time",
+        _status_page_indexes,
     ),
 )
 

@@ -26,7 +26,7 @@ def test_hourly_counts_events_and_deletions_in_their_utc_hour(engine: Engine, no
     audit.set_outcome(deleted, "deleted", now)
     audit.record([draft(2, outcome="shadow")], now - timedelta(minutes=70))  # not a deletion
 
-    hours = Insight(engine).hourly(now, hours=24)
+    hours = Insight(engine).window(now, hours=24).hours
 
     assert len(hours) == 24
     assert hours[-1].start == now.replace(minute=0)
@@ -34,12 +34,14 @@ def test_hourly_counts_events_and_deletions_in_their_utc_hour(engine: Engine, no
     assert sum(h.events for h in hours) == 3
 
 
-def test_rule_hits_count_decisions_per_rule_and_outcome_since(engine: Engine, now: datetime) -> None:
+def test_rule_hits_count_the_windows_decisions_per_rule_and_outcome(engine: Engine, now: datetime) -> None:
     audit = AuditLog(engine)
     audit.record([draft(1), draft(2), draft(3, "void", "shadow")], now - timedelta(hours=1))
     audit.record([draft(4)], now - timedelta(hours=30))
 
-    assert Insight(engine).rule_hits(now - timedelta(hours=24)) == {
+    window = Insight(engine).window(now)
+    assert window.since == now - timedelta(hours=23)
+    assert window.hits == {
         "drop-zero": {"pending": 2},
         "void": {"shadow": 1},
     }

@@ -96,7 +96,13 @@ def test_times_come_back_as_aware_utc(engine: Engine) -> None:
     assert earlier == 1
 
 
-STATUS_PAGE_INDEXES = {"audit_by_outcome", "audit_by_restore_state", "audit_hits", "events_by_received"}
+STATUS_PAGE_INDEXES = {
+    "audit_by_rule_id",
+    "audit_by_outcome",
+    "audit_by_restore_state",
+    "audit_hits",
+    "events_by_received",
+}
 
 
 def test_a_database_from_before_the_status_page_gets_its_indexes(engine: Engine) -> None:

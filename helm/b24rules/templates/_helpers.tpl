@@ -226,3 +226,16 @@ affinity:
 {{- end }}
 {{- end }}
 {{- end }}
+
+{{/* The status page's settings, for the pods that answer HTTP only (the token is optional in the Secret:
+without it the page stays off). */}}
+{{- define "b24rules.uiEnv" -}}
+- name: B24_UI_TOKEN
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "b24rules.secretName" . }}
+      key: B24_UI_TOKEN
+      optional: true
+- name: B24_UI_COOKIE_SECURE
+  value: {{ .Values.ui.cookieSecure | quote }}
+{{- end }}

@@ -7,7 +7,6 @@ template; paging goes by id (`before=`), so no page counts or skips through the 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 
 from flask import render_template, request
 
@@ -51,6 +50,7 @@ def overview() -> str:
     parts = ui_parts()
     now = utcnow()
     ready, why = readiness(parts)
+    window = parts.insight.window(now)
     return render_template(
         "overview.html",
         ready=ready,
@@ -60,8 +60,8 @@ def overview() -> str:
         queue=parts.journal.stats(now),
         dead=parts.journal.find(DEAD, limit=DEAD_LETTERS_SHOWN),
         last_event=parts.insight.last_event_at(),
-        chart=hourly_chart(parts.insight.hourly(now)),
-        hits=parts.insight.rule_hits(now - timedelta(hours=24)),
+        chart=hourly_chart(window.hours),
+        hits=window.hits,
         now=now,
     )
 
