@@ -26,6 +26,7 @@ from service.operations.diff import RuleDiffer
 from service.operations.restoration import restore_entries
 from service.operations.simulation import Simulator
 from service.pipeline.enforcement import Enforcer
+from service.pipeline.notifying import Notifier
 from service.pipeline.portals import PortalWorkers
 from service.pipeline.rounds import Processor
 from service.pipeline.settlement import Settlement
@@ -36,6 +37,7 @@ from service.plumbing.settings import Settings
 from service.store.audit import AuditLog
 from service.store.breakers import Breakers
 from service.store.insight import Insight
+from service.store.notices import NoticeLog
 from service.store.operatoractions import OperatorActions
 from service.store.ratebucket import SqlRateBucket
 from service.store.snapshots import TaskSnapshots
@@ -98,7 +100,8 @@ def make_processor(resources: Resources, gateway: PortalGateway, portal: str = "
     )
     settlement = Settlement(journal, retry_base=settings.b24_retry_base_seconds)
     snapshots = TaskSnapshots(resources.engine, portal)
-    return Processor(journal, resources.rules, gateway, enforcer, snapshots, settlement)
+    notifier = Notifier(gateway, NoticeLog(resources.engine, portal))
+    return Processor(journal, resources.rules, gateway, enforcer, snapshots, settlement, notifier=notifier)
 
 
 def make_worker(

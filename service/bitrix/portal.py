@@ -98,6 +98,14 @@ class PortalGateway:
                     out[item] = answer if isinstance(answer, BitrixError) else "deleted"
         return out
 
+    def send(self, calls: Sequence[Call]) -> list[Reply | BitrixError]:
+        """Independent calls (comments, notifications), 50 to a batch; each call's answer or its error."""
+        keyed = {f"m{n}": call for n, call in enumerate(calls)}
+        answers: dict[str, Reply | BitrixError] = {}
+        for _, replies in self._run(pack(keyed)):
+            answers.update(replies)
+        return [answers[f"m{n}"] for n in range(len(calls))]
+
     def add_entry(
         self,
         task_id: int,

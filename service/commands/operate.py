@@ -50,13 +50,31 @@ def sweep(since: str | None) -> None:
 @click.option("--outcome", type=click.Choice(OUTCOMES), default=None)
 @click.option("--limit", type=int, default=200, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line, for scripts.")
+@click.option(
+    "--notifications",
+    is_flag=True,
+    help="The messages rules with `notify` sent (or would have sent) instead.",
+)
 def audit(
-    task_id: int | None, rule: str | None, since: str | None, outcome: str | None, limit: int, as_json: bool
+    task_id: int | None,
+    rule: str | None,
+    since: str | None,
+    outcome: str | None,
+    limit: int,
+    as_json: bool,
+    notifications: bool,
 ) -> None:
     """What was deleted (or would have been, in shadow or dry-run), by which rule, when, and why."""
     from service.store.audit import AuditLog
 
     resources = resources_for(settings_or_exit(), "cli")
+    if notifications:
+        from service.commands.notices import show_notices
+
+        click.echo(
+            show_notices(resources.engine, task_id, rule, parse_since(since, utcnow()), limit, as_json)
+        )
+        return
     records = AuditLog(resources.engine).query(
         task_id=task_id, rule=rule, since=parse_since(since, utcnow()), outcome=outcome, limit=limit
     )

@@ -14,11 +14,15 @@ from dataclasses import dataclass
 import yaml
 
 from service.core.conditions import Condition, compile_condition, leaves
+from service.core.notify import parse_notify
 from service.core.positions import Node, Problem, Reporter, did_you_mean
 from service.core.rules import ACTIONS, EVENT_NAMES, MODES, Rule, RuleSet, ruleset_version
 from service.core.ruletests import parse_tests
 
-RULE_KEYS = ("name", "description", "on", "when", "where", "action", "mode", "enabled", "limit", "tests")
+RULE_KEYS = (
+    *("name", "description", "on", "when", "where", "action", "mode", "enabled", "limit", "tests"),
+    "notify",
+)
 NAME = re.compile(r"^[a-z0-9-]+$")
 WHEN_SCOPES = frozenset({"event", "task"})
 WHERE_SCOPES = frozenset({"event", "task", "entry"})
@@ -190,11 +194,25 @@ def _build_rule(node: Node, keys: dict[str, Node], name: str | None, report: Rep
     ops = {leaf.op for condition in (when, where) if condition is not None for leaf in leaves(condition)}
     default_event = on[0] if on else "ONTASKUPDATE"
     tests = parse_tests(keys.get("tests"), default_event, bool(ops & RELATIVE_OPS), report)
+    notify = parse_notify(keys.get("notify"), report)
     if name is None or action is None or mode is None:
         return None
     file, line, col = report.file, node.line, node.col
     return Rule(
-        name, description, frozenset(on), when, where, action, mode, enabled, limit, tests, file, line, col
+        name,
+        description,
+        frozenset(on),
+        when,
+        where,
+        action,
+        mode,
+        enabled,
+        limit,
+        tests,
+        file,
+        line,
+        col,
+        notify,
     )
 
 

@@ -91,3 +91,18 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """' (did you mean 'x'?)' for the closest choice, or '' when nothing is close."""
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def keyed(node: Node, allowed: Iterable[str], what: str, report: Reporter) -> dict[str, Node]:
+    """A mapping's values by key; duplicate and unknown keys (with a did-you-mean) are reported."""
+    choices = tuple(allowed)
+    keys: dict[str, Node] = {}
+    for key, value in node.pairs:
+        text = key.key_text
+        if text in keys:
+            report.error(key, f"duplicate {what} {text!r}")
+        elif text not in choices:
+            report.error(key, f"unknown {what} {text!r}{did_you_mean(text, choices)}")
+        else:
+            keys[text] = value
+    return keys

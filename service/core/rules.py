@@ -9,6 +9,7 @@ from datetime import datetime
 
 from service.core.conditions import Condition, referenced_fields
 from service.core.facts import EVENT_NAMES, TASK_SOURCES, TRANSITION_FACTS
+from service.core.notify import Notify
 
 __all__ = ["ACTIONS", "EVENT_NAMES", "MODES", "InlineTest", "Rule", "RuleSet", "needs_history", "task_select"]
 ACTIONS = ("delete",)  # v1; the registry of what a rule may do with the entries it selects
@@ -44,10 +45,11 @@ class Rule:
     file: str
     line: int
     col: int
+    notify: Notify | None = None  # who hears of its deletions (core/notify.py)
 
     def fields(self) -> frozenset[str]:
-        """Every fact the rule's conditions read."""
-        found: set[str] = set()
+        """Every fact the rule reads: its conditions', and what its notify message and recipients name."""
+        found: set[str] = set() if self.notify is None else set(self.notify.fields())
         for condition in (self.when, self.where):
             if condition is not None:
                 found |= referenced_fields(condition)

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 from service.core.engine import evaluate
 from service.core.facts import ENTRY_SOURCES, FACT_TYPES, TASK_SOURCES, EventInput, FactType, coerce
-from service.core.positions import Node, Reporter, did_you_mean
+from service.core.positions import Node, Reporter, did_you_mean, keyed
 from service.core.rules import EVENT_NAMES, InlineTest, RuleSet
 from service.core.transitions import Transition
 
@@ -65,7 +65,7 @@ def _parse_test(node: Node, default_event: str, needs_now: bool, report: Reporte
         report.error(node, f"a test must be a mapping with name, entries and deletes, got {node.describe()}")
         return None
     before = len(report.problems)
-    keys = _keys(node, TEST_KEYS, "test key", report)
+    keys = keyed(node, TEST_KEYS, "test key", report)
     name = _text(node, keys.get("name"), "name", report)
     event = _event(keys.get("event"), default_event, report)
     task = _facts(keys.get("task"), TASK_FIELDS, "task field", report)
@@ -75,21 +75,6 @@ def _parse_test(node: Node, default_event: str, needs_now: bool, report: Reporte
     if len(report.problems) != before:
         return None
     return InlineTest(name, event, task, tuple(entries), now, deletes, node.line, node.col)
-
-
-def _keys(
-    node: Node, allowed: tuple[str, ...] | Mapping[str, str], what: str, report: Reporter
-) -> dict[str, Node]:
-    keys: dict[str, Node] = {}
-    for key, value in node.pairs:
-        text = key.key_text
-        if text in keys:
-            report.error(key, f"duplicate {what} {text!r}")
-        elif text not in allowed:
-            report.error(key, f"unknown {what} {text!r}{did_you_mean(text, allowed)}")
-        else:
-            keys[text] = value
-    return keys
 
 
 def _text(parent: Node, node: Node | None, key: str, report: Reporter) -> str:
@@ -118,7 +103,7 @@ def _facts(node: Node | None, fields: Mapping[str, str], what: str, report: Repo
         report.error(node, f"expected a mapping of {what}s, got {node.describe()}")
         return {}
     facts: dict[str, object] = {}
-    for short, value in _keys(node, fields, what, report).items():
+    for short, value in keyed(node, fields, what, report).items():
         name = fields[short]
         try:
             facts[name] = _typed(name, value)

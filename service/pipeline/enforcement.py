@@ -8,9 +8,10 @@ Settling the claims stays with the round (`service/pipeline/rounds.py`).
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from service.bitrix.portal import PortalGateway
 from service.core import policy
@@ -29,6 +30,7 @@ ECHO_WINDOW = timedelta(seconds=60)
 class Evaluated:
     claim: Claim
     evaluation: Evaluation
+    task: Mapping[str, Any] | None = None  # the task as read: what `notify` messages may name
 
 
 class Enforcer:

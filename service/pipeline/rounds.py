@@ -18,10 +18,12 @@ from service.core.bitrix.errors import NotFound
 from service.core.evaluation import ClaimView, Evaluation, evaluate_claim, listened_names
 from service.core.rules import RuleSet, needs_history, task_select
 from service.pipeline.enforcement import Enforcer, Evaluated, RuleFailure, Sent
+from service.pipeline.notifying import Notifier, notables
 from service.pipeline.settlement import Settlement
 from service.plumbing import metrics
 from service.plumbing.clock import utcnow
 from service.plumbing.rulesource import RuleSource
+from service.plumbing.sentry import capture_failure
 from service.store.journal import Claim, Journal
 from service.store.snapshots import TaskSnapshots
 
@@ -38,6 +40,7 @@ class Processor:
         snapshots: TaskSnapshots,
         settlement: Settlement,
         *,
+        notifier: Notifier | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._journal = journal
@@ -47,6 +50,7 @@ class Processor:
         self._enforcer = enforcer
         self._snapshots = snapshots
         self._settlement = settlement
+        self._notifier = notifier
 
     def run(self, claims: Sequence[Claim]) -> bool:
         """Evaluate and act on the claimed tasks; every claim leaves settled (done, retry or dead).
@@ -118,12 +122,36 @@ class Processor:
             log.exception("evaluation failed", extra={"task_id": claim.task_id})
             self._settlement.failed(claim, error, now)
             return None
-        return Evaluated(claim, evaluation)
+        return Evaluated(claim, evaluation, state.task)
 
     def _act(self, evaluated: Sequence[Evaluated], ruleset: RuleSet, now: datetime) -> None:
         decision, sent = self._enforcer.enforce(evaluated, ruleset.version, now)
+        self._announce(evaluated, ruleset, decision, sent, now)
         for item in evaluated:
             self._finish(item, sent, decision, now)
+
+    def _announce(
+        self,
+        evaluated: Sequence[Evaluated],
+        ruleset: RuleSet,
+        decision: policy.Decision,
+        sent: Sent,
+        now: datetime,
+    ) -> None:
+        """Tell people about the deletions (rules with `notify`); a failure here never touches a deletion."""
+        if self._notifier is None:
+            return
+        tasks = {item.claim.task_id: item.task for item in evaluated if item.task is not None}
+        try:
+            self._notifier.announce(notables(ruleset, decision.actions, sent.outcomes, tasks), now)
+        except Exception as error:
+            log.exception("notifying failed")
+            capture_failure(error, {"stage": "notify"})
+
+    def retry_notices(self, now: datetime) -> None:
+        """Send again the notifications that failed (called while the worker is idle)."""
+        if self._notifier is not None:
+            self._notifier.retry_due(now)
 
     def _finish(self, item: Evaluated, sent: Sent, decision: policy.Decision, now: datetime) -> None:
         claim, evaluation = item.claim, item.evaluation

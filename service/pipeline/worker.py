@@ -135,6 +135,11 @@ class Worker:
             except Exception as error:
                 log.exception("sweep failed")
                 capture_failure(error, {"stage": "sweep"})
+        try:
+            self._processor.retry_notices(now)
+        except Exception as error:
+            log.exception("notification retry failed")
+            capture_failure(error, {"stage": "notify"})
         if self._pruned_at is None or now - self._pruned_at >= PRUNE_EVERY:
             self._pruned_at = now
             self._prune(now)

@@ -16,6 +16,7 @@ Endpoints (JSON in, JSON out):
   POST   /_sandbox/webhooks             {user_id, code, admin?, scopes?: [str] (default ["task"])}
   GET    /_sandbox/stats                counters: http.by_status, calls.by_method[_status], dropped
   GET    /_sandbox/requests             request log (?method=…&limit=…), params in arrival order
+  GET    /_sandbox/messages             task comments and system notifications posted (?task_id=…)
   GET    /_sandbox/config               current settings
   POST   /_sandbox/config               {rate?, burst?, operating_limit?, method_time?, method_times?,
                                          elapsed_page_cap?,
@@ -190,6 +191,13 @@ def control_blueprint(portal: Portal, sender: EventSender) -> Blueprint:
         log = portal.calls(request.args.get("method"))
         limit = request.args.get("limit", type=int)
         return _json(log[-limit:] if limit else log)
+
+    @bp.get("/messages")
+    def messages() -> Response:
+        task_id = request.args.get("task_id", type=int)
+        with portal.lock:
+            rows = [m for m in portal.messages if task_id is None or m["task_id"] == task_id]
+        return _json(rows)
 
     @bp.route("/config", methods=["GET", "POST"])
     def config() -> Response:

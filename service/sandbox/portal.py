@@ -67,6 +67,8 @@ class Portal:
         self.tasks: dict[int, Task] = {}
         self.entries: dict[int, Entry] = {}
         self.history: list[HistoryRow] = []
+        # Task comments and system notifications posted through REST (messages_api.py), oldest first.
+        self.messages: list[dict[str, Any]] = []
         self.stats = Stats()
         self.bucket = LeakyBucket(self.config.rate, self.config.burst)
         self.operating = OperatingBudget(self.config.operating_limit)
@@ -262,6 +264,16 @@ class Portal:
     def history_of(self, task_id: int) -> list[HistoryRow]:
         with self.lock:
             return [h for h in self.history if h.task_id == task_id]
+
+    def add_message(self, kind: str, *, task_id: int | None, user_id: int, text: str) -> int:
+        """Store a comment (`task_id` set, `user_id` its author) or a notification (to `user_id`)."""
+        with self.lock:
+            message_id = len(self.messages) + 1
+            self.messages.append(
+                {"id": message_id, "kind": kind, "task_id": task_id, "user_id": user_id, "text": text,
+                 "created": self.now().isoformat()}
+            )  # fmt: skip
+            return message_id
 
     # --- what was served ------------------------------------------------------------------
     def served(self, status: int) -> int:

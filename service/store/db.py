@@ -54,6 +54,7 @@ TABLE_MODULES: tuple[str, ...] = (
     "service.store.sweeps",
     "service.store.portals",
     "service.store.operatoractions",
+    "service.store.notices",
 )
 
 # Surrogate keys: BIGINT on PostgreSQL, but INTEGER on SQLite so that the column aliases the rowid.

@@ -1,0 +1,42 @@
+"""`b24rules audit --notifications`: the messages owed to people for deletions, and what became of them."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from sqlalchemy import Engine
+
+from service.store.notices import NoticeLog, NoticeRecord
+
+HEADER = ("ID", "WHEN (UTC)", "TASK", "TO", "VIA", "RULES", "ENTRIES", "OUTCOME", "MESSAGE")
+MESSAGE_WIDTH = 60
+
+
+def show_notices(
+    engine: Engine, task_id: int | None, rule: str | None, since: datetime | None, limit: int, as_json: bool
+) -> str:
+    records = NoticeLog(engine).query(task_id=task_id, rule=rule, since=since, limit=limit)
+    if as_json:
+        return "\n".join(json.dumps(_as_dict(r), ensure_ascii=False) for r in records)
+    if not records:
+        return "no notification records match"
+    rows = [HEADER, *(_row(r) for r in records)]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(HEADER))]
+    return "\n".join("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows)
+
+
+def _row(record: NoticeRecord) -> tuple[str, ...]:
+    flat = " / ".join(line.strip() for line in record.message.splitlines() if line.strip())
+    message = flat if len(flat) <= MESSAGE_WIDTH else flat[: MESSAGE_WIDTH - 3] + "..."
+    outcome = record.outcome + (f" ({record.attempts} tries: {record.error})" if record.error else "")
+    return (
+        str(record.id), record.created_at.strftime("%Y-%m-%d %H:%M:%S"), str(record.task_id),
+        f"user {record.recipient}", record.via, record.rules, ",".join(str(i) for i in record.item_ids),
+        outcome, message,
+    )  # fmt: skip
+
+
+def _as_dict(record: NoticeRecord) -> dict[str, object]:
+    values = {name: getattr(record, name) for name in record.__dataclass_fields__}
+    return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in values.items()}

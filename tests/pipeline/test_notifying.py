@@ -1,0 +1,65 @@
+"""Notifications in process: sent after the deletions, never holding them back; failures retried; shadow and
+dry-run record what would have been sent and send nothing."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from service.assembly.wiring import make_gateway
+from service.pipeline.notifying import Notifier
+from service.plumbing.clock import utcnow
+from service.sandbox import apply_config
+from service.store.notices import NoticeLog
+from tests.inprocess import rig
+
+NOTIFY = """
+- name: drop-zero
+  description: A timer slip.
+  on: [ONTASKUPDATE]
+  action: delete
+  where: {entry.seconds: 0}
+  notify: {to: [responsible, author], via: notification, message: "{entry.id}: {rule.description}"}
+"""
+
+
+def test_a_failed_notification_is_retried_and_never_holds_back_the_deletion() -> None:
+    with rig(NOTIFY) as world:
+        apply_config(
+            world.sandbox.portal,
+            {"faults": {"forced": {"im.notify.system.add": {"code": "INTERNAL_SERVER_ERROR", "count": 2}}}},
+        )
+        world.event(world.task())
+        world.drain()
+        assert [e["SECONDS"] for e in world.entries(691)] == ["3600"]  # deleted all the same
+        log = NoticeLog(world.resources.engine)
+        failed = log.query()
+        # The responsible person (1) gets both entries; author 5 only the slip (author 1 = responsible).
+        assert sorted((n.recipient, n.outcome, len(n.item_ids)) for n in failed) == [
+            (1, "failed", 2),
+            (5, "failed", 1),
+        ]
+        notifier = Notifier(make_gateway(world.resources), log)
+        notifier.retry_due(utcnow())  # not due yet: the backoff holds
+        assert world.sandbox.portal.messages == []
+        notifier.retry_due(utcnow() + timedelta(hours=1))
+        assert sorted((n.recipient, n.outcome, n.attempts) for n in log.query()) == [
+            (1, "sent", 2),
+            (5, "sent", 2),
+        ]
+        sent = sorted((m["user_id"], m["text"]) for m in world.sandbox.portal.messages)
+        items = {n.recipient: n.item_ids for n in log.query()}
+        assert sent == [
+            (1, "\n".join(f"{item}: A timer slip." for item in items[1])),  # one message naming both entries
+            (5, f"{items[5][0]}: A timer slip."),
+        ]
+
+
+def test_dry_run_records_what_would_be_sent_and_sends_nothing() -> None:
+    with rig(NOTIFY, b24_dry_run=True) as world:
+        world.event(world.task())
+        world.drain()
+        assert len(world.entries(691)) == 3
+        records = NoticeLog(world.resources.engine).query()
+        assert sorted((n.recipient, n.outcome) for n in records) == [(1, "would-notify"), (5, "would-notify")]
+        assert world.sandbox.portal.messages == []
+        assert world.sandbox.portal.calls("im.notify.system.add") == []
