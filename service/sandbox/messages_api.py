@@ -41,7 +41,7 @@ def comment_add(call: Call) -> Outcome:
     return Outcome(call.portal.add_message("comment", task_id=task_id, user_id=author, text=text))
 
 
-@method("im.notify.system.add")
+@method("im.notify.system.add", scope="im")
 def notify_system(call: Call) -> Outcome:
     user_id = php_int(get_ci(call.params, "USER_ID"))
     if user_id is None or user_id <= 0:

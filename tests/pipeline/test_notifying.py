@@ -24,6 +24,8 @@ NOTIFY = """
 
 def test_a_failed_notification_is_retried_and_never_holds_back_the_deletion() -> None:
     with rig(NOTIFY) as world:
+        portal = world.sandbox.portal
+        portal.add_webhook(1, portal.admin_code, admin=True, scopes=("task", "im"))  # im: notifications
         apply_config(
             world.sandbox.portal,
             {"faults": {"forced": {"im.notify.system.add": {"code": "INTERNAL_SERVER_ERROR", "count": 2}}}},

@@ -31,7 +31,12 @@ def test_comment_parameters_are_read_by_position_and_checked(client: Client, san
     assert sandbox.portal.messages == []
 
 
-def test_a_system_notification_needs_a_user_and_a_message(client: Client, sandbox: SandboxServer) -> None:
+def test_a_system_notification_needs_scope_im_a_user_and_a_message(
+    client: Client, sandbox: SandboxServer
+) -> None:
+    refused = client.call("im.notify.system.add", {"USER_ID": 503, "MESSAGE": "x"})  # a task-only webhook
+    assert (refused.status_code, refused.json()["error"]) == (403, "insufficient_scope")
+    sandbox.portal.add_webhook(1, sandbox.portal.admin_code, admin=True, scopes=("task", "im"))
     sent = client.call("im.notify.system.add", {"USER_ID": 503, "MESSAGE": "  Removed 0 s  "})
     assert sent.status_code == 200
     assert [(m["kind"], m["user_id"], m["text"]) for m in sandbox.portal.messages] == [
