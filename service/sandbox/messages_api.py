@@ -35,7 +35,7 @@ def comment_add(call: Call) -> Outcome:
     text = str(fields.get("POST_MESSAGE") or "")
     if not text.strip():
         raise ApiError(400, "ERROR_CORE", "Comment text not specified")
-    if call.portal.get_task(task_id) is None:
+    if not call.portal.can_see(call.webhook, call.portal.get_task(task_id)):  # read access is enough
         raise ApiError(400, "ERROR_CORE", "Insufficient permissions to add a comment")
     author = php_int(fields.get("AUTHOR_ID")) or call.webhook.user_id
     return Outcome(call.portal.add_message("comment", task_id=task_id, user_id=author, text=text))
