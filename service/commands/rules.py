@@ -133,6 +133,7 @@ def diff(
     from service.operations.diffreport import render_text, to_json
 
     proposed = _proposed(Path(new_rules_dir))
+    task_ids = _task_ids(task_list)
     resources = resources_for(settings_or_exit(), "cli")
     running = resources.rules.current()
     if running is None:
@@ -141,7 +142,7 @@ def diff(
     start = parse_since(since, utcnow())
     if start is None:
         raise click.BadParameter("give a window such as 7d", param_hint="--since")
-    report = _compare(resources, running, proposed, _task_ids(task_list), start, from_audit)
+    report = _compare(resources, running, proposed, task_ids, start, from_audit)
     click.echo(
         json.dumps(to_json(report), default=str, ensure_ascii=False) if as_json else render_text(report)
     )
