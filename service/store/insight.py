@@ -10,16 +10,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, String, func, select
+from sqlalchemy import ColumnElement, Connection, Engine, select
 
 from service.store.audit import audit_log
 from service.store.db import reading
 from service.store.eventlog import EventRecord, events
+from service.store.hourly import HourlyCounts
 from service.store.sweeps import sweep_state
 
-HOUR_KEY_FORMAT = "%Y-%m-%d %H"  # what `_hour_key` yields on both engines
 # A rule filter on events looks at the tasks of the rule's most recent decisions, not its whole history.
 RULE_TASKS_LOOKED_AT = 1000
 
@@ -64,6 +63,7 @@ class SweepStatus:
 class Insight:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+        self._hourly = HourlyCounts(engine)  # remembers settled hours: build one Insight per process
 
     def last_event_at(self) -> datetime | None:
         """When the portal last posted an event (sweeps and replays are not the portal)."""
@@ -77,18 +77,13 @@ class Insight:
         """The last `hours` whole hours (the current one included): events received, entries deleted, and
         every decision per rule and outcome."""
         first = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=hours - 1)
-        with reading(self._engine) as connection:
-            received = _per_hour(connection, events.c.received_at, first)
-            decided = _decisions(connection, first)
-        deleted: dict[str, int] = {}
+        tallies = self._hourly.hours(first, now)
         hits: dict[str, dict[str, int]] = {}
-        for (hour, rule, outcome), count in decided.items():
-            if outcome == "deleted":
-                deleted[hour] = deleted.get(hour, 0) + count
-            per_rule = hits.setdefault(rule, {})
-            per_rule[outcome] = per_rule.get(outcome, 0) + count
-        starts = [first + timedelta(hours=i) for i in range(hours)]
-        counts = [HourCounts(at, received.get(_key(at), 0), deleted.get(_key(at), 0)) for at in starts]
+        for tally in tallies.values():
+            for (rule, outcome), count in tally.decisions.items():
+                per_rule = hits.setdefault(rule, {})
+                per_rule[outcome] = per_rule.get(outcome, 0) + count
+        counts = [HourCounts(at, tally.events, tally.deletions) for at, tally in tallies.items()]
         return Window(first, counts, dict(sorted(hits.items())))
 
     def sweeps(self) -> list[SweepStatus]:
@@ -132,34 +127,3 @@ def _tasks_decided(connection: Connection, wanted: EventFilter) -> list[int]:
         statement = statement.where(audit_log.c.created_at >= wanted.since)
     statement = statement.order_by(audit_log.c.id.desc()).limit(RULE_TASKS_LOOKED_AT)
     return list(dict.fromkeys(int(task_id) for task_id in connection.scalars(statement)))
-
-
-def _key(hour: datetime) -> str:
-    return hour.strftime(HOUR_KEY_FORMAT)
-
-
-def _per_hour(connection: Connection, column: Any, since: datetime) -> dict[str, int]:
-    key = _hour_key(column, connection.dialect.name)
-    statement = select(key, func.count()).where(column >= since).group_by(key)
-    return {str(hour): int(count) for hour, count in connection.execute(statement)}
-
-
-def _decisions(connection: Connection, since: datetime) -> dict[tuple[str, str, str], int]:
-    """(hour, rule, outcome) → decisions since `since`, from the covering index `audit_hits` alone (no
-    equality on outcome: it would steer SQLite to the outcome index and every deleted row of history)."""
-    created = audit_log.c.created_at
-    key = _hour_key(created, connection.dialect.name)
-    statement = (
-        select(key, audit_log.c.rule, audit_log.c.outcome, func.count())
-        .where(created >= since)
-        .group_by(key, audit_log.c.rule, audit_log.c.outcome)
-    )
-    return {(str(h), str(r), str(o)): int(n) for h, r, o, n in connection.execute(statement)}
-
-
-def _hour_key(column: Any, dialect: str) -> ColumnElement[str]:
-    """The hour a stored time falls in, as 'YYYY-MM-DD HH' (UTC) text on either engine."""
-    if dialect == "sqlite":
-        # SQLite stores UTC as 'YYYY-MM-DD HH:MM:SS…' text (db.UtcDateTime): the first 13 characters.
-        return func.substr(column, 1, 13, type_=String)
-    return func.to_char(func.timezone("UTC", column), "YYYY-MM-DD HH24", type_=String)

@@ -76,3 +76,24 @@ def test_sweeps_show_their_leader_and_watermarks(engine: Engine, now: datetime) 
 
     [sweep] = Insight(engine).sweeps()
     assert (sweep.name, sweep.owner, sweep.watermark) == ("tasks", "worker-1", now - timedelta(minutes=1))
+
+
+def test_settled_hours_are_counted_once_and_recent_ones_again(engine: Engine, now: datetime) -> None:
+    journal, audit = Journal(engine), AuditLog(engine)
+    insight = Insight(engine)
+    later = now + timedelta(minutes=3)  # 12:03: the 11 o'clock hour is not settled yet (SETTLE is 5 min)
+    [deleting] = audit.record([draft(1)], now - timedelta(minutes=2))  # 11:58, pending
+    journal.append(task_event(1), now - timedelta(hours=5))
+    assert [h.deletions for h in insight.window(later).hours[-2:]] == [0, 0]
+
+    audit.set_outcome(deleting, "deleted", later)  # the portal answered: the 11 o'clock hour changes
+    journal.append(
+        task_event(2), now - timedelta(hours=5, minutes=-1)
+    )  # an hour settled long ago: not re-read
+    window = insight.window(later + timedelta(minutes=3))
+
+    assert [h.deletions for h in window.hours[-2:]] == [1, 0]
+    assert [h.events for h in window.hours if h.events] == [1]
+    assert [h.events for h in Insight(engine).window(later).hours if h.events] == [
+        2
+    ]  # a fresh count sees both

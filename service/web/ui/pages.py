@@ -24,6 +24,7 @@ from service.web.ui.parts import UiParts, ui_parts
 log = logging.getLogger(__name__)
 
 PAGE = 50
+AUDIT_PAGE = 25  # a record is a card with its entry and trace: 25 keep the page light
 DEAD_LETTERS_SHOWN = 20
 SHOWN_OUTCOMES = (*DRAFT_OUTCOMES, *FINAL_OUTCOMES, *RESTORE_STATES)
 EVENT_NAMES = ("ONTASKUPDATE", "ONTASKADD")
@@ -103,12 +104,12 @@ def audit() -> str:
         since=fields.moment("since", "since", now),
         outcome=fields.choice("outcome", "outcome", SHOWN_OUTCOMES),
         before=fields.number("before", "page"),
-        limit=PAGE + 1,
+        limit=AUDIT_PAGE + 1,
     )
     return render_template(
         "audit.html",
-        records=found[:PAGE],
-        more=found[PAGE - 1].id if len(found) > PAGE else None,
+        records=found[:AUDIT_PAGE],
+        more=found[AUDIT_PAGE - 1].id if len(found) > AUDIT_PAGE else None,
         problems=fields.problems,
         outcomes=SHOWN_OUTCOMES,
         args=request.args,

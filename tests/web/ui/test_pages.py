@@ -13,6 +13,7 @@ from service.assembly.resources import Resources
 from service.plumbing.clock import utcnow
 from service.store.audit import AuditDraft, AuditLog
 from service.store.breakers import Breakers
+from service.web.ui.pages import AUDIT_PAGE
 from tests.web.ui.conftest import sign_in
 
 RULE = "drop-zero-duration-entries"
@@ -63,20 +64,20 @@ def test_audit_shows_the_entry_and_trace_and_pages_by_id(
 ) -> None:
     client, _ = signed_in
     audit = AuditLog(resources.engine)
-    ids = [record(audit, 100 + n, comment=f"note {n}") for n in range(60)]
+    ids = [record(audit, 100 + n, comment=f"note {n}") for n in range(AUDIT_PAGE + 10)]
     audit.set_outcome(ids[-1], "deleted", utcnow())
 
     first = client.get("/ui/audit").text
     shown = re.findall(r'id="record-(\d+)"', first)
-    assert [int(i) for i in shown] == ids[::-1][:50]
+    assert [int(i) for i in shown] == ids[::-1][:AUDIT_PAGE]
     assert "where.entry.seconds" in first
-    assert "note 59" in first
+    assert f"note {AUDIT_PAGE + 9}" in first
     assert f'id="restore-{ids[-1]}"' in first
     assert f'id="restore-{ids[-2]}"' not in first
     older = re.search(r'href="(/ui/audit\?before=\d+)"', first)
     assert older is not None
     second = client.get(older.group(1)).text
-    assert [int(i) for i in re.findall(r'id="record-(\d+)"', second)] == ids[::-1][50:]
+    assert [int(i) for i in re.findall(r'id="record-(\d+)"', second)] == ids[::-1][AUDIT_PAGE:]
     assert re.findall(r'id="record-(\d+)"', client.get("/ui/audit?task=105").text) == [str(ids[5])]
     only_deleted = client.get("/ui/audit?outcome=deleted").text
     assert re.findall(r'id="record-(\d+)"', only_deleted) == [str(ids[-1])]
