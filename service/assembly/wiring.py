@@ -25,9 +25,11 @@ from service.core.bitrix.leaky import usable_burst
 from service.operations.diff import RuleDiffer
 from service.operations.restoration import restore_entries
 from service.operations.simulation import Simulator
+from service.pipeline.confirmation import Confirmer
 from service.pipeline.enforcement import Enforcer
 from service.pipeline.notifying import Notifier
 from service.pipeline.portals import PortalWorkers
+from service.pipeline.rescan import EditRescan
 from service.pipeline.rounds import Processor
 from service.pipeline.settlement import Settlement
 from service.pipeline.sweeper import Sweeper
@@ -36,6 +38,7 @@ from service.plumbing import metrics
 from service.plumbing.settings import Settings
 from service.store.audit import AuditLog
 from service.store.breakers import Breakers
+from service.store.fingerprints import EntryFingerprints
 from service.store.insight import Insight
 from service.store.notices import NoticeLog
 from service.store.operatoractions import OperatorActions
@@ -83,25 +86,40 @@ def make_gateway(resources: Resources) -> PortalGateway:
 
 
 def make_sweeper(resources: Resources, gateway: PortalGateway, *, owner: str, portal: str = "") -> Sweeper:
+    settings = resources.settings
     state = SweepState(resources.engine, f"tasks@{portal}" if portal else "tasks")
-    interval = resources.settings.b24_sweep_interval
-    return Sweeper(resources.journal.for_portal(portal), gateway, state, owner=owner, interval=interval)
+    rescan = EditRescan(gateway, EntryFingerprints(resources.engine, portal), hours=settings.b24_rescan_hours)
+    return Sweeper(
+        resources.journal.for_portal(portal),
+        gateway,
+        state,
+        owner=owner,
+        interval=settings.b24_sweep_interval,
+        audit=AuditLog(resources.engine, portal),
+        # An open audit row older than two leases belongs to no running round any more.
+        settle_after=timedelta(seconds=2 * settings.b24_lease_seconds),
+        rescan=rescan,
+    )
 
 
 def make_processor(resources: Resources, gateway: PortalGateway, portal: str = "") -> Processor:
     settings = resources.settings
     journal = resources.journal.for_portal(portal)
+    audit = AuditLog(resources.engine, portal)
+    confirmer = Confirmer(gateway, audit)
     enforcer = Enforcer(
         gateway,
-        AuditLog(resources.engine),
+        audit,
         Breakers(resources.engine, portal),
+        confirmer,
         dry_run=settings.b24_dry_run,
         max_deletions_per_hour=settings.b24_max_deletions_per_hour,
     )
     settlement = Settlement(journal, retry_base=settings.b24_retry_base_seconds)
     snapshots = TaskSnapshots(resources.engine, portal)
     notifier = Notifier(gateway, NoticeLog(resources.engine, portal))
-    return Processor(journal, resources.rules, gateway, enforcer, snapshots, settlement, notifier=notifier)
+    parts = (journal, resources.rules, gateway, enforcer, snapshots, settlement)
+    return Processor(*parts, confirmer=confirmer, notifier=notifier)
 
 
 def make_worker(

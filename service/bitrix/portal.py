@@ -22,6 +22,7 @@ from service.core.bitrix import (
     Reply,
     TransientError,
     entries_after,
+    entries_created_since,
     entries_list,
     entry_add,
     entry_delete,
@@ -106,6 +107,17 @@ class PortalGateway:
             answers.update(replies)
         return [answers[f"m{n}"] for n in range(len(calls))]
 
+    def entry_ids(self, task_ids: Sequence[int]) -> dict[int, frozenset[int] | BitrixError | None]:
+        """The ids of each task's time entries as read now (None: the task is gone), or the read's error.
+
+        The fresh read that settles a deletion whose answer did not (`service/core/settling.py`)."""
+        calls = {f"e{t}": entries_list(t, ("ID",)) for t in dict.fromkeys(int(t) for t in task_ids)}
+        out: dict[int, frozenset[int] | BitrixError | None] = {}
+        for batch_calls, answers in self._run(pack(calls)):
+            for key in batch_calls:
+                out[int(key[1:])] = _ids(answers[key])
+        return out
+
     def add_entry(
         self,
         task_id: int,
@@ -157,6 +169,32 @@ class PortalGateway:
                 return
             last_id = max(entry_id for entry_id, _ in rows)
 
+    def recent_entries(self, since: datetime, max_requests: int) -> Iterator[dict[str, Any]]:
+        """Every time entry created at or after `since`, across all tasks, lowest id first, in few requests:
+        one call learns how many there are (`total`), then batches of up to 50 pages (2,500 entries) each.
+        Stops after `max_requests` HTTP requests (the rest waits for the next pass)."""
+        first = self._client.call(entries_created_since(since, 0))
+        rows = _recent_rows(first.result)
+        yield from rows
+        left = (first.total - len(rows)) if first.total is not None else None
+        for _request in range(max_requests - 1):
+            if len(rows) < ENTRY_PAGE or left == 0:
+                return
+            after = max(int(str(row["ID"])) for row in rows)
+            pages = MAX_COMMANDS if left is None else min(MAX_COMMANDS, -(-left // ENTRY_PAGE))
+            calls = {f"p{n}": entries_created_since(since, after, n) for n in range(1, pages + 1)}
+            answers = self._client.batch(calls)
+            rows = []
+            for key in calls:  # in page order; a short page is the last one
+                answer = answers[key]
+                if isinstance(answer, BitrixError):
+                    raise answer
+                rows = _recent_rows(answer.result)
+                yield from rows
+                left = None if left is None else max(0, left - len(rows))
+                if len(rows) < ENTRY_PAGE:
+                    return
+
     def _run(
         self, groups: list[dict[str, Call]]
     ) -> Iterator[tuple[dict[str, Call], Mapping[str, Reply | BitrixError]]]:
@@ -192,6 +230,15 @@ def _partial(state: TaskState | BitrixError, listed: Reply | BitrixError) -> boo
     return more_rows(listed, len(state.entries))
 
 
+def _ids(answer: Reply | BitrixError) -> frozenset[int] | BitrixError | None:
+    if isinstance(answer, NotFound):  # "#1 task not found": the task went, and its entries with it
+        return None
+    if isinstance(answer, BitrixError):
+        return answer
+    rows = answer.result if isinstance(answer.result, list) else []
+    return frozenset(int(str(row["ID"])) for row in rows if isinstance(row, dict) and "ID" in row)
+
+
 def _history_rows(history: Reply | BitrixError | None) -> list[dict[str, Any]] | None:
     if not isinstance(history, Reply):
         return None
@@ -211,6 +258,13 @@ def _task_rows(result: object) -> list[tuple[int, datetime]]:
             rows.append((int(str(task_id)), datetime.fromisoformat(str(changed))))
         except (TypeError, ValueError):
             raise TransientError("ERROR_UNEXPECTED_ANSWER", "bad task row", 200, "tasks.task.list") from None
+    return rows
+
+
+def _recent_rows(result: object) -> list[dict[str, Any]]:
+    rows = [row for row in result if isinstance(row, dict)] if isinstance(result, list) else []
+    if any(not str(row.get("ID", "")).isdigit() for row in rows):
+        raise TransientError("ERROR_UNEXPECTED_ANSWER", "bad entry row", 200, "task.elapseditem.getlist")
     return rows
 
 

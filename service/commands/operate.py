@@ -13,7 +13,8 @@ from service.plumbing.clock import utcnow
 
 # What `audit` shows: the decision's outcome, or the restore state of a deleted record.
 OUTCOMES = (
-    *("pending", "deleted", "gone", "failed", "shadow", "dry-run", "tripped", "skipped"),
+    *("pending", "unconfirmed", "refused", "deleted", "gone", "failed", "shadow", "dry-run", "tripped"),
+    "skipped",
     *("restoring", "restored"),
 )
 COMMENT_WIDTH = 30

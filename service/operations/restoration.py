@@ -19,9 +19,11 @@ from service.store.audit import AuditLog, AuditRecord
 
 # Why a record that is not `deleted` has nothing to restore.
 NOTHING_DELETED = {
-    "gone": "the entry was already gone when the rule acted",
-    "failed": "the delete failed; the entry is still there",
-    "pending": "the delete was never confirmed; check the task",
+    "gone": "someone else removed the entry before the rule's delete reached it",
+    "failed": "the delete failed; a read after it found the entry still there",
+    "pending": "the delete is not settled yet; the next read of the task settles it (`b24rules sweep`)",
+    "unconfirmed": "the delete's answer was lost; the next read of the task settles it (`b24rules sweep`)",
+    "refused": "the portal refused the delete; the next read of the task settles it (`b24rules sweep`)",
 }
 # The portal turned these away before running the method: certainly nothing was created.
 NOT_RUN = (PermanentError, RateLimited, OperationTimeLimit)

@@ -1,8 +1,10 @@
 """The acting half of a round: evaluations → brakes → decision → audit rows → deletions → outcomes.
 
 Every audit row is written *before* anything is sent, so a crash mid-round leaves a record of what was
-about to be deleted; each deletion's outcome (deleted, gone, failed) is then written onto its row.
-Settling the claims stays with the round (`service/pipeline/rounds.py`).
+about to be deleted; each deletion's outcome is then written onto its row: `deleted` when the portal
+says so, otherwise `unconfirmed` or `refused` until a fresh read of the task settles it as deleted (by
+us), gone or failed (`service/pipeline/confirmation.py`). Settling the claims stays with the round
+(`service/pipeline/rounds.py`).
 """
 
 from __future__ import annotations
@@ -15,7 +17,10 @@ from typing import Any
 
 from service.bitrix.portal import PortalGateway
 from service.core import policy
+from service.core.bitrix.errors import NotFound, TransientError
 from service.core.evaluation import Evaluation
+from service.core.settling import UNSETTLED, describe_answer, sent_outcome
+from service.pipeline.confirmation import Confirmer
 from service.plumbing import metrics
 from service.plumbing.sentry import capture_failure
 from service.store.audit import AuditDraft, AuditLog
@@ -24,6 +29,7 @@ from service.store.journal import Claim
 
 log = logging.getLogger(__name__)
 ECHO_WINDOW = timedelta(seconds=60)
+DELETE = "task.elapseditem.delete"
 
 
 @dataclass(frozen=True)
@@ -39,6 +45,7 @@ class Enforcer:
         gateway: PortalGateway,
         audit: AuditLog,
         breakers: Breakers,
+        confirmer: Confirmer,
         *,
         dry_run: bool,
         max_deletions_per_hour: int,
@@ -46,6 +53,7 @@ class Enforcer:
         self._gateway = gateway
         self._audit = audit
         self._breakers = breakers
+        self._confirmer = confirmer
         self._dry_run = dry_run
         self._max_per_hour = max_deletions_per_hour
 
@@ -74,7 +82,8 @@ class Enforcer:
         }
         echo = set()
         for item in evaluated:
-            if item.claim.attempts:  # a retry finishes its own work; it is not an echo
+            # A retry finishes its own work, and a sweep or replay is no portal event: neither is an echo.
+            if item.claim.attempts or "event" not in item.claim.sources:
                 continue
             first_seen = item.claim.first_received_at
             for rule in {d.rule for d in item.evaluation.deletions}:
@@ -96,7 +105,7 @@ class Enforcer:
             capture_failure(f"rule '{rule}' tripped: {why}", {"rule": rule, "kind": "circuit-breaker"})
 
     def _send(self, decision: policy.Decision, audit_ids: Sequence[int], now: datetime) -> Sent:
-        """Delete what the decision says; record each outcome; return the outcomes and failures."""
+        """Delete what the decision says; record each outcome, settle the unclear ones by a fresh read."""
         pairs = list(zip(decision.actions, audit_ids, strict=True))
         for action, _ in pairs:
             if action.outcome != policy.SEND:
@@ -107,27 +116,58 @@ class Enforcer:
             return sent
         items = [(a.deletion.task_id, a.deletion.item_id) for a, _ in sending]
         try:
-            results: dict[tuple[int, int], object] = dict(self._gateway.delete(items))
-        except Exception as error:
-            results = dict.fromkeys(items, error)
+            answers: dict[tuple[int, int], object] = dict(self._gateway.delete(items))
+        except Exception as error:  # the request itself broke down: whether it ran is unknown
+            answers = dict.fromkeys(items, error)
         for action, audit_id in sending:
             key = (action.deletion.task_id, action.deletion.item_id)
-            result = results.get(key, RuntimeError("no answer for this deletion"))
-            outcome = result if isinstance(result, str) else "failed"
-            problem = result if isinstance(result, BaseException) else None
-            self._audit.set_outcome(audit_id, outcome, now, error=str(problem) if problem else None)
-            metrics.DELETIONS.labels(rule=action.deletion.rule, outcome=outcome).inc()
+            answer = answers.get(key)
+            outcome = sent_outcome(answer)
+            self._audit.set_outcome(audit_id, outcome, now, error=describe_answer(answer))
+            if outcome == "deleted":
+                metrics.DELETIONS.labels(rule=action.deletion.rule, outcome=outcome).inc()
             sent.outcomes[key] = outcome
-            if problem is not None:
-                sent.failures.setdefault(action.deletion.task_id, RuleFailure(action.deletion.rule, problem))
+        self._confirm(sending, answers, sent, now)
         return sent
+
+    def _confirm(
+        self,
+        sending: Sequence[tuple[policy.Action, int]],
+        answers: dict[tuple[int, int], object],
+        sent: Sent,
+        now: datetime,
+    ) -> None:
+        """Re-read the tasks with unclear deletions; what is still open or failed fails the task's claim."""
+        unclear = {a.deletion.task_id for a, _ in sending if sent.outcomes[_key(a)] in UNSETTLED}
+        settled = self._confirmer.reread(sorted(unclear), now) if unclear else {}
+        for action, audit_id in sending:
+            key = _key(action)
+            sent.outcomes[key] = settled.get(audit_id, sent.outcomes[key])
+            if sent.outcomes[key] in ("failed", *UNSETTLED):
+                error = _error_of(answers.get(key))
+                sent.failures.setdefault(key[0], RuleFailure(action.deletion.rule, error))
+
+
+def _key(action: policy.Action) -> tuple[int, int]:
+    return (action.deletion.task_id, action.deletion.item_id)
+
+
+def _error_of(answer: object) -> BaseException:
+    """What fails the claim: the portal's own error, so a permanent one dead-letters and a lost answer
+    is retried. "Not found" while the entry is still there (a webhook that cannot see it) is permanent."""
+    if isinstance(answer, BaseException):
+        return answer
+    if answer == "gone":
+        return NotFound("ERROR_CORE", "not found, yet the entry is still there", None, DELETE)
+    return TransientError("NO_ANSWER", "no answer for this deletion", None, DELETE)
 
 
 @dataclass
 class Sent:
     """What the portal made of a round's deletions."""
 
-    outcomes: dict[tuple[int, int], str] = field(default_factory=dict)  # (task, item) → deleted|gone|failed
+    # (task, item) → deleted | gone | failed, or unconfirmed | refused when the re-read failed too
+    outcomes: dict[tuple[int, int], str] = field(default_factory=dict)
     failures: dict[int, BaseException] = field(default_factory=dict)  # the first failure per task
 
 

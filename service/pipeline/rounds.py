@@ -1,9 +1,10 @@
 """One processing round: claimed tasks → one batched read → plans → decisions → audit → deletions.
 
-The shell around the pure core. It reads the portal through the gateway (few, batched requests), asks
-the engine for a plan, hands the plans to the enforcer (`service/pipeline/enforcement.py`: brakes, decisions,
-audit rows *before* anything is sent, batched deletes), and settles each claim as done, retry
-(transient) or dead letter (permanent).
+The shell around the pure core. It reads the portal through the gateway (few, batched requests), settles
+the deletions an earlier round left open from that read (`service/pipeline/confirmation.py`), asks the
+engine for a plan, hands the plans to the enforcer (`service/pipeline/enforcement.py`: brakes,
+decisions, audit rows *before* anything is sent, batched deletes), and settles each claim as done,
+retry (transient) or dead letter (permanent).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from service.core import policy
 from service.core.bitrix.errors import NotFound
 from service.core.evaluation import ClaimView, Evaluation, evaluate_claim, listened_names
 from service.core.rules import RuleSet, needs_history, task_select
+from service.pipeline.confirmation import Confirmer
 from service.pipeline.enforcement import Enforcer, Evaluated, RuleFailure, Sent
 from service.pipeline.notifying import Notifier, notables
 from service.pipeline.settlement import Settlement
@@ -40,6 +42,7 @@ class Processor:
         snapshots: TaskSnapshots,
         settlement: Settlement,
         *,
+        confirmer: Confirmer,
         notifier: Notifier | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
@@ -51,6 +54,7 @@ class Processor:
         self._snapshots = snapshots
         self._settlement = settlement
         self._notifier = notifier
+        self._confirmer = confirmer
 
     def run(self, claims: Sequence[Claim]) -> bool:
         """Evaluate and act on the claimed tasks; every claim leaves settled (done, retry or dead).
@@ -68,6 +72,9 @@ class Processor:
         if not work:
             return True
         states = self._fetch(ruleset, work)
+        # Deletions an earlier round left open (lost answer, dead worker) are settled by this read
+        # before the rules see the task: a settled row must not block, or double, a deletion.
+        self._confirmer.from_states(states, now)
         evaluated = [e for claim in work if (e := self._evaluate(ruleset, claim, states, now)) is not None]
         if evaluated:
             self._act(evaluated, ruleset, now)

@@ -1,10 +1,14 @@
 """Reconciliation: every B24_SWEEP_INTERVAL, enqueue the tasks that may need an evaluation no event asked for.
 
-Bitrix24 never re-delivers a lost event, and some changes come with no event at all. Two sources:
+Bitrix24 never re-delivers a lost event, and some changes come with no event at all. The sources:
 - tasks changed since the watermark (`tasks.task.list` filtered on CHANGED_DATE): lost events;
 - time entries added since the entry watermark (`task.elapseditem.getlist` across all tasks, by id):
   adding a time entry (a timer stopped at once leaves a 0-second one) fires no event and does not
-  touch the task's CHANGED_DATE, so only the entries themselves reveal it.
+  touch the task's CHANGED_DATE, so only the entries themselves reveal it;
+- time entries edited in place within B24_RESCAN_HOURS (`service/pipeline/rescan.py`): an edit keeps
+  the id and fires no event either;
+- tasks with audit rows a read has not settled yet (a lost answer, a dead worker, a dead letter) and no
+  event of their own waiting: their next read settles them (`service/pipeline/confirmation.py`).
 Both feed the same journal as events, so they take the same path. One sweeper leads at a time.
 """
 
@@ -15,6 +19,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from service.bitrix.portal import PortalGateway
+from service.pipeline.rescan import EditRescan
+from service.store.audit import AuditLog
 from service.store.journal import Journal
 from service.store.sweeps import SweepState
 
@@ -30,13 +36,27 @@ class SweepReport:
     tasks: int
     watermark: datetime | None
     entry_watermark: int | None = None  # the highest time-entry id seen so far
+    edited: int = 0  # tasks enqueued because an entry was edited within B24_RESCAN_HOURS
+    unsettled: int = 0  # tasks enqueued to settle audit rows no read has settled yet
 
 
 class Sweeper:
     def __init__(
-        self, journal: Journal, gateway: PortalGateway, state: SweepState, *, owner: str, interval: float
+        self,
+        journal: Journal,
+        gateway: PortalGateway,
+        state: SweepState,
+        *,
+        owner: str,
+        interval: float,
+        audit: AuditLog | None = None,
+        settle_after: timedelta = timedelta(minutes=5),
+        rescan: EditRescan | None = None,
     ) -> None:
         self._journal = journal
+        self._audit = audit
+        self._settle_after = settle_after
+        self._rescan = rescan
         self._gateway = gateway
         self._owner = owner
         self._state = state
@@ -63,7 +83,9 @@ class Sweeper:
             if first:  # listed only to anchor the watermark on the portal's clock, not to act on
                 changed = set()
             added, last_entry = self._new_entries()
-            tasks = changed | added
+            edited = self._rescan.run(now) if self._rescan is not None else set()
+            unsettled = self._unsettled(now)
+            tasks = changed | added | edited | unsettled
             for task_id in sorted(tasks):
                 self._journal.enqueue_task(task_id, now, source="sweep")
             # The portal's own clock sets the watermark, so clock skew between us and it loses nothing.
@@ -72,11 +94,19 @@ class Sweeper:
             log.info(
                 "sweep done",
                 extra={"tasks": len(tasks), "changed": len(changed), "new_entries_in": len(added),
+                       "edited_entries_in": len(edited), "unsettled": len(unsettled),
                        "since": start.isoformat(), "entry_watermark": last_entry},
             )  # fmt: skip
-            return SweepReport(len(tasks), newest, last_entry)
+            return SweepReport(len(tasks), newest, last_entry, len(edited), len(unsettled))
         finally:
             self._state.release(self._owner)
+
+    def _unsettled(self, now: datetime) -> set[int]:
+        """Tasks whose open audit rows outlived any running round and have no event queued to settle them."""
+        if self._audit is None:
+            return set()
+        tasks = self._audit.unsettled_tasks(before=now - self._settle_after)
+        return tasks - self._journal.open_tasks(sorted(tasks))
 
     def _changed_tasks(self, start: datetime) -> tuple[set[int], datetime]:
         tasks: set[int] = set()

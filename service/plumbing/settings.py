@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     b24_rate_limit: float = Field(default=2.0, gt=0, le=1000)
     b24_rate_burst: int = Field(default=50, ge=1, le=10000)
     b24_sweep_interval: int = Field(default=900, ge=0)
+    # Each sweep re-reads the time entries created in the last this-many hours to catch entries edited
+    # in place (an edit fires no event); 0 turns the rescan off.
+    b24_rescan_hours: float = Field(default=48.0, ge=0, le=24 * 90)
     b24_max_deletions_per_hour: int = Field(default=500, ge=1)
     # How long a worker's claim on a task lasts without a heartbeat: after a crash (kill -9, lost node)
     # another worker takes the task once it runs out. Heartbeats renew it every third of it.

@@ -3,8 +3,11 @@
 A record keeps the entry as the portal returned it (author, seconds, comment, dates), the rule and rule
 set version that selected it, the per-condition trace and the cause (events or sweep), so `audit` can
 say why and `restore` can re-create the entry. Outcomes: written as `pending` (about to delete),
-`shadow`, `dry-run`, `tripped` or `skipped` (nothing sent); a pending record then becomes `deleted`,
-`gone` (already absent: success) or `failed`.
+`shadow`, `dry-run`, `tripped` or `skipped` (nothing sent, final). A pending record becomes `deleted`
+when the portal confirms it, or `unconfirmed` (answer lost) / `refused` (an error answered) until the
+next read of its task settles it as `deleted` (by us), `gone` (by someone else) or `failed` (verified
+still there): see `service/core/settling.py`. No row stays unsettled: the sweeper re-reads the tasks
+of rows left so.
 
 Restoring is made idempotent by `begin_restore`, which claims a record atomically: a second `restore`
 of the same record, concurrent or later, is refused instead of creating a second copy. A restore that
@@ -35,13 +38,15 @@ from sqlalchemy import (
     update,
 )
 
+from service.core.settling import REFUSED, UNCONFIRMED, UNSETTLED
 from service.store.db import Id, UtcDateTime, metadata, reading
 
 DRAFT_OUTCOMES = ("pending", "shadow", "dry-run", "tripped", "skipped")
 FINAL_OUTCOMES = ("deleted", "gone", "failed")
+ALL_OUTCOMES = DRAFT_OUTCOMES + FINAL_OUTCOMES + (UNCONFIRMED, REFUSED)
 RESTORE_STATES = ("restoring", "restored")
-# What the per-hour budget and the self-echo guard count: deletions sent or about to be sent.
-DELETING = ("pending", "deleted")
+# What the per-hour budget and the self-echo guard count: deletions sent, about to be sent, or maybe done.
+DELETING = ("pending", UNCONFIRMED, "deleted")
 
 audit_log = Table(
     "audit_log",
@@ -63,7 +68,10 @@ audit_log = Table(
     Column("restore_state", String(16)),  # NULL, restoring, restored
     Column("restored_item_id", BigInteger),
     Column("restored_at", UtcDateTime()),
-    CheckConstraint(f"outcome IN {DRAFT_OUTCOMES + FINAL_OUTCOMES!r}", name="audit_outcome"),
+    # The installed portal the row's task belongs to ('' = the webhook portal): task ids repeat across
+    # portals, so a row is settled only by a read of its own portal (schema version 5).
+    Column("portal", String(64), nullable=False, server_default=""),
+    CheckConstraint(f"outcome IN {ALL_OUTCOMES!r}", name="audit_outcome"),
     Index("audit_by_task", "task_id", "created_at"),
     Index("audit_by_rule", "rule", "created_at"),
     Index("audit_by_time", "created_at"),
@@ -121,8 +129,9 @@ class AuditRecord:
 
 
 class AuditLog:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, portal: str = "") -> None:
         self._engine = engine
+        self._portal = portal  # rows are written for it; open rows are found only for it
 
     def record(self, entries: Sequence[AuditDraft], now: datetime) -> list[int]:
         """Write the decisions (one transaction); return their ids in the same order."""
@@ -132,22 +141,45 @@ class AuditLog:
         ids: list[int] = []
         with self._engine.begin() as connection:
             for draft in entries:
-                values = dict(vars(draft), created_at=now, updated_at=now)
+                values = dict(vars(draft), created_at=now, updated_at=now, portal=self._portal)
                 statement = insert(audit_log).values(**values).returning(audit_log.c.id)
                 ids.append(int(connection.execute(statement).scalar_one()))
         return ids
 
     def set_outcome(self, audit_id: int, outcome: str, now: datetime, error: str | None = None) -> bool:
-        """Record what happened to a pending deletion: deleted, gone or failed."""
-        if outcome not in FINAL_OUTCOMES:
+        """Record what happened to a deletion not settled yet: deleted, gone, failed, or still unknown
+        (unconfirmed, refused). False when the row was settled already (or was never a deletion)."""
+        if outcome not in (*FINAL_OUTCOMES, UNCONFIRMED, REFUSED):
             raise ValueError(f"a deletion ends as one of {FINAL_OUTCOMES}, not {outcome!r}")
         statement = (
             update(audit_log)
-            .where(audit_log.c.id == audit_id, audit_log.c.outcome.in_(("pending", "failed")))
+            .where(audit_log.c.id == audit_id, audit_log.c.outcome.in_(UNSETTLED))
             .values(outcome=outcome, error=error, updated_at=now)
         )
         with self._engine.begin() as connection:
             return bool(connection.execute(statement).rowcount)
+
+    def unsettled(self, task_ids: Sequence[int]) -> list[AuditRecord]:
+        """The rows of these tasks whose deletion is not settled yet (pending, unconfirmed, refused)."""
+        if not task_ids:
+            return []
+        condition = (
+            audit_log.c.portal == self._portal,
+            audit_log.c.task_id.in_(list(task_ids)),
+            audit_log.c.outcome.in_(UNSETTLED),
+        )
+        return self._records(select(audit_log).where(*condition).order_by(audit_log.c.id))
+
+    def unsettled_tasks(self, before: datetime) -> set[int]:
+        """Tasks with a row left unsettled since before `before` (older than any round still running)."""
+        condition = (
+            audit_log.c.portal == self._portal,
+            audit_log.c.outcome.in_(UNSETTLED),
+            audit_log.c.updated_at < before,
+        )
+        query = select(audit_log.c.task_id).where(*condition).distinct()
+        with reading(self._engine) as connection:
+            return {int(task_id) for task_id in connection.scalars(query)}
 
     def query(
         self,

@@ -55,6 +55,7 @@ TABLE_MODULES: tuple[str, ...] = (
     "service.store.portals",
     "service.store.operatoractions",
     "service.store.notices",
+    "service.store.fingerprints",
 )
 
 # Surrogate keys: BIGINT on PostgreSQL, but INTEGER on SQLite so that the column aliases the rowid.

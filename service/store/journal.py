@@ -214,6 +214,18 @@ class Journal:
             oldest_pending_age_seconds=age,
         )
 
+    def open_tasks(self, task_ids: Sequence[int]) -> set[int]:
+        """Those of `task_ids` with an event still to be evaluated (pending or processing)."""
+        if not task_ids:
+            return set()
+        query = select(events.c.task_id).where(
+            events.c.task_id.in_(list(task_ids)), events.c.status.in_((PENDING, PROCESSING))
+        )
+        if self._portal:  # as claims count an event's portal: by its member id
+            query = query.where(events.c.member_id == self._portal)
+        with reading(self._engine) as connection:
+            return {int(task_id) for task_id in connection.scalars(query.distinct())}
+
     def get(self, event_id: int) -> EventRecord | None:
         with reading(self._engine) as connection:
             row = connection.execute(select(events).where(events.c.id == event_id)).first()

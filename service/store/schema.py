@@ -100,6 +100,35 @@ def _status_page_indexes(connection: Connection) -> None:
                 index.create(connection, checkfirst=True)
 
 
+def _audit_unsettled_outcomes(connection: Connection) -> None:
+    """audit_log.outcome may also be `unconfirmed` or `refused` (a delete whose answer did not settle it),
+    and each row names its portal ('' for rows written before: the webhook portal's).
+
+    PostgreSQL swaps the CHECK constraint. SQLite cannot alter a constraint: the table is rebuilt as
+    declared now (rename, create, copy the columns both have, drop), inside the migration's transaction.
+    """
+    from service.store.audit import ALL_OUTCOMES, audit_log
+
+    if not connection.dialect.has_table(connection, "audit_log"):
+        return  # built as declared now by the create_all that follows every migration
+    if not is_sqlite(connection):
+        connection.execute(text("ALTER TABLE audit_log DROP CONSTRAINT IF EXISTS audit_outcome"))
+        check = f"CHECK (outcome IN {ALL_OUTCOMES!r})"
+        connection.execute(text(f"ALTER TABLE audit_log ADD CONSTRAINT audit_outcome {check}"))
+        portal = "ADD COLUMN IF NOT EXISTS portal VARCHAR(64) NOT NULL DEFAULT ''"
+        connection.execute(text(f"ALTER TABLE audit_log {portal}"))
+        return
+    old = [str(row[1]) for row in connection.exec_driver_sql("PRAGMA table_info(audit_log)")]
+    connection.exec_driver_sql("ALTER TABLE audit_log RENAME TO audit_log_before_v5")
+    for index in audit_log.indexes:
+        connection.exec_driver_sql(f"DROP INDEX IF EXISTS {index.name}")
+    audit_log.create(connection)
+    columns = ", ".join(name for name in old if name in audit_log.c)
+    copy = f"INSERT INTO audit_log ({columns}) SELECT {columns} FROM audit_log_before_v5"  # noqa: S608 (our own column names)
+    connection.exec_driver_sql(copy)
+    connection.exec_driver_sql("DROP TABLE audit_log_before_v5")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "baseline: journal, leases, snapshots, audit, breakers, sweeps", _baseline),
     Migration(2, "sweep_state.entry_watermark: new time entries are swept by id", _sweep_entry_watermark),
@@ -109,6 +138,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         "status page indexes: audit by rule, outcome, restore state, hits; events by time",
         _status_page_indexes,
     ),
+    Migration(5, "audit_log: outcomes unconfirmed, refused; portal", _audit_unsettled_outcomes),
 )
 
 

@@ -61,9 +61,29 @@ def test_outcomes_are_checked(audit: AuditLog, now: datetime) -> None:
     [audit_id] = audit.record([DRAFT], now)
     with pytest.raises(ValueError, match="ends as one of"):
         audit.set_outcome(audit_id, "shadow", now)
+    assert audit.set_outcome(audit_id, "unconfirmed", now, error="TIMEOUT")
     assert audit.set_outcome(audit_id, "failed", now, error="ACCESS_DENIED")
     assert audit.get([audit_id])[0].error == "ACCESS_DENIED"
-    assert audit.set_outcome(audit_id, "gone", now)  # a failed deletion retried later
+    # Final: a settled row never changes again (a retry writes a row of its own).
+    assert not audit.set_outcome(audit_id, "deleted", now)
+    assert audit.get([audit_id])[0].outcome == "failed"
+
+
+def test_open_rows_are_found_by_task_and_by_age(audit: AuditLog, now: datetime) -> None:
+    later = now + timedelta(minutes=10)
+    pending, lost, refused, done = audit.record([replace(DRAFT, item_id=n) for n in range(4)], now)
+    [elsewhere] = audit.record([replace(DRAFT, task_id=6, item_id=9)], later)
+    audit.set_outcome(lost, "unconfirmed", now, error="TIMEOUT")
+    audit.set_outcome(refused, "refused", now, error="not found")
+    audit.set_outcome(done, "deleted", now)
+
+    assert [r.id for r in audit.unsettled([5])] == [pending, lost, refused]
+    assert [r.id for r in audit.unsettled([5, 6])] == [pending, lost, refused, elsewhere]
+    assert audit.unsettled([]) == []
+    assert audit.unsettled_tasks(before=now + timedelta(minutes=1)) == {5}  # task 6's row is too fresh
+    assert audit.unsettled_tasks(before=later + timedelta(minutes=1)) == {5, 6}
+    # A lost answer may have deleted the entry: the hourly budget and the echo guard count it.
+    assert audit.count_deleted_since(DRAFT.rule, now) == 4  # two pending, unconfirmed, deleted
 
 
 def test_datetimes_in_traces_are_stored_as_iso_text(audit: AuditLog, now: datetime) -> None:

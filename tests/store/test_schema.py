@@ -114,8 +114,58 @@ def test_a_database_from_before_the_status_page_gets_its_indexes(engine: Engine)
     with engine.begin() as connection:
         for name in STATUS_PAGE_INDEXES:
             connection.execute(text(f"DROP INDEX {name}"))
-        connection.execute(schema_version.update().values(version=MIGRATIONS[-2].version))
+        before = next(m.version for m in MIGRATIONS if m.description.startswith("status page indexes"))
+        connection.execute(schema_version.update().values(version=before - 1))
     assert not STATUS_PAGE_INDEXES & indexes()
 
     assert migrate(engine) == MIGRATIONS[-1].version
     assert indexes() >= STATUS_PAGE_INDEXES
+
+
+V4_OUTCOMES = ("pending", "shadow", "dry-run", "tripped", "skipped", "deleted", "gone", "failed")
+
+
+def _audit_log_as_at_version_4(engine: Engine) -> None:
+    """Put back audit_log's version-4 CHECK (no unconfirmed, no refused) and stamp version 4."""
+    from service.store.audit import ALL_OUTCOMES
+
+    with engine.begin() as connection:
+        if engine.dialect.name == "sqlite":
+            query = "SELECT sql FROM sqlite_master WHERE name = 'audit_log'"
+            sql = connection.exec_driver_sql(query).scalar()
+            assert repr(ALL_OUTCOMES) in str(sql)
+            connection.exec_driver_sql("DROP TABLE audit_log")
+            connection.exec_driver_sql(str(sql).replace(repr(ALL_OUTCOMES), repr(V4_OUTCOMES)))
+        else:
+            connection.execute(text("ALTER TABLE audit_log DROP CONSTRAINT audit_outcome"))
+            check = f"CHECK (outcome IN {V4_OUTCOMES!r})"
+            connection.execute(text(f"ALTER TABLE audit_log ADD CONSTRAINT audit_outcome {check}"))
+        connection.execute(schema_version.update().values(version=4))
+
+
+def test_version_5_lets_audit_rows_be_unconfirmed_and_keeps_every_row(engine: Engine) -> None:
+    from dataclasses import replace
+
+    from sqlalchemy.exc import IntegrityError
+
+    from service.store.audit import AuditLog
+    from tests.store.test_audit import DRAFT
+
+    now = datetime(2025, 3, 1, tzinfo=UTC)
+    _audit_log_as_at_version_4(engine)
+    audit = AuditLog(engine)
+    [kept, lost] = audit.record([DRAFT, replace(DRAFT, item_id=302)], now)
+    audit.set_outcome(kept, "deleted", now)
+    with pytest.raises(IntegrityError):  # what a lost answer could not be recorded as before
+        audit.set_outcome(lost, "unconfirmed", now)
+
+    assert migrate(engine) == MIGRATIONS[-1].version
+
+    assert audit.set_outcome(lost, "unconfirmed", now)
+    assert [(r.id, r.outcome, r.entry) for r in audit.get([kept, lost])] == [
+        (kept, "deleted", DRAFT.entry),
+        (lost, "unconfirmed", DRAFT.entry),
+    ]
+    indexes = {index["name"] for index in inspect(engine).get_indexes("audit_log")}
+    assert {"audit_by_task", "audit_by_rule", "audit_by_time"} <= indexes
+    assert "audit_log_before_v5" not in inspect(engine).get_table_names()

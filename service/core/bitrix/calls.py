@@ -149,6 +149,29 @@ def entries_after(last_id: int, newest_first: bool = False, page_size: int = ENT
     )
 
 
+def entries_created_since(since: datetime, after_id: int, page: int = 1) -> Call:
+    """task.elapseditem.getlist across ALL tasks: page `page` (50 rows, 1-based) of the entries created at
+    or after `since` with an id above `after_id`, lowest id first, every field rules can read.
+
+    The edit rescan's read: an entry edited in place keeps its id and fires no event, so recent entries
+    are read again. Same positional trap as `entries_after`: no TASKID, ORDER first (the kernel puts
+    TASKID=0, "all tasks", in front of a leading array). Pages of one `>ID` boundary can go into one
+    batch; the boundary moves between batches, so entries deleted meanwhile shift nothing out of view.
+    https://apidocs.bitrix24.com/api-reference/tasks/elapsed-item/task-elapsed-item-get-list.html
+    """
+    if page < 1:
+        raise ValueError("pages are numbered from 1")
+    return Call(
+        "task.elapseditem.getlist",
+        (
+            ("ORDER", {"ID": "asc"}),
+            ("FILTER", {">=CREATED_DATE": _iso(since), ">ID": max(0, int(after_id))}),
+            ("SELECT", list(ENTRY_FIELDS)),
+            ("PARAMS", {"NAV_PARAMS": {"nPageSize": ENTRY_PAGE, "iNumPage": int(page)}}),
+        ),
+    )
+
+
 def entry_get(task_id: int, item_id: int) -> Call:
     """task.elapseditem.get (TASKID before ITEMID).
 
