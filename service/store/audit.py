@@ -117,6 +117,7 @@ class AuditRecord:
     restore_state: str | None
     restored_item_id: int | None
     restored_at: datetime | None
+    portal: str = ""
 
     @property
     def shown_outcome(self) -> str:
