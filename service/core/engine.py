@@ -8,12 +8,14 @@ entries to delete in which mode. Dry-run, shadow mode, `simulate` and inline tes
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import cast
 
+from service.core.compiled import Columns, decided, select
 from service.core.conditions import ConditionTrace
 from service.core.conditions import evaluate as evaluate_condition
-from service.core.facts import EventInput, entry_facts, event_facts, task_facts
+from service.core.facts import EntryColumns, EventInput, entry_facts, entry_facts_of, event_facts, task_facts
 from service.core.rules import Rule, RuleSet
 from service.core.transitions import Transition
 
@@ -79,21 +81,60 @@ def evaluate(
     entries: Sequence[Mapping[str, object]],
     transition: Transition,
     now: datetime,
+    trace: bool = True,
 ) -> Plan:
-    """Evaluate every enabled rule listening to `event.name`; pure, `now` is the evaluation's clock."""
+    """Evaluate every enabled rule listening to `event.name`; pure, `now` is the evaluation's clock.
+
+    With `trace` (simulate, explain), every outcome carries every entry's verdict and every condition's
+    trace. Without it (the worker) the rules run compiled: an outcome lists only the entries it
+    selected, `when_trace` is empty, and only the deletions kept in the plan are traced (the audit
+    records why each entry was deleted). The deletions are the same either way."""
     if now.tzinfo is None:
         # Portal dates are aware; a naive clock would make every date comparison raise mid-evaluation.
         raise ValueError("now must be timezone-aware")
     base = {**event_facts(event), **task_facts(task), **transition.facts()}
     task_id = base["task.id"] if isinstance(base["task.id"], int) else 0
+    rules = ruleset.for_event(event.name)
+    if not trace:
+        return _compiled_plan(ruleset, rules, event, base, task_id, entries, now)
     own_entries = _own_entries(task_id, entries)
-    outcomes: list[RuleOutcome] = []
-    candidates: list[Deletion] = []
-    for rule in ruleset.for_event(event.name):
-        outcome = _evaluate_rule(rule, base, own_entries, now)
-        outcomes.append(outcome)
-        candidates.extend(_deletions(task_id, rule, outcome, own_entries))
+    raw_by_id = {entry_id: raw for entry_id, raw, _ in own_entries}
+    outcomes = [_evaluate_rule(rule, base, own_entries, now) for rule in rules]
+    candidates = _candidates(task_id, rules, outcomes, raw_by_id)
     return Plan(task_id, event.name.upper(), ruleset.version, tuple(outcomes), dedupe(candidates))
+
+
+def _compiled_plan(
+    ruleset: RuleSet,
+    rules: Sequence[Rule],
+    event: EventInput,
+    base: dict[str, object],
+    task_id: int,
+    entries: Sequence[Mapping[str, object]],
+    now: datetime,
+) -> Plan:
+    """`evaluate` without `trace`: compiled rules over the entries' columns; only deletions traced."""
+    every = EntryColumns(entries)
+    pairs = enumerate(zip(every["entry.id"], every["entry.task_id"], strict=True))
+    keep = [i for i, (entry_id, owner) in pairs if isinstance(entry_id, int) and task_id and owner == task_id]
+    own = [entries[i] for i in keep]
+    own_ids = [cast(int, every["entry.id"][i]) for i in keep]
+    columns = EntryColumns(own)
+    outcomes = [_select(rule, base, columns, own_ids, now) for rule in rules]
+    candidates = _candidates(task_id, rules, outcomes, dict(zip(own_ids, own, strict=True)))
+    by_name = {rule.name: rule for rule in rules}
+    deletions = tuple(_traced(d, by_name[d.rule], base, now) for d in dedupe(candidates))
+    return Plan(task_id, event.name.upper(), ruleset.version, tuple(outcomes), deletions)
+
+
+def _candidates(
+    task_id: int,
+    rules: Sequence[Rule],
+    outcomes: Sequence[RuleOutcome],
+    raw_by_id: Mapping[int, Mapping[str, object]],
+) -> list[Deletion]:
+    pairs = zip(rules, outcomes, strict=True)
+    return [deletion for rule, outcome in pairs for deletion in _deletions(task_id, rule, outcome, raw_by_id)]
 
 
 _EntryFacts = tuple[int, Mapping[str, object], dict[str, object]]
@@ -120,13 +161,40 @@ def _evaluate_rule(
         for entry_id, _, facts in entries:
             selected, trace = evaluate_condition(rule.where, {**base, **facts}, now)
             verdicts.append(EntryVerdict(entry_id, selected, trace))
+    return _outcome(rule, applies, when_trace, verdicts)
+
+
+def _select(
+    rule: Rule, base: dict[str, object], columns: Columns, ids: list[int], now: datetime
+) -> RuleOutcome:
+    """`_evaluate_rule` compiled and untraced: the verdicts of the selected entries only."""
+    applies = True if rule.when_test is None else decided(rule.when_test(base, now, columns))
+    chosen = []
+    if applies and rule.where_test is not None:
+        chosen = select(rule.where_test(base, now, columns), len(ids))
+    return _outcome(rule, applies, (), [EntryVerdict(ids[i], True, ()) for i in chosen])
+
+
+def _outcome(
+    rule: Rule, applies: bool, when_trace: tuple[ConditionTrace, ...], verdicts: list[EntryVerdict]
+) -> RuleOutcome:
     count = sum(verdict.selected for verdict in verdicts)
     over_limit = rule.limit is not None and count > rule.limit
     return RuleOutcome(rule.name, applies, when_trace, tuple(verdicts), over_limit, rule.mode)
 
 
-def _deletions(task_id: int, rule: Rule, outcome: RuleOutcome, entries: list[_EntryFacts]) -> list[Deletion]:
-    raw_by_id = {entry_id: raw for entry_id, raw, _ in entries}
+def _traced(deletion: Deletion, rule: Rule, base: dict[str, object], now: datetime) -> Deletion:
+    """The untraced path's deletion with the trace and reason the traced path gives it."""
+    if rule.where is None:
+        return deletion
+    facts = entry_facts_of(deletion.entry, rule.entry_fields)
+    _, trace = evaluate_condition(rule.where, {**base, **facts}, now)
+    return replace(deletion, trace=trace, reason=reason(trace))
+
+
+def _deletions(
+    task_id: int, rule: Rule, outcome: RuleOutcome, raw_by_id: Mapping[int, Mapping[str, object]]
+) -> list[Deletion]:
     return [
         Deletion(
             task_id,

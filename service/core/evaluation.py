@@ -55,7 +55,9 @@ def evaluate_claim(
     history: Sequence[Mapping[str, Any]] | None,
     stored_status: int | None,
     now: datetime,
+    trace: bool = True,
 ) -> Evaluation:
+    """The claim's plans; `trace=False` is the worker's fast path (see `engine.evaluate`)."""
     status = task_status(task)
     event_time = datetime.fromtimestamp(view.ts, UTC) if view.ts else None
     transition = detect(
@@ -74,6 +76,7 @@ def evaluate_claim(
             entries=entries,
             transition=transition,
             now=now,
+            trace=trace,
         )
         for name in listened_names(ruleset, view.names)
     )

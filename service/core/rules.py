@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from service.core.compiled import Binder, compile_test
 from service.core.conditions import Condition, referenced_fields
 from service.core.facts import EVENT_NAMES, TASK_SOURCES, TRANSITION_FACTS
 from service.core.notify import Notify
@@ -46,6 +47,17 @@ class Rule:
     line: int
     col: int
     notify: Notify | None = None  # who hears of its deletions (core/notify.py)
+    # `when` and `where` compiled once, here, for the engine's fast path (service/core/compiled.py).
+    when_test: Binder | None = field(init=False, repr=False, compare=False)
+    where_test: Binder | None = field(init=False, repr=False, compare=False)
+    entry_fields: frozenset[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        for name, condition in (("when_test", self.when), ("where_test", self.where)):
+            object.__setattr__(self, name, None if condition is None else compile_test(condition))
+        # The entry facts the rule reads (and the two that say whose entry it is).
+        entry = {name for name in self.fields() if name.startswith("entry.")} | {"entry.id", "entry.task_id"}
+        object.__setattr__(self, "entry_fields", frozenset(entry))
 
     def fields(self) -> frozenset[str]:
         """Every fact the rule reads: its conditions', and what its notify message and recipients name."""

@@ -124,6 +124,7 @@ class Processor:
                 history=state.history,
                 stored_status=snapshot.status if snapshot else None,
                 now=now,
+                trace=False,  # the audit needs the deletions' traces only: the engine adds those
             )
         except Exception as error:  # a bug, not the portal: report it and retry later
             log.exception("evaluation failed", extra={"task_id": claim.task_id})
