@@ -33,7 +33,7 @@ from service.pipeline.rescan import EditRescan
 from service.pipeline.rounds import Processor
 from service.pipeline.settlement import Settlement
 from service.pipeline.sweeper import Sweeper
-from service.pipeline.worker import Retention, Worker, worker_name
+from service.pipeline.worker import IDLE_CLAIM_ROOM, Retention, Worker, worker_name
 from service.plumbing import metrics
 from service.plumbing.settings import Settings
 from service.store.audit import AuditLog
@@ -132,18 +132,28 @@ def make_worker(
             lambda: [record.member_id for record in app.portals.active()],
             lambda member: make_portal_worker(resources, app, member, owner=owner, sweep=sweep),
         )
-    return _make_worker(resources, make_gateway(resources), owner=owner, sweep=sweep)
+    limiter = shared_limiter(resources, portal_key(resources.settings.webhook_url or ""))
+    return _make_worker(resources, make_gateway(resources), limiter, owner=owner, sweep=sweep)
 
 
 def make_portal_worker(
     resources: Resources, app: Application, member_id: str, *, owner: str | None, sweep: bool
 ) -> Worker:
     gateway = portal_gateway(resources, app, member_id)
-    return _make_worker(resources, gateway, owner=owner, sweep=sweep, portal=member_id)
+    record = app.portals.get(member_id)
+    # The same bucket as the portal's client (application.portal_client keys it by the portal's host).
+    limiter = shared_limiter(resources, portal_key(record.client_endpoint)) if record else None
+    return _make_worker(resources, gateway, limiter, owner=owner, sweep=sweep, portal=member_id)
 
 
 def _make_worker(
-    resources: Resources, gateway: PortalGateway, *, owner: str | None, sweep: bool, portal: str = ""
+    resources: Resources,
+    gateway: PortalGateway,
+    limiter: SharedLimiter | None,
+    *,
+    owner: str | None,
+    sweep: bool,
+    portal: str = "",
 ) -> Worker:
     settings = resources.settings
     owner = owner or worker_name()
@@ -162,6 +172,8 @@ def _make_worker(
         retention,
         owner=owner,
         lease=timedelta(seconds=settings.b24_lease_seconds),
+        # A lone event is claimed at once only while the portal's request budget has room (worker.py).
+        has_room=(lambda: limiter.room() >= IDLE_CLAIM_ROOM) if limiter else (lambda: False),
     )
 
 

@@ -76,3 +76,7 @@ class SharedLimiter:
 
     def pause(self, method: str, until: float) -> None:
         self._bucket.pause(self._key, method, until)
+
+    def room(self) -> float:
+        """How many requests could be sent right now without waiting."""
+        return self._burst - self._bucket.level(self._key, self._rate, self._clock())

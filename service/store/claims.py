@@ -64,10 +64,13 @@ class QuietWindow:
 
     A burst of events for one task then lands in one claim instead of one evaluation per trickle.
     A retry (an event with attempts) is not held back again: it already waited for its backoff.
+    While no more than `idle` events wait in the whole journal, nothing is piling up and nothing is
+    held back: a lone event is claimed at once (a user who logs a 0-second entry sees it go).
     """
 
     quiet: timedelta = timedelta(0)
     patience: timedelta = timedelta(0)
+    idle: int = 0
 
 
 NO_WAIT = QuietWindow()
@@ -151,7 +154,7 @@ def _candidates(
         .order_by(func.min(events.c.id))
         .limit(limit)
     )
-    if quiet.quiet > timedelta(0):
+    if quiet.quiet > timedelta(0) and not _idle(connection, now, quiet.idle, portal):
         query = query.having(
             or_(
                 func.max(events.c.received_at) <= now - quiet.quiet,
@@ -160,6 +163,15 @@ def _candidates(
             )
         )
     return [int(task_id) for task_id in connection.scalars(query)]
+
+
+def _idle(connection: Connection, now: datetime, most: int, portal: str) -> bool:
+    """Whether at most `most` of the portal's events wait (claimable or being processed): counted up
+    to most + 1 only."""
+    if most <= 0:
+        return False
+    waiting = select(events.c.id).where(_claimable(now, portal)).limit(most + 1).subquery()
+    return int(connection.scalar(select(func.count()).select_from(waiting)) or 0) <= most
 
 
 def _claimable(now: datetime, portal: str) -> Any:

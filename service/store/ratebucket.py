@@ -58,6 +58,16 @@ class SqlRateBucket:
             )
             return wait
 
+    def level(self, key: str, rate: float, now: float) -> float:
+        """The counter of `key`'s bucket at `now` (drained since its last take); 0.0 for a new bucket.
+        A read without a lock: what a worker consults to decide whether to wait, not to take a token."""
+        query = select(rate_buckets.c.level, rate_buckets.c.at).where(rate_buckets.c.key == key)
+        with self._engine.connect() as conn:
+            row = conn.execute(query).first()
+        if row is None:
+            return 0.0
+        return max(0.0, float(row.level) - max(0.0, now - float(row.at)) * rate)
+
     def pause(self, key: str, method: str, until: float) -> None:
         """Record that `method` must not be called before `until` (keeps the later of two pauses)."""
         with self._engine.begin() as conn:

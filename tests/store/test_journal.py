@@ -276,3 +276,22 @@ def test_settling_does_not_hold_back_a_retry(journal: Journal, now: datetime) ->
     journal.retry(claim, now, error="503", delay=timedelta(seconds=1))
 
     assert journal.claim("w1", now + timedelta(seconds=1), lease=LEASE, quiet=quiet) != []
+
+
+IDLE = QuietWindow(quiet=timedelta(seconds=2), patience=timedelta(seconds=10), idle=2)
+
+
+def test_a_lone_event_is_claimed_at_once_when_nothing_else_waits(journal: Journal, now: datetime) -> None:
+    first = journal.append(task_event(7), now)
+
+    [claim] = journal.claim("w1", now, lease=LEASE, quiet=IDLE)
+    assert claim.event_ids == (first,)
+
+
+def test_events_piling_up_are_held_for_the_quiet_window(journal: Journal, now: datetime) -> None:
+    for task_id in (7, 8, 7):  # three events wait: more than `idle`
+        journal.append(task_event(task_id), now)
+
+    assert journal.claim("w1", now + timedelta(seconds=1), lease=LEASE, quiet=IDLE) == []
+    claims = journal.claim("w1", now + timedelta(seconds=2), lease=LEASE, quiet=IDLE)
+    assert sorted(len(claim.event_ids) for claim in claims) == [1, 2]
