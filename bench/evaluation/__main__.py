@@ -80,9 +80,8 @@ def main() -> None:
         cpu = [float(str(r["cpu"])) for r in runs]
         mb = [float(str(r["mb"])) for r in runs]
         count = runs[0]["deletions"]
-        print(
-            f"{mode:9} {summary(seconds)} s (CPU {summary(cpu)} s)  {summary(mb)} MB above baseline  deletions {count}"
-        )
+        times = f"{summary(seconds)} s (CPU {summary(cpu)} s)"
+        print(f"{mode:9} {times}  {summary(mb)} MB above baseline  deletions {count}")
     pairs = zip(results["traced"], results["untraced"], strict=True)
     ratios = [float(str(t["seconds"])) / float(str(u["seconds"])) for t, u in pairs]
     print(f"untraced is {summary(ratios)}x faster than traced, same run")
