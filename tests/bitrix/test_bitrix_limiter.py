@@ -57,10 +57,10 @@ def test_shared_limiters_of_one_portal_share_the_bucket(rate_bucket: SqlRateBuck
         two.acquire("x")
 
 
-def test_room_counts_the_tokens_left_as_the_bucket_drains(shared_bucket: SqlRateBucket) -> None:
+def test_room_counts_the_tokens_left_as_the_bucket_drains(rate_bucket: SqlRateBucket) -> None:
     clock = Clock(start=5000.0)
-    limiter = SharedLimiter(shared_bucket, "acme", 2.0, 10, sleep=clock.sleep, clock=clock)
-    other = SharedLimiter(shared_bucket, "acme", 2.0, 10, sleep=clock.sleep, clock=clock)
+    limiter = SharedLimiter(rate_bucket, "acme", 2.0, 10, sleep=clock.sleep, clock=clock)
+    other = SharedLimiter(rate_bucket, "acme", 2.0, 10, sleep=clock.sleep, clock=clock)
     assert limiter.room() == 10  # a new bucket is empty
     for _ in range(8):
         other.acquire("m")  # another process of the same portal spends the budget
