@@ -38,6 +38,7 @@ from service.plumbing import metrics
 from service.plumbing.settings import Settings
 from service.store.audit import AuditLog
 from service.store.breakers import Breakers
+from service.store.decided import DecidedTasks
 from service.store.fingerprints import EntryFingerprints
 from service.store.insight import Insight
 from service.store.notices import NoticeLog
@@ -119,7 +120,8 @@ def make_processor(resources: Resources, gateway: PortalGateway, portal: str = "
     snapshots = TaskSnapshots(resources.engine, portal)
     notifier = Notifier(gateway, NoticeLog(resources.engine, portal))
     parts = (journal, resources.rules, gateway, enforcer, snapshots, settlement)
-    return Processor(*parts, confirmer=confirmer, notifier=notifier)
+    decided = DecidedTasks(resources.engine, portal)
+    return Processor(*parts, confirmer=confirmer, notifier=notifier, decided=decided)
 
 
 def make_worker(
@@ -163,6 +165,8 @@ def _make_worker(
         snapshots=TaskSnapshots(resources.engine),
         events=timedelta(days=settings.b24_event_retention_days),
         audit=timedelta(days=settings.b24_audit_retention_days),
+        decided=DecidedTasks(resources.engine),
+        notices=NoticeLog(resources.engine),
     )
     return Worker(
         resources.journal.for_portal(portal),
@@ -193,6 +197,7 @@ def make_differ(resources: Resources, *, live: bool) -> RuleDiffer:
         TaskSnapshots(resources.engine),
         Breakers(resources.engine),
         AuditLog(resources.engine),
+        DecidedTasks(resources.engine),
         gateway=make_gateway(resources) if live else None,
     )
 

@@ -21,6 +21,7 @@ from service.core.rules import RuleSet, needs_history, task_select
 from service.plumbing.clock import utcnow
 from service.store.audit import AuditLog, AuditRecord
 from service.store.breakers import Breakers
+from service.store.decided import DecidedTasks
 from service.store.snapshots import TaskSnapshots
 
 AUDIT_LIMIT = 1_000_000  # every record of the window: the audit is pruned by retention, not here
@@ -47,6 +48,8 @@ class _TaskInput:
     task: Mapping[str, Any]
     entries: Sequence[Mapping[str, Any]]
     history: Sequence[Mapping[str, Any]] | None
+    previous_status: int | None = None  # the status before, as seen when the rules decided
+    audited: bool = False  # from the audit: the transition is the one seen then, not the snapshot's
 
 
 class RuleDiffer:
@@ -55,6 +58,7 @@ class RuleDiffer:
         snapshots: TaskSnapshots,
         breakers: Breakers,
         audit: AuditLog,
+        decided: DecidedTasks,
         *,
         gateway: PortalGateway | None = None,
         clock: Callable[[], datetime] = utcnow,
@@ -63,6 +67,7 @@ class RuleDiffer:
         self._snapshots = snapshots
         self._breakers = breakers
         self._audit = audit
+        self._decided = decided
         self._clock = clock
 
     def live(self, running: RuleSet, proposed: RuleSet, tasks: Mapping[int, tuple[str, ...]]) -> DiffReport:
@@ -95,15 +100,15 @@ class RuleDiffer:
         by_task: dict[int, list[Mapping[str, Any]]] = {}
         for (task_id, _), record in sorted(latest.items()):
             by_task.setdefault(task_id, []).append(record.entry)
-        inputs = [
-            _TaskInput(t, ("ONTASKUPDATE",), self._audited_task(t), e, None) for t, e in by_task.items()
-        ]
+        decided = self._decided.get(list(by_task))
+        inputs = []
+        for task_id, entries in by_task.items():
+            known = decided.get(task_id)
+            # Without a stored task (audited before tasks were kept), only its id is known.
+            task = known.task if known else {"id": str(task_id)}
+            previous = known.previous_status if known else None
+            inputs.append(_TaskInput(task_id, ("ONTASKUPDATE",), task, entries, None, previous, True))
         return self._report(running, proposed, inputs, "audit")
-
-    def _audited_task(self, task_id: int) -> dict[str, Any]:
-        """What is known of the task without the portal: its id and the status the worker last saw."""
-        snapshot = self._snapshots.get(task_id)
-        return {"id": str(task_id), "status": str(snapshot.status) if snapshot else None}
 
     def _report(
         self, running: RuleSet, proposed: RuleSet, inputs: Sequence[_TaskInput], source: str
@@ -125,13 +130,14 @@ class RuleDiffer:
         )
 
     def _evaluate(self, ruleset: RuleSet, item: _TaskInput, now: datetime) -> Any:
-        snapshot = self._snapshots.get(item.task_id)
+        snapshot = None if item.audited else self._snapshots.get(item.task_id)
+        stored = item.previous_status if item.audited else (snapshot.status if snapshot else None)
         return evaluate_claim(
             ruleset,
             ClaimView(item.task_id, item.names, None, "", "", "event"),
             task=item.task,
             entries=item.entries,
             history=item.history,
-            stored_status=snapshot.status if snapshot else None,
+            stored_status=stored,
             now=now,
         )

@@ -26,6 +26,7 @@ from service.plumbing import metrics
 from service.plumbing.clock import utcnow
 from service.plumbing.rulesource import RuleSource
 from service.plumbing.sentry import capture_failure
+from service.store.decided import DecidedTasks
 from service.store.journal import Claim, Journal
 from service.store.snapshots import TaskSnapshots
 
@@ -44,6 +45,7 @@ class Processor:
         *,
         confirmer: Confirmer,
         notifier: Notifier | None = None,
+        decided: DecidedTasks | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._journal = journal
@@ -55,6 +57,7 @@ class Processor:
         self._settlement = settlement
         self._notifier = notifier
         self._confirmer = confirmer
+        self._decided = decided
 
     def run(self, claims: Sequence[Claim]) -> bool:
         """Evaluate and act on the claimed tasks; every claim leaves settled (done, retry or dead).
@@ -134,9 +137,24 @@ class Processor:
 
     def _act(self, evaluated: Sequence[Evaluated], ruleset: RuleSet, now: datetime) -> None:
         decision, sent = self._enforcer.enforce(evaluated, ruleset.version, now)
+        self._remember(evaluated, decision, now)
         self._announce(evaluated, ruleset, decision, sent, now)
         for item in evaluated:
             self._finish(item, sent, decision, now)
+
+    def _remember(self, evaluated: Sequence[Evaluated], decision: policy.Decision, now: datetime) -> None:
+        """Keep the task each audited decision was made on (for `diff --from-audit`)."""
+        decided = {action.deletion.task_id for action in decision.actions}
+        if self._decided is None or not decided:
+            return
+        self._decided.put(
+            [
+                (item.claim.task_id, item.task, item.evaluation.transition.previous_status)
+                for item in evaluated
+                if item.task is not None and item.claim.task_id in decided
+            ],
+            now,
+        )
 
     def _announce(
         self,

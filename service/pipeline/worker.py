@@ -22,7 +22,9 @@ from service.plumbing.rulesource import RuleSource
 from service.plumbing.sentry import capture_failure
 from service.store.audit import AuditLog
 from service.store.claims import NO_WAIT, QuietWindow
+from service.store.decided import DecidedTasks
 from service.store.journal import Claim, Journal
+from service.store.notices import NoticeLog
 from service.store.snapshots import TaskSnapshots
 
 log = logging.getLogger(__name__)
@@ -51,6 +53,9 @@ class Retention:
     snapshots: TaskSnapshots
     events: timedelta
     audit: timedelta
+    # Kept as long as the audit: the tasks decisions were made on, and the messages sent about them.
+    decided: DecidedTasks | None = None
+    notices: NoticeLog | None = None
 
 
 def worker_name() -> str:
@@ -155,6 +160,9 @@ class Worker:
         events = self._journal.prune(now, done_older_than=keep.events)
         records = keep.audit_log.prune(now, older_than=keep.audit)
         snapshots = keep.snapshots.prune(now, unseen_for=SNAPSHOT_RETENTION)
+        for store in (keep.decided, keep.notices):
+            if store is not None:
+                records += store.prune(now, older_than=keep.audit)
         if events or records or snapshots:
             log.info("pruned", extra={"events": events, "audit_records": records, "snapshots": snapshots})
 

@@ -56,6 +56,7 @@ TABLE_MODULES: tuple[str, ...] = (
     "service.store.operatoractions",
     "service.store.notices",
     "service.store.fingerprints",
+    "service.store.decided",
 )
 
 # Surrogate keys: BIGINT on PostgreSQL, but INTEGER on SQLite so that the column aliases the rowid.

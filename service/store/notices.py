@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -155,6 +155,12 @@ class NoticeLog:
         if rule is not None:
             records = [r for r in records if rule in r.rules.split(",")]
         return records[:limit]
+
+    def prune(self, now: datetime, older_than: timedelta) -> int:
+        """Forget records of every portal created before now - older_than (the audit's retention)."""
+        with self._engine.begin() as connection:
+            old = notifications.c.created_at < now - older_than
+            return connection.execute(notifications.delete().where(old)).rowcount
 
     def _records(self, statement: Any) -> list[NoticeRecord]:
         with reading(self._engine) as connection:
