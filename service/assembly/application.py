@@ -13,8 +13,10 @@ from service.bitrix.oauth import OAuthServer, PortalTokens
 from service.bitrix.portal import PortalGateway
 from service.operations.installation import Installer
 from service.operations.subscription import Subscriber
+from service.pipeline.offline import OfflinePoller
 from service.plumbing.clock import utcnow
 from service.plumbing.sentry import capture_failure
+from service.store.offline import OfflineInbox
 from service.store.portals import Portals
 from service.store.sealing import Sealer
 
@@ -70,6 +72,14 @@ def portal_gateway(resources: Resources, app: Application, member_id: str) -> Po
     if record is None:
         raise LookupError(f"portal {member_id} is not installed")
     return PortalGateway(portal_client(resources, app, record.client_endpoint, member_id, None))
+
+
+def offline_poller(resources: Resources, app: Application, member_id: str) -> OfflinePoller:
+    record = app.portals.get(member_id)
+    if record is None:
+        raise LookupError(f"portal {member_id} is not installed")
+    client = portal_client(resources, app, record.client_endpoint, member_id, None)
+    return OfflinePoller(OfflineInbox(resources.engine, member_id), client, record.domain)
 
 
 def make_installer(resources: Resources, app: Application) -> Installer:

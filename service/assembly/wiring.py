@@ -14,6 +14,7 @@ from service.assembly.application import (
     ApplicationTokens,
     make_application,
     make_installer,
+    offline_poller,
     portal_gateway,
 )
 from service.assembly.resources import Resources, build_resources
@@ -130,9 +131,11 @@ def make_worker(
     """The webhook portal's worker, or in application mode one worker per installed portal."""
     if resources.settings.app_mode:
         app = make_application(resources)
+        offline = resources.settings.b24_delivery == "offline"
         return PortalWorkers(
             lambda: [record.member_id for record in app.portals.active()],
             lambda member: make_portal_worker(resources, app, member, owner=owner, sweep=sweep),
+            poller=(lambda member: offline_poller(resources, app, member)) if offline else None,
         )
     limiter = shared_limiter(resources, portal_key(resources.settings.webhook_url or ""))
     return _make_worker(resources, make_gateway(resources), limiter, owner=owner, sweep=sweep)

@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable
 from datetime import timedelta
 
+from service.pipeline.offline import OfflinePoller
 from service.pipeline.worker import Worker
 
 log = logging.getLogger(__name__)
@@ -24,13 +25,15 @@ class PortalWorkers:
         active: Callable[[], list[str]],
         build: Callable[[str], Worker],
         *,
+        poller: Callable[[str], OfflinePoller] | None = None,
         refresh_every: timedelta = timedelta(seconds=5),
     ) -> None:
         self._active = active
         self._build = build
+        self._poller = poller  # offline delivery: each portal also gets a poller thread
         self._refresh = refresh_every.total_seconds()
         self._workers: dict[str, Worker] = {}
-        self._running: dict[str, tuple[threading.Thread, threading.Event]] = {}
+        self._running: dict[str, tuple[list[threading.Thread], threading.Event]] = {}
 
     def worker(self, member_id: str) -> Worker:
         if member_id not in self._workers:
@@ -49,22 +52,35 @@ class PortalWorkers:
         log.info("portal workers stopped")
 
     def drain(self, timeout: float = 60.0) -> int:
-        """Process every portal's queue until empty (CLI `worker --once`, tests); total rounds."""
-        return sum(self.worker(member_id).drain(timeout) for member_id in self._active())
+        """Pull what the portals queued (offline), then process every portal's queue until empty (CLI
+        `worker --once`, tests); total rounds."""
+        rounds = 0
+        for member_id in self._active():
+            if self._poller is not None:
+                poller = self._poller(member_id)
+                while poller.poll_once():
+                    rounds += 1
+            rounds += self.worker(member_id).drain(timeout)
+        return rounds
 
     def _reconcile(self, wanted: set[str]) -> None:
         for member_id in set(self._running) - wanted:
-            thread, stop = self._running.pop(member_id)
+            threads, stop = self._running.pop(member_id)
             stop.set()
-            thread.join()
+            for thread in threads:
+                thread.join()
             self._workers.pop(member_id, None)  # a reinstall starts with fresh tokens
             log.info("portal worker stopped", extra={"member_id": member_id})
         for member_id in sorted(wanted - set(self._running)):
             stop = threading.Event()
-            worker = self.worker(member_id)
-            thread = threading.Thread(
-                target=worker.run, args=(stop,), name=f"portal-{member_id}", daemon=True
-            )
-            thread.start()
-            self._running[member_id] = (thread, stop)
+            loops = [self.worker(member_id).run]
+            if self._poller is not None:
+                loops.append(self._poller(member_id).run)
+            threads = [
+                threading.Thread(target=loop, args=(stop,), name=f"portal-{member_id}-{n}", daemon=True)
+                for n, loop in enumerate(loops)
+            ]
+            for thread in threads:
+                thread.start()
+            self._running[member_id] = (threads, stop)
             log.info("portal worker started", extra={"member_id": member_id})

@@ -13,7 +13,16 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, request
 
-from . import batch, elapsed_api, events_api, messages_api, system_api, tasks_api  # noqa: F401  (register the methods)
+# Importing these modules registers their REST methods.
+from . import (  # noqa: F401
+    batch,
+    elapsed_api,
+    events_api,
+    messages_api,
+    offline,
+    system_api,
+    tasks_api,
+)
 from .application import OAuthRefused
 from .connection import DROP_KEY, drop_middleware
 from .control import control_blueprint

@@ -48,6 +48,8 @@ class Application:
     refresh: dict[str, int] = field(default_factory=dict)  # live refresh token → user
     bindings: list[Binding] = field(default_factory=list)
     refreshes: int = 0  # successful refresh calls (tests count them)
+    offline: list[Any] = field(default_factory=list)  # offline.OfflineRow, oldest first
+    offline_ids: int = 0
     lock: threading.RLock = field(default_factory=threading.RLock)
 
     def issue(self, user_id: int, now: float) -> dict[str, Any]:
@@ -93,6 +95,7 @@ class Application:
             self.access.clear()
             self.refresh.clear()
             self.bindings.clear()
+            self.offline.clear()
 
     def handlers_for(self, event: str) -> list[Binding]:
         with self.lock:

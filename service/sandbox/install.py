@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 
 import requests
 
+from .offline import record_change
 from .portal import Portal
 from .sender import AppAuth, EventTarget
 
@@ -63,11 +64,13 @@ def uninstall(portal: Portal) -> list[dict[str, Any]]:
     return answers
 
 
-def bound_targets(portal: Portal, event: str) -> list[EventTarget]:
-    """Where a task event goes besides the configured targets: the app's online handlers for it."""
+def bound_targets(portal: Portal, event: str, task_id: int) -> list[EventTarget]:
+    """Where a task event goes besides the configured targets: the app's online handlers for it.
+    A change the app bound offline is queued instead (offline.py)."""
     app, cfg = portal.app, portal.config
     if not app.installed:
         return []
+    record_change(portal, event, task_id)
     targets = []
     for number, binding in enumerate(app.handlers_for(event), start=100):
         with app.lock:

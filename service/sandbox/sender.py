@@ -112,13 +112,13 @@ class EventSender:
     deliveries: list[Delivery] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     # Handlers an installed application bound with event.bind (install.bound_targets), per event.
-    bound: Callable[[str], list[EventTarget]] = lambda _event: []
+    bound: Callable[[str, int], list[EventTarget]] = lambda _event, _task: []
 
     def send(self, event: str, task_id: int, ts: int | None = None) -> list[Delivery]:
         stamp = int(time.time()) if ts is None else ts
         with self.lock:
             targets = list(self.targets)
-        targets += self.bound(event.upper())
+        targets += self.bound(event.upper(), task_id)
         done = [self.post(event, task_id, target, stamp) for target in targets]
         with self.lock:
             self.deliveries.extend(done)

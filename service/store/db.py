@@ -53,6 +53,7 @@ TABLE_MODULES: tuple[str, ...] = (
     "service.store.breakers",
     "service.store.sweeps",
     "service.store.portals",
+    "service.store.offline",
     "service.store.operatoractions",
     "service.store.notices",
     "service.store.fingerprints",

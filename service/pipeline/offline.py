@@ -1,0 +1,108 @@
+"""The offline poller (B24_DELIVERY=offline): pull a portal's queued changes, journal them, confirm them.
+
+One round: `event.offline.get` (clear=0, our process id, a limit) reserves a batch at the portal; the
+events are journalled once per MESSAGE_ID (`store/offline.py`); `event.offline.clear` then deletes at
+the portal exactly the message ids that are stored, and `event.offline.error` marks the ones that can
+never be (no task id). Killed anywhere in between, the next round asks with the same process id, gets
+the same reserved rows, stores none of them twice and clears them. Calls go through the portal's gateway
+client, so they take tokens from its rate bucket like every other call.
+https://apidocs.bitrix24.com/api-reference/events/event-offline-get.html · event-offline-clear.html
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, Protocol
+
+from service.core.bitrix import Call, Reply
+from service.plumbing.clock import utcnow
+from service.plumbing.sentry import capture_failure
+from service.store.offline import OfflineEvent, OfflineInbox
+
+log = logging.getLogger(__name__)
+
+BATCH = 50  # rows per get: the portal's default page
+POLL_SECONDS = 2.0  # between rounds while the queue is empty
+
+
+TASK_EVENTS = frozenset({"ONTASKADD", "ONTASKUPDATE", "ONTASKDELETE"})
+
+
+class Caller(Protocol):
+    def call(self, call: Call) -> Reply: ...
+
+
+class OfflinePoller:
+    def __init__(
+        self,
+        inbox: OfflineInbox,
+        portal: Caller,
+        domain: str,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        poll_seconds: float = POLL_SECONDS,
+    ) -> None:
+        self._inbox = inbox
+        self._portal = portal
+        self._domain = domain
+        self._clock = clock
+        self._poll = poll_seconds
+
+    def run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            try:
+                pulled = self.poll_once()
+            except Exception as error:  # the portal or the database is away: try again later
+                log.exception("offline poll failed", extra={"domain": self._domain})
+                capture_failure(error, {"stage": "offline-poll", "domain": self._domain})
+                pulled = 0
+            if pulled < BATCH:
+                stop.wait(self._poll)
+
+    def poll_once(self) -> int:
+        """One get → store → clear round; the number of rows the portal handed over."""
+        process_id = self._inbox.process_id()
+        params = (("clear", 0), ("process_id", process_id), ("limit", BATCH))
+        result = self._portal.call(Call("event.offline.get", params)).result or {}
+        rows = result.get("events") or [] if isinstance(result, dict) else []
+        good, bad = _parse(rows, self._domain)
+        stored = self._inbox.store(good, self._clock()) if good else []
+        if bad:
+            self._portal.call(Call("event.offline.error", (("process_id", process_id), ("message_id", bad))))
+        if stored:
+            self._portal.call(
+                Call("event.offline.clear", (("process_id", process_id), ("message_id", stored)))
+            )
+        if rows:
+            log.info("offline events pulled", extra={"domain": self._domain, "rows": len(rows),
+                                                     "stored": len(stored), "refused": len(bad)})  # fmt: skip
+        return len(rows)
+
+
+def _parse(rows: list[Any], domain: str) -> tuple[list[OfflineEvent], list[str]]:
+    good: list[OfflineEvent] = []
+    bad: list[str] = []
+    for row in rows:
+        if not isinstance(row, dict) or not str(row.get("MESSAGE_ID", "")):
+            continue  # without a message id it cannot be cleared or marked either
+        message_id = str(row["MESSAGE_ID"])
+        name = str(row.get("EVENT_NAME", "")).upper()
+        task_id = _task_id(row.get("EVENT_DATA"))
+        if name in TASK_EVENTS and task_id is not None:
+            good.append(OfflineEvent(message_id, name, task_id, domain))
+        else:
+            bad.append(message_id)
+    return good, bad
+
+
+def _task_id(data: object) -> int | None:
+    if not isinstance(data, dict):
+        return None
+    for side in ("FIELDS_AFTER", "FIELDS_BEFORE"):
+        fields = data.get(side)
+        if isinstance(fields, dict) and str(fields.get("ID", "")).isdigit() and int(fields["ID"]) > 0:
+            return int(fields["ID"])
+    return None
