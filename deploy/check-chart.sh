@@ -229,6 +229,19 @@ assert \"B24_UI_TOKEN\" in names(deps[\"r-b24rules-web\"]) and \"B24_UI_TOKEN\" 
 " -f "$SCALED" --set-string ui.token=0123456789abcdefXYZ
 
 step "shapes the chart must refuse"
+assert_rendered "application mode: client secret and encryption key in the Secret, no webhook pair; the worker pulls offline events" "
+secret = by_kind(\"Secret\")[0][\"stringData\"]
+assert set(secret) >= {\"B24_APP_CLIENT_SECRET\", \"B24_ENCRYPTION_KEY\"} and \"B24_WEBHOOK_URL\" not in secret
+for dep in by_kind(\"Deployment\"):
+    env = {e[\"name\"]: e for e in containers(dep)[0][\"env\"]}
+    assert env[\"B24_APP_CLIENT_ID\"][\"value\"] == \"local.abc\" and \"B24_WEBHOOK_URL\" not in env
+    assert env[\"B24_ENCRYPTION_KEY\"][\"valueFrom\"][\"secretKeyRef\"][\"key\"] == \"B24_ENCRYPTION_KEY\"
+    assert env[\"B24_DELIVERY\"][\"value\"] == \"offline\"
+" --set application.enabled=true --set application.clientId=local.abc --set application.clientSecret=s3cr3t \
+  --set application.encryptionKey=x2gkqpD0pjZk0CRd2cK3dHv8p1BtSyn3PlIM0zjrMlk= --set application.delivery=offline
+must_refuse "application mode without its secrets" "needs application.clientSecret" --set application.enabled=true --set application.clientId=local.abc
+must_refuse "application mode online without a public URL" "needs application.publicUrl" --set application.enabled=true \
+  --set application.clientId=local.abc --set application.clientSecret=s --set application.encryptionKey=x2gkqpD0pjZk0CRd2cK3dHv8p1BtSyn3PlIM0zjrMlk=
 must_refuse "sqlite with web.replicas=2" "database.mode=sqlite runs exactly one pod" --set web.replicas=2
 must_refuse "sqlite with worker.replicas=3" "database.mode=sqlite runs exactly one pod" --set worker.replicas=3
 must_refuse "sqlite with web autoscaling" "autoscaling needs database.mode=postgresql" --set web.autoscaling.enabled=true

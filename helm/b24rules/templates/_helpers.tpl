@@ -81,6 +81,15 @@ would corrupt nothing only by luck, so the chart does not render it.
 {{- fail "database.mode=sqlite runs exactly one pod: autoscaling needs database.mode=postgresql" }}
 {{- end }}
 {{- end }}
+{{- if and .Values.application.enabled (not .Values.application.clientId) }}
+{{- fail "application.enabled needs application.clientId" }}
+{{- end }}
+{{- if and .Values.application.enabled (not .Values.existingSecret) (or (not .Values.application.clientSecret) (not .Values.application.encryptionKey)) }}
+{{- fail "application.enabled needs application.clientSecret and application.encryptionKey, or existingSecret with B24_APP_CLIENT_SECRET and B24_ENCRYPTION_KEY" }}
+{{- end }}
+{{- if and .Values.application.enabled (eq .Values.application.delivery "online") (not .Values.application.publicUrl) }}
+{{- fail "application.delivery=online needs application.publicUrl (the portals post events there)" }}
+{{- end }}
 {{- if and (eq .Values.database.mode "postgresql") (not .Values.existingSecret) (not .Values.database.postgresql.url) }}
 {{- fail "database.mode=postgresql needs database.postgresql.url, or existingSecret with a B24_DATABASE_URL key" }}
 {{- end }}
@@ -88,6 +97,28 @@ would corrupt nothing only by luck, so the chart does not render it.
 
 {{/* Environment shared by every b24rules container. */}}
 {{- define "b24rules.env" -}}
+{{- if .Values.application.enabled }}
+- name: B24_APP_CLIENT_ID
+  value: {{ .Values.application.clientId | quote }}
+- name: B24_APP_CLIENT_SECRET
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "b24rules.secretName" . }}
+      key: B24_APP_CLIENT_SECRET
+- name: B24_ENCRYPTION_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "b24rules.secretName" . }}
+      key: B24_ENCRYPTION_KEY
+- name: B24_PUBLIC_URL
+  value: {{ .Values.application.publicUrl | quote }}
+- name: B24_DELIVERY
+  value: {{ .Values.application.delivery | quote }}
+{{- with .Values.application.oauthUrl }}
+- name: B24_OAUTH_URL
+  value: {{ . | quote }}
+{{- end }}
+{{- else }}
 - name: B24_WEBHOOK_URL
   valueFrom:
     secretKeyRef:
@@ -98,6 +129,7 @@ would corrupt nothing only by luck, so the chart does not render it.
     secretKeyRef:
       name: {{ include "b24rules.secretName" . }}
       key: B24_APPLICATION_TOKEN
+{{- end }}
 {{- if .Values.bitrix24.memberId }}
 - name: B24_MEMBER_ID
   value: {{ .Values.bitrix24.memberId | quote }}
