@@ -17,7 +17,7 @@ from service.plumbing.logs import configure_logging
 from service.plumbing.rulesource import RuleSource
 from service.plumbing.sentry import capture_failure, init_sentry
 from service.plumbing.settings import Settings
-from service.store.db import open_database
+from service.store.db import open_database, open_existing_database
 from service.store.journal import Journal
 
 log = logging.getLogger(__name__)
@@ -41,7 +41,11 @@ def make_redactor(settings: Settings) -> Redactor:
     return Redactor(secrets)
 
 
-def build_resources(settings: Settings, *, component: str, configure: bool = True) -> Resources:
+def build_resources(
+    settings: Settings, *, component: str, configure: bool = True, read_only: bool = False
+) -> Resources:
+    """`read_only`: the database must exist already and is neither created nor migrated (for commands
+    that only read, run from any folder: `audit`, `dead-letters`, `simulate`)."""
     redactor = make_redactor(settings)
     if configure:
         if component == "cli":
@@ -58,7 +62,8 @@ def build_resources(settings: Settings, *, component: str, configure: bool = Tru
             release=settings.sentry_release,
             traces_sample_rate=settings.sentry_traces_sample_rate,
         )
-    engine = open_database(settings.b24_database_url)
+    url = settings.b24_database_url
+    engine = open_existing_database(url) if read_only else open_database(url)
 
     def report_rule_problems(problems: tuple[str, ...]) -> None:
         metrics.RULE_RELOADS.labels(result="refused").inc()

@@ -28,11 +28,19 @@ def settings_or_exit(**overrides: object) -> Settings:
         raise click.ClickException(f"configuration: {error}") from None
 
 
-def resources_for(settings: Settings, component: str) -> Resources:
+def resources_for(settings: Settings, component: str, *, read_only: bool = False) -> Resources:
+    """The command's resources. `read_only` commands say on stderr which database they read (password
+    masked) and refuse, in one line, to run where there is none instead of creating an empty one."""
     from service.assembly.resources import build_resources
+    from service.store.db import NoDatabase, shown_url
 
+    if read_only:
+        click.echo(f"database: {shown_url(settings.b24_database_url)}", err=True)
     try:
-        return build_resources(settings, component=component)
+        return build_resources(settings, component=component, read_only=read_only)
+    except NoDatabase as error:
+        hint = "run it where the service runs, or set B24_DATABASE_URL to the service's database"
+        raise click.ClickException(f"{Redactor().text(str(error))}: {hint}") from None
     except SQLAlchemyError as error:
         raise click.ClickException(f"cannot start: B24_DATABASE_URL: {_first_line(error)}") from None
     except Exception as error:

@@ -68,7 +68,7 @@ def audit(
     """What was deleted (or would have been, in shadow or dry-run), by which rule, when, and why."""
     from service.store.audit import AuditLog
 
-    resources = resources_for(settings_or_exit(), "cli")
+    resources = resources_for(settings_or_exit(), "cli", read_only=True)
     if notifications:
         from service.commands.notices import show_notices
 
@@ -180,4 +180,16 @@ def replay(event_ids: tuple[int, ...], failed: bool) -> None:
     click.echo(f"queued {count} event(s) again")
 
 
-COMMANDS = (sweep, audit, restore, rearm, replay)
+@click.command("dead-letters")
+@click.option("--task", "task_id", type=int, default=None, help="Only this task's dead letters.")
+def dead_letters(task_id: int | None) -> None:
+    """The events the worker gave up on, per task: event ids, attempts, and the last error (method, code,
+    HTTP status). Read-only; `b24rules replay --failed` queues them again once the cause is fixed."""
+    from service.operations.deadletters import dead_letters as listed
+    from service.operations.deadletters import table
+
+    resources = resources_for(settings_or_exit(), "cli", read_only=True)
+    click.echo(table(listed(resources.journal, task_id)))
+
+
+COMMANDS = (sweep, audit, restore, rearm, replay, dead_letters)

@@ -1,12 +1,18 @@
-"""Retry timing for transient failures: exponential backoff with full jitter, and when to give up."""
+"""Retry timing for transient failures: exponential backoff with full jitter, and when to give up.
+
+The window is sized to outlast a typical portal outage (maintenance, an overloaded portal, a network
+incident lasting hours), not a blip: delays double from the base up to an hour between tries, and an
+event becomes a dead letter only after MAX_ATTEMPTS tries. With the default base of 2 s that is 2.6 to
+5.1 hours of retrying (`retry_window`; docs/operations.md quotes it and a test keeps the two equal).
+"""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 BASE_SECONDS = 2.0
-CAP_SECONDS = 600.0
-MAX_ATTEMPTS = 10  # about an hour of retrying in total before an event becomes a dead letter
+CAP_SECONDS = 3600.0  # at most an hour between two tries
+MAX_ATTEMPTS = 16  # tries in all before an event becomes a dead letter
 
 
 def retry_delay(
@@ -27,3 +33,9 @@ def retry_delay(
 def exhausted(attempts: int) -> bool:
     """True when `attempts` failed tries are all we will make."""
     return attempts >= MAX_ATTEMPTS
+
+
+def retry_window(base: float = BASE_SECONDS) -> tuple[float, float]:
+    """Shortest and longest time (s) from the first failed try to the dead letter, jitter at its extremes."""
+    longest = sum(min(CAP_SECONDS, base * 2**attempts) for attempts in range(MAX_ATTEMPTS - 1))
+    return longest / 2, longest

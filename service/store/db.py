@@ -222,3 +222,37 @@ def open_database(url: str) -> Engine:
 
     migrate(engine)
     return engine
+
+
+class NoDatabase(Exception):
+    """A read-only command found no b24rules database at B24_DATABASE_URL (it never creates one)."""
+
+
+def shown_url(url: str) -> str:
+    """The database URL as a person may see it: the password masked, a SQLite path made absolute."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
+        parsed = parsed.set(database=str(Path(parsed.database).resolve()))
+    return parsed.render_as_string(hide_password=True)
+
+
+def open_existing_database(url: str) -> Engine:
+    """Engine for a database b24rules already made, for commands that only read: no file, folder or
+    table is created and nothing is migrated; NoDatabase (naming the URL, password masked) otherwise."""
+    for module in TABLE_MODULES:
+        importlib.import_module(module)
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and not Path(parsed.database or "").is_file():
+        raise NoDatabase(f"no database at {shown_url(url)}")
+    engine = make_engine(url)
+    from service.store.schema import current_version
+
+    try:
+        version = current_version(engine)
+    except exc.SQLAlchemyError:
+        engine.dispose()
+        raise
+    if version is None:
+        engine.dispose()
+        raise NoDatabase(f"{shown_url(url)} holds no b24rules data (the service has never run on it)")
+    return engine

@@ -41,8 +41,19 @@ def readyz() -> tuple[Response, int]:
         },
         "database": {"ok": database_ok, "backend": parts.engine.dialect.name},
         "dry_run": parts.dry_run,
+        "dead_letters": _dead_letters(parts) if database_ok else None,
     }
     return jsonify(body), 200 if ready else 503
+
+
+def _dead_letters(parts: context.WebParts) -> dict[str, object] | None:
+    """How many events wait as dead letters: shown, never a reason to be unready (a pod restart would
+    not bring them back; an operator would, with `b24rules dead-letters` and `replay`)."""
+    try:
+        dead = parts.journal.stats(utcnow()).dead
+    except Exception:  # the database went away since the check above: its own field says so
+        return None
+    return {"events": dead, "see": "b24rules dead-letters" if dead else None}
 
 
 @blueprint.get("/metrics")

@@ -153,6 +153,8 @@ would corrupt nothing only by luck, so the chart does not render it.
   value: {{ .Values.settings.rateBurst | quote }}
 - name: B24_SWEEP_INTERVAL
   value: {{ .Values.settings.sweepInterval | quote }}
+- name: B24_RESCAN_HOURS
+  value: {{ .Values.settings.rescanHours | quote }}
 {{- if not (kindIs "invalid" .Values.settings.maxDeletionsPerHour) }}
 - name: B24_MAX_DELETIONS_PER_HOUR
   value: {{ .Values.settings.maxDeletionsPerHour | quote }}
