@@ -28,9 +28,12 @@ def settings_or_exit(**overrides: object) -> Settings:
         raise click.ClickException(f"configuration: {error}") from None
 
 
-def resources_for(settings: Settings, component: str, *, read_only: bool = False) -> Resources:
+def resources_for(
+    settings: Settings, component: str, *, read_only: bool = False, missing_ok: bool = False
+) -> Resources:
     """The command's resources. `read_only` commands say on stderr which database they read (password
-    masked) and refuse, in one line, to run where there is none instead of creating an empty one."""
+    masked) and refuse, in one line, to run where there is none instead of creating an empty one —
+    unless `missing_ok`: then they go on with an empty store in memory (and say so)."""
     from service.assembly.resources import build_resources
     from service.store.db import NoDatabase, shown_url
 
@@ -39,6 +42,10 @@ def resources_for(settings: Settings, component: str, *, read_only: bool = False
     try:
         return build_resources(settings, component=component, read_only=read_only)
     except NoDatabase as error:
+        if missing_ok:
+            known = "no snapshot, tripped rule or restore is known"
+            click.echo(f"{Redactor().text(str(error))}: {known}", err=True)
+            return resources_for(settings.model_copy(update={"b24_database_url": "sqlite://"}), component)
         hint = "run it where the service runs, or set B24_DATABASE_URL to the service's database"
         raise click.ClickException(f"{Redactor().text(str(error))}: {hint}") from None
     except SQLAlchemyError as error:

@@ -94,7 +94,7 @@ def simulate(task_id: int, event_name: str, fresh: bool) -> None:
     """
     from service.assembly.wiring import make_simulator
 
-    resources = resources_for(settings_or_exit(), "cli", read_only=True)
+    resources = resources_for(settings_or_exit(), "cli", read_only=True, missing_ok=True)
     try:
         report = make_simulator(resources).task(task_id, event_name.upper(), use_snapshot=not fresh)
     except Exception as error:
