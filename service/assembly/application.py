@@ -67,6 +67,29 @@ def portal_client(
     return counted_client(OAuthAuth(client_endpoint, tokens), limiter)
 
 
+class PortalChoiceError(ValueError):
+    """`--portal` is missing, unknown or not active; the message says which portals there are."""
+
+
+def choose_portal(app: Application, key: str | None) -> str:
+    """The member id of the portal an operator command acts on: `key` (domain or member id), or the
+    only active portal when `key` is None."""
+    if key:
+        record = app.portals.find(key)
+        if record is None:
+            raise PortalChoiceError(f"no installed portal {key!r} (see b24rules portals)")
+        if record.status != "active":
+            raise PortalChoiceError(f"portal {record.domain} is {record.status}")
+        return record.member_id
+    active = app.portals.active()
+    if len(active) == 1:
+        return active[0].member_id
+    if not active:
+        raise PortalChoiceError("no portal has installed b24rules yet")
+    domains = ", ".join(record.domain for record in active)
+    raise PortalChoiceError(f"several portals are installed ({domains}): pass --portal DOMAIN|MEMBER_ID")
+
+
 def portal_gateway(resources: Resources, app: Application, member_id: str) -> PortalGateway:
     record = app.portals.get(member_id)
     if record is None:

@@ -36,6 +36,9 @@ def make_redactor(settings: Settings) -> Redactor:
     secrets = webhook_secrets(settings.webhook_url)
     secrets.append(settings.application_token or "")
     secrets.append(settings.ui_token or "")
+    for secret in (settings.b24_app_client_secret, settings.b24_encryption_key):
+        if secret is not None:  # application mode: masked wherever they might surface
+            secrets.extend(part.strip() for part in secret.get_secret_value().split(",") if part.strip())
     if settings.sentry_dsn is not None:
         secrets.append(settings.sentry_dsn.get_secret_value())
     return Redactor(secrets)

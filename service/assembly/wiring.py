@@ -12,6 +12,8 @@ from flask import Flask
 from service.assembly.application import (
     Application,
     ApplicationTokens,
+    PortalChoiceError,
+    choose_portal,
     make_application,
     make_installer,
     offline_poller,
@@ -184,14 +186,28 @@ def _make_worker(
     )
 
 
-def make_simulator(resources: Resources) -> Simulator:
+def make_simulator(resources: Resources, portal_key: str | None = None) -> Simulator:
+    gateway, portal = operator_gateway(resources, portal_key)
     return Simulator(
         resources.rules,
-        make_gateway(resources),
-        TaskSnapshots(resources.engine),
-        Breakers(resources.engine),
+        gateway,
+        TaskSnapshots(resources.engine, portal),
+        Breakers(resources.engine, portal),
         dry_run=resources.settings.b24_dry_run,
     )
+
+
+def operator_gateway(resources: Resources, portal_key: str | None) -> tuple[PortalGateway, str]:
+    """An operator command's portal: the webhook portal, or (application mode) the `--portal` one."""
+    if not resources.settings.app_mode:
+        if portal_key:
+            raise PortalChoiceError(
+                "--portal is for application mode (B24_APP_CLIENT_ID); webhook mode has one"
+            )
+        return make_gateway(resources), ""
+    app = make_application(resources)
+    member_id = choose_portal(app, portal_key)
+    return portal_gateway(resources, app, member_id), member_id
 
 
 def make_differ(resources: Resources, *, live: bool) -> RuleDiffer:

@@ -25,15 +25,22 @@ RULE_WIDTH = 32
 @click.option(
     "--since", default=None, help="Look back this far (2h, 7d, or an ISO date-time) instead of the watermark."
 )
-def sweep(since: str | None) -> None:
+@click.option(
+    "--portal", "portal_key", default=None, help="Application mode: the portal's domain or member id."
+)
+def sweep(since: str | None, portal_key: str | None) -> None:
     """Run one reconciliation pass now: enqueue every task the portal changed since the watermark, and
     every task that got a time entry since the last sweep (adding an entry sends no event)."""
-    from service.assembly.wiring import make_gateway, make_sweeper
+    from service.assembly.wiring import make_sweeper, operator_gateway
     from service.pipeline.worker import worker_name
 
     resources = resources_for(settings_or_exit(), "cli")
     now = utcnow()
-    sweeper = make_sweeper(resources, make_gateway(resources), owner=worker_name())
+    try:
+        gateway, portal = operator_gateway(resources, portal_key)
+    except ValueError as error:  # no such portal, or several and none chosen: one line
+        raise click.ClickException(str(error)) from None
+    sweeper = make_sweeper(resources, gateway, owner=worker_name(), portal=portal)
     report = sweeper.run_once(now, since=parse_since(since, now))
     if report is None:
         raise click.ClickException("another sweeper is running right now; try again in a moment")

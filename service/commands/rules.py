@@ -87,7 +87,10 @@ def test_rules(directory: str | None) -> None:
 @click.option("--task", "task_id", type=int, required=True, help="The task to evaluate.")
 @click.option("--event", "event_name", default="ONTASKUPDATE", show_default=True)
 @click.option("--fresh", is_flag=True, help="Ignore the stored status snapshot; use the task's history.")
-def simulate(task_id: int, event_name: str, fresh: bool) -> None:
+@click.option(
+    "--portal", "portal_key", default=None, help="Application mode: the portal's domain or member id."
+)
+def simulate(task_id: int, event_name: str, fresh: bool, portal_key: str | None) -> None:
     """Read the task and its entries from the portal and show what each rule would delete, and why.
 
     Read-only: nothing is deleted, recorded or changed (not even the status snapshot).
@@ -96,7 +99,8 @@ def simulate(task_id: int, event_name: str, fresh: bool) -> None:
 
     resources = resources_for(settings_or_exit(), "cli", read_only=True, missing_ok=True)
     try:
-        report = make_simulator(resources).task(task_id, event_name.upper(), use_snapshot=not fresh)
+        simulator = make_simulator(resources, portal_key)
+        report = simulator.task(task_id, event_name.upper(), use_snapshot=not fresh)
     except Exception as error:
         raise click.ClickException(str(resources.redactor.text(str(error)))) from None
     click.echo(report)

@@ -89,6 +89,7 @@ def test_two_portals_each_cleaned_with_their_own_token(
             assert ("ONTASKUPDATE", service.url + "/bitrix24/events") in bound
             assert ("ONAPPUNINSTALL", service.url + "/bitrix24/events") in bound
         listed = requests.get(service.url + "/readyz", timeout=5).text
+        listed += requests.get(service.url + "/metrics", timeout=5).text
         for portal in portals:
             deliveries = control(portal.url, "POST", "events/send", {"event": "ONTASKUPDATE", "task_id": 691})
             assert [d["status"] for d in deliveries["deliveries"]] == [200]
