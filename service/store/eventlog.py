@@ -40,7 +40,6 @@ events = Table(
     Index("events_claimable", "status", "available_at"),
     Index("events_by_task", "task_id", "status"),
     Index("events_finished", "status", "finished_at"),
-    Index("events_by_received", "received_at"),  # the status page's 24 h chart (schema version 4)
 )
 
 # One row per task being evaluated; the row's owner may evaluate the task until `expires_at`.

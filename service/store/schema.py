@@ -89,7 +89,6 @@ def _status_page_indexes(connection: Connection) -> None:
         "audit_by_outcome",
         "audit_by_restore_state",
         "audit_hits",
-        "events_by_received",
     )
     for table in (audit_log, events):
         # A table not there yet is created after the steps, with its indexes.

@@ -7,6 +7,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine
 
 from service.store.audit import AuditDraft, AuditLog
+from service.store.db import reading
+from service.store.hourly import first_id_since
 from service.store.insight import EventFilter, Insight
 from service.store.journal import Journal
 from service.store.sweeps import SweepState
@@ -97,3 +99,20 @@ def test_settled_hours_are_counted_once_and_recent_ones_again(engine: Engine, no
     assert [h.events for h in Insight(engine).window(later).hours if h.events] == [
         2
     ]  # a fresh count sees both
+
+
+def test_the_first_event_received_since_a_moment_is_found_by_bisecting_ids(
+    engine: Engine, now: datetime
+) -> None:
+    journal = Journal(engine)
+    ids = [journal.append(task_event(n), now + timedelta(minutes=n)) for n in range(37)]
+    engine_ids = Insight(engine)  # the same boundary drives the Activity filters
+
+    with reading(engine) as connection:
+        assert first_id_since(connection, now - timedelta(hours=1)) <= ids[0]
+        for n in (0, 1, 17, 36):
+            assert first_id_since(connection, now + timedelta(minutes=n)) == ids[n]
+        assert first_id_since(connection, now + timedelta(minutes=n, seconds=30)) == ids[n] + 1
+        assert first_id_since(connection, now + timedelta(hours=2)) == ids[-1] + 1
+    since = EventFilter(since=now + timedelta(minutes=30))
+    assert [e.id for e in engine_ids.events(since)] == ids[30:][::-1]

@@ -101,7 +101,6 @@ STATUS_PAGE_INDEXES = {
     "audit_by_outcome",
     "audit_by_restore_state",
     "audit_hits",
-    "events_by_received",
 }
 
 
