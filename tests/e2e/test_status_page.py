@@ -68,11 +68,11 @@ def test_an_operator_restores_a_deletion_and_replays_a_dead_letter_from_the_brow
     with running(service), chromium() as driver:
         # A zero-second entry is deleted by the shipped rule; then deletes are refused: a dead letter.
         assert service.post_event(sample("ontaskupdate-webhook.form")).json()["status"] == "queued"
-        wait_for(lambda: [e.seconds for e in portal.entries_of(691)] == [3600], timeout=30)
+        wait_for(lambda: [e.seconds for e in portal.entries_of(691)] == [3600], timeout=60)
         apply_config(portal, {"faults": {"forced": {"task.elapseditem.delete": DENIED}}})
         dead_id = int(service.post_event(event_form(692)).json()["id"])
         engine = database(service)
-        wait_for(lambda: rows(engine, [dead_id])[0]["status"] == "dead", timeout=30)
+        wait_for(lambda: rows(engine, [dead_id])[0]["status"] == "dead", timeout=60)
 
         sign_in(driver, service, shots)
 
@@ -105,7 +105,7 @@ def test_an_operator_restores_a_deletion_and_replays_a_dead_letter_from_the_brow
         driver.find_element(By.ID, f"replay-{dead_id}").click()
         outcome = confirm_and_read_outcome(driver, shots, "replay")
         assert "queued 1 event(s) again" in outcome, outcome
-        wait_for(lambda: rows(engine, [dead_id])[0]["status"] == "done", timeout=30)
+        wait_for(lambda: rows(engine, [dead_id])[0]["status"] == "done", timeout=60)
         assert portal.entries_of(692) == []
 
         # The other pages, and the record of who did what.
