@@ -193,7 +193,9 @@ def make_simulator(resources: Resources, portal_key: str | None = None) -> Simul
         gateway,
         TaskSnapshots(resources.engine, portal),
         Breakers(resources.engine, portal),
+        AuditLog(resources.engine, portal),
         dry_run=resources.settings.b24_dry_run,
+        max_deletions_per_hour=resources.settings.b24_max_deletions_per_hour,
     )
 
 

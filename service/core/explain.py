@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
+from service.core import policy
 from service.core.conditions import ConditionTrace
 from service.core.engine import Deletion, Plan, RuleOutcome
 from service.core.facts import STATUS_NAMES as FACT_STATUS_NAMES
@@ -37,9 +38,12 @@ def explain(
     basis: str = "",
     notes: Sequence[str] = (),
     descriptions: Mapping[str, str] | None = None,
+    fates: Mapping[tuple[str, int], str] | None = None,
 ) -> str:
     """The report; `basis` says where the previous status came from, `notes` are shown first, and each
-    rule's `description` (what its author meant it to do) is shown under its name."""
+    rule's `description` (what its author meant it to do) is shown under its name. `fates` ((rule, entry
+    id) → words, from `fates_of` a policy decision) replaces a selected entry's verdict by what the
+    worker would really do: skip an entry an operator restored, hold back under the echo guard, …"""
     lines = [_task_line(task, transition, basis), *notes]
     by_id = {str(e.get("ID")): e for e in entries}
     if not plans:
@@ -49,8 +53,9 @@ def explain(
         if not plan.outcomes:
             lines.append("  no enabled rule listens to this event")
         for outcome in plan.outcomes:
-            lines.extend(_rule_lines(outcome, by_id, (descriptions or {}).get(outcome.rule, "")))
-        lines += ["", *_summary(plan)]
+            described = (descriptions or {}).get(outcome.rule, "")
+            lines.extend(_rule_lines(outcome, by_id, described, fates or {}))
+        lines += ["", *(_fated_summary(plan, fates) if fates else _summary(plan))]
     return "\n".join(lines)
 
 
@@ -76,7 +81,10 @@ def _status(raw: object) -> str:
 
 
 def _rule_lines(
-    outcome: RuleOutcome, entries: Mapping[str, Mapping[str, object]], description: str = ""
+    outcome: RuleOutcome,
+    entries: Mapping[str, Mapping[str, object]],
+    description: str = "",
+    fates: Mapping[tuple[str, int], str] | None = None,
 ) -> list[str]:
     if not outcome.applies:
         state = "does not apply (its `when` does not hold)"
@@ -96,7 +104,9 @@ def _rule_lines(
     selected_fate = _HELD_BACK if outcome.over_limit else _VERDICTS[outcome.mode]
     for verdict in outcome.verdicts:
         entry = entries.get(str(verdict.entry_id), {})
-        fate = selected_fate if verdict.selected else "keep"
+        fate = (
+            (fates or {}).get((outcome.rule, verdict.entry_id), selected_fate) if verdict.selected else "keep"
+        )
         lines.append(f"  entry {verdict.entry_id} ({_entry_summary(entry)}): {fate}")
         lines.extend(_trace_lines(verdict.trace, "    "))
     return lines
@@ -157,3 +167,35 @@ def _show(value: object, statuses: bool = False) -> str:
     if value is None:
         return "none"
     return repr(value) if isinstance(value, str) else str(value)
+
+
+# The words for what the brakes (core/policy.py) decide about a selected entry.
+_ACTIONS = {
+    policy.SEND: "WOULD DELETE",
+    policy.SKIPPED: "would be skipped: {note}",
+    policy.SHADOW: "would be recorded only ({note})",
+    policy.DRY_RUN: "would be recorded only ({note})",
+    policy.TRIPPED: "not deleted: {note}",
+}
+
+
+def fates_of(decision: policy.Decision) -> dict[tuple[str, int], str]:
+    """(rule, entry id) → what the worker would do with it, in words, from the brakes' decision."""
+    return {
+        (a.deletion.rule, a.deletion.item_id): _ACTIONS[a.outcome].format(note=a.note)
+        for a in decision.actions
+    }
+
+
+def _fated_summary(plan: Plan, fates: Mapping[tuple[str, int], str]) -> list[str]:
+    if not plan.deletions:
+        return ["summary: nothing would be deleted"]
+    groups: dict[str, list[Deletion]] = {}
+    for deletion in plan.deletions:
+        fate = fates.get((deletion.rule, deletion.item_id), "selected")
+        groups.setdefault(fate, []).append(deletion)
+    lines = ["summary:"]
+    for fate, chosen in groups.items():
+        label = "would delete" if fate == _ACTIONS[policy.SEND] else f"not deleted ({fate})"
+        lines.append(f"  {label} {len(chosen)}: {_ids_by_rule(chosen)}")
+    return lines

@@ -13,8 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from service.core.engine import Deletion
+
+# How long after a rule acted on a task a new portal event for it is taken for our own echo.
+ECHO_WINDOW = timedelta(seconds=60)
 
 SEND = "pending"  # audit outcome until the portal answers: deleted | gone | failed
 SHADOW = "shadow"

@@ -28,7 +28,7 @@ from service.store.breakers import Breakers
 from service.store.journal import Claim
 
 log = logging.getLogger(__name__)
-ECHO_WINDOW = timedelta(seconds=60)
+ECHO_WINDOW = policy.ECHO_WINDOW
 DELETE = "task.elapseditem.delete"
 
 

@@ -19,7 +19,7 @@ from .limits import Clock, LeakyBucket, OperatingBudget
 from .model import SOURCE_MANUAL, Entry, HistoryRow, Task, User, Webhook, parse_date
 from .stats import Stats
 
-# Values of the sample event bodies in /work/shared/samples, so demo events match them.
+# Values of the sample event bodies in tests/sandbox/samples, so demo events match them.
 SAMPLE_DOMAIN = "acme.bitrix24.com"
 SAMPLE_MEMBER_ID = "a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5"
 SAMPLE_APPLICATION_TOKEN = "k3v9w2x8y7z6q5p4o3n2m1l0k9j8h7g6"  # noqa: S105 (public sample value)

@@ -1,7 +1,7 @@
 """The event sender: posts task events to a handler URL exactly as the portal's queue server does.
 
 Body: ``application/x-www-form-urlencoded``, PHP ``http_build_query`` style, keys in the order of
-the samples in /work/shared/samples; ``data`` per event as in the kernel's onEventFilter
+the samples in tests/sandbox/samples; ``data`` per event as in the kernel's onEventFilter
 (literal ``undefined`` where there is no value); outgoing-webhook auth block, or the application
 block with OAuth fields. https://apidocs.bitrix24.com/api-reference/events/index.html
 """

@@ -19,7 +19,7 @@ from .sender import EventSender, EventTarget
 
 SAMPLE_HINT = (
     "curl -sS -X POST -H 'Content-Type: application/x-www-form-urlencoded' "
-    "--data-binary @/work/shared/samples/ontaskupdate-webhook.form http://127.0.0.1:8080/bitrix24/events"
+    "--data-binary @tests/sandbox/samples/ontaskupdate-webhook.form http://127.0.0.1:8080/bitrix24/events"
 )
 
 

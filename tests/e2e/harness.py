@@ -23,19 +23,15 @@ from typing import Any
 import requests
 
 ROOT = Path(__file__).resolve().parents[2]
-SAMPLES = ROOT.parent / "shared" / "samples"
+SAMPLES = ROOT / "tests" / "sandbox" / "samples"
 TOKEN = "k3v9w2x8y7z6q5p4o3n2m1l0k9j8h7g6"
 MEMBER_ID = "a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5"
 FORM = "application/x-www-form-urlencoded"
 
 
 def sample(name: str) -> bytes:
-    """A sample event body; falls back to the repository's copy when ../shared is not beside it."""
-    for folder in (SAMPLES, ROOT / "tests" / "sandbox" / "samples"):
-        path = folder / name
-        if path.exists():
-            return path.read_bytes()
-    raise FileNotFoundError(name)
+    """A sample event body, from the repository's samples (tests/sandbox/samples)."""
+    return (SAMPLES / name).read_bytes()
 
 
 def free_port() -> int:

@@ -75,8 +75,8 @@ def test_chaos_leaves_every_row_settled_and_every_lost_entry_restorable_once(
         engine = database(service)
         doomed = WorkerProcess(service, "doomed").start()
         try:  # killed with some deletions sent and others not yet
-            wait_for(lambda: 0 < len(seeded.zero_ids - remaining_entry_ids(portal)) < len(seeded.zero_ids),
-                     timeout=60, interval=0.01)  # fmt: skip
+            # The first delete batch has reached the portal: its answer dies with the worker.
+            wait_for(lambda: portal.calls("task.elapseditem.delete"), timeout=90, interval=0.01)
             doomed.signal(signal.SIGKILL)
             doomed.wait(timeout=10)
         finally:

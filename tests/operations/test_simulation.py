@@ -57,3 +57,26 @@ def test_simulate_of_a_missing_task_or_broken_rules_is_a_clear_error(world: Rig)
         pytest.raises(SimulationError, match="the rules do not load"),
     ):
         make_simulator(broken.resources).task(691, "ONTASKUPDATE")
+
+
+def test_simulate_shows_restored_entries_and_the_echo_guard_as_the_worker_treats_them(world: Rig) -> None:
+    world.event(691)
+    world.drain()  # the rule deletes the two 0 s entries
+    echo = make_simulator(world.resources).task(691, "ONTASKUPDATE")
+    world.sandbox.portal.add_entry(691, 0, comment="another slip")
+
+    assert "would be skipped: rule acted on this task moments ago (self-echo guard)" in make_simulator(
+        world.resources
+    ).task(691, "ONTASKUPDATE")
+    assert "nothing would be deleted" in echo  # nothing left to select then
+
+    assert [ok for _, ok in world.restore(rule="drop-zero")] == [True, True]
+    report = make_simulator(world.resources).task(691, "ONTASKUPDATE")
+    restored = sorted(int(e["ID"]) for e in world.entries(691) if e["SECONDS"] == "0")[:2]
+    for item in restored:
+        assert f"entry {item} (" in report
+    skipped = [line for line in report.splitlines() if line.startswith("  entry ")
+               and line.endswith("would be skipped: restored by an operator (b24rules restore): never deleted "
+                                 "again automatically")]  # fmt: skip
+    assert len(skipped) == 2
+    assert "WOULD DELETE" not in report  # and the echo guard still holds the new one back
