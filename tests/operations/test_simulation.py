@@ -75,8 +75,7 @@ def test_simulate_shows_restored_entries_and_the_echo_guard_as_the_worker_treats
     restored = sorted(int(e["ID"]) for e in world.entries(691) if e["SECONDS"] == "0")[:2]
     for item in restored:
         assert f"entry {item} (" in report
-    skipped = [line for line in report.splitlines() if line.startswith("  entry ")
-               and line.endswith("would be skipped: restored by an operator (b24rules restore): never deleted "
-                                 "again automatically")]  # fmt: skip
+    fate = "would be skipped: restored by an operator (b24rules restore): never deleted again automatically"
+    skipped = [line for line in report.splitlines() if line.startswith("  entry ") and line.endswith(fate)]
     assert len(skipped) == 2
     assert "WOULD DELETE" not in report  # and the echo guard still holds the new one back
