@@ -1,7 +1,7 @@
 """python -m bench.rescan [--tasks 1000] [--per-task 10]
 
 What the edit rescan (B24_RESCAN_HOURS) costs in REST requests, against a sandbox portal holding
-`tasks × per-task` recent time entries (10,000 by default), measured in one run against two baselines
+`tasks * per-task` recent time entries (10,000 by default), measured in one run against two baselines
 that read the same entries:
 - rescan: `PortalGateway.recent_entries` — one getlist across all tasks (CREATED_DATE filter), then
   batches of 50 pages of 50;
@@ -73,8 +73,8 @@ def main() -> None:
     print(f"{total:,} recent entries on {args.tasks:,} tasks")
     print(f"{'read':<20}{'requests':>10}{'per 10k entries':>17}{'vs naive':>10}{'entries':>9}{'s':>8}")
     for name, (requests, entries, seconds) in results.items():
-        per_10k = requests * 10_000 / total
-        print(f"{name:<20}{requests:>10}{per_10k:>17.1f}{requests / naive_requests:>10.4f}{entries:>9}{seconds:>8.2f}")
+        per_10k, ratio = requests * 10_000 / total, requests / naive_requests
+        print(f"{name:<20}{requests:>10}{per_10k:>17.1f}{ratio:>10.4f}{entries:>9}{seconds:>8.2f}")
 
 
 if __name__ == "__main__":
