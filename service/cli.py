@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from service.commands import operate, portals, rules, run
+from service.commands import doctor, operate, portals, rules, run
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -15,7 +15,7 @@ def cli() -> None:
     """b24rules: delete Bitrix24 task time entries selected by YAML rules — safely, and reversibly."""
 
 
-for command in (*run.COMMANDS, *rules.COMMANDS, *operate.COMMANDS, *portals.COMMANDS):
+for command in (*run.COMMANDS, *rules.COMMANDS, *operate.COMMANDS, *portals.COMMANDS, *doctor.COMMANDS):
     cli.add_command(command)
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask
+from sqlalchemy import Engine
 
 from service.assembly.application import (
     Application,
@@ -33,6 +34,7 @@ from service.pipeline.enforcement import Enforcer
 from service.pipeline.notifying import Notifier
 from service.pipeline.portals import PortalWorkers
 from service.pipeline.rescan import EditRescan
+from service.pipeline.rightscheck import RightsGate
 from service.pipeline.rounds import Processor
 from service.pipeline.settlement import Settlement
 from service.pipeline.sweeper import Sweeper
@@ -46,6 +48,7 @@ from service.store.fingerprints import EntryFingerprints
 from service.store.insight import Insight
 from service.store.notices import NoticeLog
 from service.store.operatoractions import OperatorActions
+from service.store.portalchecks import PortalChecks
 from service.store.ratebucket import SqlRateBucket
 from service.store.snapshots import TaskSnapshots
 from service.store.sweeps import SweepState
@@ -62,9 +65,12 @@ def portal_key(webhook_url: str) -> str:
 
 def shared_limiter(resources: Resources, key: str) -> SharedLimiter:
     """The portal's request budget, shared by every process through the database (one bucket per host)."""
-    settings = resources.settings
+    return limiter_on(resources.settings, resources.engine, key)
+
+
+def limiter_on(settings: Settings, engine: Engine, key: str) -> SharedLimiter:
     return SharedLimiter(
-        SqlRateBucket(resources.engine),
+        SqlRateBucket(engine),
         key,
         rate=settings.b24_rate_limit,
         # A little below the portal's X, so uneven delivery never tips its counter over (limits.md).
@@ -80,6 +86,14 @@ def counted_client(auth: str | RestAuth, limiter: SharedLimiter) -> BitrixClient
         metrics.REST_CALLS.labels(method=method, result=outcome).inc()
 
     return BitrixClient(auth, limiter, on_request=count_request, on_call=count_call)
+
+
+def webhook_gateway(settings: Settings, engine: Engine) -> PortalGateway:
+    """A gateway on the webhook portal from settings and a database alone (`doctor`: no rules, no
+    schema changes), under the same shared limiter as every other process."""
+    settings.require_webhook()
+    webhook_url = settings.webhook_url or ""
+    return PortalGateway(counted_client(webhook_url, limiter_on(settings, engine, portal_key(webhook_url))))
 
 
 def make_gateway(resources: Resources) -> PortalGateway:
@@ -183,6 +197,7 @@ def _make_worker(
         lease=timedelta(seconds=settings.b24_lease_seconds),
         # A lone event is claimed at once only while the portal's request budget has room (worker.py).
         has_room=(lambda: limiter.room() >= IDLE_CLAIM_ROOM) if limiter else (lambda: False),
+        gate=RightsGate(gateway, PortalChecks(resources.engine), portal),
     )
 
 
@@ -240,6 +255,7 @@ def web_parts(resources: Resources) -> WebParts:
         dry_run=settings.b24_dry_run,
         installer=installer,
         portal_tokens=tokens,
+        portal_checks=PortalChecks(resources.engine),
     )
 
 

@@ -20,13 +20,16 @@ from service.core.bitrix import (
     NotFound,
     PermanentError,
     Reply,
+    Rights,
     TransientError,
     entries_after,
     entries_created_since,
     entries_list,
     entry_add,
     entry_delete,
+    judge_rights,
     pack,
+    rights_calls,
     status_history,
     task_get,
     task_list_changed,
@@ -83,6 +86,35 @@ class PortalGateway:
             assert isinstance(state, TaskState)  # only readable tasks were unfinished
             out[task_id] = rows if isinstance(rows, BitrixError) else replace(state, entries=rows)
         return out
+
+    def rights(self) -> Rights:
+        """Whether these credentials may do the work (administrator, scope task): one batch request.
+
+        Raises a transient `BitrixError` when the portal could not be asked (try again later)."""
+        return judge_rights(self.ask_rights())
+
+    def ask_rights(self) -> Mapping[str, Reply | BitrixError]:
+        """The raw answers `rights` judges: `profile`, `scope`, `tasks` (one page of tasks)."""
+        return self._client.batch(rights_calls())
+
+    def server_time(self) -> datetime:
+        """The portal's clock (`server.time`, ISO 8601 with its offset)."""
+        reply = self._client.call(Call("server.time"))
+        try:
+            return datetime.fromisoformat(str(reply.result))
+        except ValueError:
+            raise TransientError("ERROR_UNEXPECTED_ANSWER", "no time in answer", 200, "server.time") from None
+
+    def entries_present(self, task_id: int, item_ids: Iterable[int]) -> set[int] | BitrixError:
+        """Which of `item_ids` the task has now, by a fresh (complete) read; none when the task is gone.
+
+        "Not found" on a delete is only a claim: this read confirms it (with an administrator's
+        credentials a task that reads as gone is gone)."""
+        state = self.fetch([task_id], ["ID"])[int(task_id)]
+        if isinstance(state, BitrixError):
+            return state
+        present = {int(str(e.get("ID"))) for e in state.entries if str(e.get("ID", "")).isdigit()}
+        return present & {int(i) for i in item_ids}
 
     def delete(self, items: Sequence[tuple[int, int]]) -> dict[tuple[int, int], DeleteOutcome]:
         """Delete time entries `(task_id, item_id)`; `gone` when the portal no longer has them."""

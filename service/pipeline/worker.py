@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from service.pipeline.rightscheck import RightsGate
 from service.pipeline.rounds import Processor
 from service.pipeline.sweeper import Sweeper
 from service.plumbing.clock import utcnow
@@ -78,6 +79,7 @@ class Worker:
         poll_seconds: float = 0.5,
         clock: Callable[[], datetime] = utcnow,
         has_room: Callable[[], bool] = lambda: True,
+        gate: RightsGate | None = None,
     ) -> None:
         self._journal = journal
         self._rules = rules
@@ -92,6 +94,7 @@ class Worker:
         self._clock = clock
         self._has_room = has_room
         self._pruned_at: datetime | None = None
+        self._gate = gate
 
     def run(self, stop: threading.Event) -> None:
         log.info("worker started", extra={"owner": self._owner})
@@ -109,6 +112,8 @@ class Worker:
 
     def run_once(self, quiet: QuietWindow | None = None) -> bool:
         """Claim and process one round; return whether there was anything to do."""
+        if self._gate is not None and not self._gate.allows():
+            return False  # not an administrator's credentials (portal_checks says why): events wait
         window = self._quiet if quiet is None else quiet
         if window.idle and not self._has_room():
             window = replace(window, idle=0)  # the rate budget is short: fold events, even a lone one

@@ -23,7 +23,8 @@ Endpoints (JSON in, JSON out):
                                          seed?, faults?: {error_rate, error_statuses, latency,
                                          timeout_rate, hang_seconds, reset_rate, lost_answer_rate,
                                          fail_all_for, fail_all_status,
-                                         forced: {method: {code, status?, description?, count?} | null}}}
+                                         forced: {method: {code, status?, description?, count?,
+                                                           task_id?} | null}}}
   POST   /_sandbox/reset                forget data, counters, faults (limits settings stay)
   GET    /_sandbox/events/targets       registered event handlers
   POST   /_sandbox/events/targets       {url, handler_id?, application_token?, member_id?, domain?,
@@ -83,8 +84,9 @@ def apply_config(portal: Portal, data: dict[str, Any]) -> None:
                 cfg.forced.pop(name.lower(), None)
                 continue
             cfg.forced[name.lower()] = ForcedError(
-                spec["code"], spec.get("status"), spec.get("description"), spec.get("count")
-            )
+                spec["code"], spec.get("status"), spec.get("description"), spec.get("count"),
+                spec.get("task_id"),
+            )  # fmt: skip
 
 
 def describe_config(portal: Portal) -> dict[str, Any]:

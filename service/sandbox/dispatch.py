@@ -16,7 +16,7 @@ from typing import Any
 
 from .errors import ApiError, system_error
 from .model import Webhook, iso
-from .params import Params
+from .params import Params, get_ci, php_int
 from .portal import Portal
 from .registry import METHODS, SCOPES, Call
 from .stats import RequestRecord
@@ -77,7 +77,7 @@ def call_method(
             raise system_error("ERROR_BATCH_METHOD_NOT_ALLOWED")
         if SCOPES[method] != "basic" and SCOPES[method] not in hook.scopes:
             raise system_error("insufficient_scope")
-        forced = portal.faults.forced_error(method)
+        forced = portal.faults.forced_error(method, _task_of(params))
         if forced is not None:
             raise forced
         if method != "batch" and portal.operating.blocked(op_key, start):
@@ -98,6 +98,11 @@ def call_method(
         RequestRecord(seq, start, method, params, result.status, result.error, hook.user_id, in_batch)
     )
     return result
+
+
+def _task_of(params: Params) -> int | None:
+    """The task a call is about (legacy TASKID or tasks.task.* taskId), for faults aimed at one task."""
+    return php_int(get_ci(params, "TASKID", get_ci(params, "taskId")))
 
 
 def handle_rest(portal: Portal, user_id: int, code: str, method: str, params: Params) -> Reply:

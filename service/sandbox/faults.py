@@ -15,12 +15,14 @@ from .errors import ApiError, system_error
 
 @dataclass
 class ForcedError:
-    """Answer calls of one method with this error, ``remaining`` times (None: until cleared)."""
+    """Answer calls of one method with this error, ``remaining`` times (None: until cleared); with
+    ``task_id``, only the calls about that task (its TASKID / taskId parameter)."""
 
     code: str
     status: int | None = None
     description: str | None = None
     remaining: int | None = None
+    task_id: int | None = None
 
     def error(self) -> ApiError:
         return system_error(self.code, self.description, self.status)
@@ -77,9 +79,9 @@ class FaultInjector:
             return FaultDecision(error=system_error("INTERNAL_SERVER_ERROR", status=503), html_503=True)
         return FaultDecision(error=system_error("INTERNAL_SERVER_ERROR", status=status))
 
-    def forced_error(self, method: str) -> ApiError | None:
+    def forced_error(self, method: str, task_id: int | None = None) -> ApiError | None:
         forced = self.config.forced.get(method)
-        if forced is None:
+        if forced is None or (forced.task_id is not None and forced.task_id != task_id):
             return None
         if forced.remaining is not None:
             forced.remaining -= 1
@@ -100,7 +102,7 @@ class FaultInjector:
             "fail_all_until": cfg.fail_all_until,
             "fail_all_status": cfg.fail_all_status,
             "forced": {
-                m: {"code": f.code, "status": f.status, "remaining": f.remaining}
+                m: {"code": f.code, "status": f.status, "remaining": f.remaining, "task_id": f.task_id}
                 for m, f in cfg.forced.items()
             },
         }

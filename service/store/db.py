@@ -58,6 +58,7 @@ TABLE_MODULES: tuple[str, ...] = (
     "service.store.notices",
     "service.store.fingerprints",
     "service.store.decided",
+    "service.store.portalchecks",
 )
 
 # Surrogate keys: BIGINT on PostgreSQL, but INTEGER on SQLite so that the column aliases the rowid.

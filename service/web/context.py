@@ -13,6 +13,7 @@ from service.operations.installation import Installer
 from service.plumbing.rulesource import RuleSource
 from service.store.breakers import Breakers
 from service.store.journal import Journal
+from service.store.portalchecks import PortalChecks
 from service.web.intake import GroupCommit
 
 INTAKE = "b24rules.intake"
@@ -34,6 +35,8 @@ class WebParts:
     # Application mode: the install handler, and each installed portal's application token by member id.
     installer: Installer | None = None
     portal_tokens: Callable[[str], str | None] | None = None
+    # The worker's last verdict per portal on the credentials (administrator, scope task); no REST here.
+    portal_checks: PortalChecks | None = None
 
     def database_reachable(self) -> bool:
         try:

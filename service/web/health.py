@@ -18,7 +18,8 @@ def healthz() -> tuple[Response, int]:
 
 @blueprint.get("/readyz")
 def readyz() -> tuple[Response, int]:
-    """Ready when a good rule set is running and the database answers.
+    """Ready when a good rule set is running, the database answers and the worker's last check of the
+    portal credentials (administrator, scope task) did not fail (`credentials.reason` says why).
 
     Broken rule files on disk do not make the pod unready while the last good set keeps running:
     a bad ConfigMap would otherwise take every replica out of the Service at once, and Bitrix24 never
@@ -29,7 +30,9 @@ def readyz() -> tuple[Response, int]:
     rules = parts.rules.status()
     database_ok = parts.database_reachable()
     running = rules.version is not None
-    ready = running and database_ok and (rules.ok or not request.args.get("strict"))
+    credentials = _credentials(parts) if database_ok else {"ok": None, "reason": "database unreachable"}
+    ready = running and database_ok and credentials["ok"] is not False
+    ready = ready and (rules.ok or not request.args.get("strict"))
     status = "ready" if ready and rules.ok else ("degraded" if ready else "not ready")
     body = {
         "status": status,
@@ -40,6 +43,7 @@ def readyz() -> tuple[Response, int]:
             "problems": list(rules.problems[:20]),
         },
         "database": {"ok": database_ok, "backend": parts.engine.dialect.name},
+        "credentials": credentials,
         "dry_run": parts.dry_run,
         "dead_letters": _dead_letters(parts) if database_ok else None,
     }
@@ -54,6 +58,22 @@ def _dead_letters(parts: context.WebParts) -> dict[str, object] | None:
     except Exception:  # the database went away since the check above: its own field says so
         return None
     return {"events": dead, "see": "b24rules dead-letters" if dead else None}
+
+
+def _credentials(parts: context.WebParts) -> dict[str, object]:
+    """The worker's last verdict on the portal credentials (read from the database, no REST call).
+
+    A failing one makes the service not ready: with a non-administrator's webhook the worker deletes
+    nothing, and saying "ready" would hide that. None yet (the worker has not reached the portal) is
+    reported but does not turn the pod away, so events keep being accepted and wait in the queue."""
+    failing = parts.portal_checks.failing() if parts.portal_checks is not None else []
+    if failing:
+        first = failing[0]
+        return {"ok": False, "reason": first.reason, "checked_at": first.checked_at.isoformat()}
+    known = parts.portal_checks.get("") if parts.portal_checks is not None else None
+    if known is None:
+        return {"ok": None, "reason": "not checked yet: the worker checks at start and every 5 minutes"}
+    return {"ok": True, "reason": known.reason, "checked_at": known.checked_at.isoformat()}
 
 
 @blueprint.get("/metrics")

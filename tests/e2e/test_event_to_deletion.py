@@ -6,10 +6,19 @@ from pathlib import Path
 
 import requests
 
-from service.sandbox import SandboxServer
+from service.sandbox import SandboxServer, apply_config
 from service.store.db import open_database
 from service.store.journal import Journal
-from tests.e2e.harness import SentryReceiver, Service, database_url, running, sample, service_env, wait_for
+from tests.e2e.harness import (
+    NOT_ALLOWED,
+    SentryReceiver,
+    Service,
+    database_url,
+    running,
+    sample,
+    service_env,
+    wait_for,
+)
 
 
 def test_zero_second_entries_are_deleted_and_others_kept(sandbox: SandboxServer, workdir: Path) -> None:
@@ -89,10 +98,11 @@ def test_permanent_portal_error_reaches_sentry_with_tags_and_no_secret(
     sandbox: SandboxServer, sentry: SentryReceiver, workdir: Path
 ) -> None:
     portal = sandbox.portal
-    # User 7 watches the task (a non-admin sees only tasks they are a member of) but is no admin, so
-    # may not delete user 1's entry.
-    portal.create_task("t", task_id=691, auditors=[7], entries=[{"seconds": 0}])
-    portal.add_webhook(7, "notadmincode77", admin=False)
+    portal.create_task("t", task_id=691, entries=[{"seconds": 0}])
+    # An administrator's webhook (the service deletes nothing with any other), whose deletion the
+    # portal refuses as it refuses a non-author who is no administrator.
+    portal.add_webhook(7, "notadmincode77", admin=True)
+    apply_config(portal, {"faults": {"forced": {"task.elapseditem.delete": NOT_ALLOWED}}})
     webhook = sandbox.webhook_url_for(7, "notadmincode77")
     env = service_env(workdir, webhook, SENTRY_DSN=sentry.dsn, SENTRY_ENVIRONMENT="e2e")
     service = Service(workdir, env)

@@ -17,6 +17,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from service.sandbox import SandboxServer, apply_config
 from tests.e2e.harness import (
     FORM,
+    NOT_ALLOWED,
     Scrape,
     Service,
     free_port,
@@ -60,13 +61,12 @@ def test_serve_metrics_sum_every_process_and_the_gauges_follow_the_queue(
     sandbox: SandboxServer, workdir: Path
 ) -> None:
     portal = sandbox.portal
-    # A non-admin webhook (user 7): it may delete its own 0-second entry on 691, not user 1's on 700.
-    portal.add_webhook(7, "notadmin77code", admin=False)
-    # User 7 watches both tasks (a non-admin sees only tasks it is a member of).
-    portal.create_task(
-        "mine", task_id=691, auditors=[7], entries=[{"seconds": 0, "user_id": 7}, {"seconds": 60}]
-    )
-    portal.create_task("theirs", task_id=700, auditors=[7], entries=[{"seconds": 0, "user_id": 1}])
+    # User 7's webhook deletes the 0-second entry on 691; the portal refuses the one on 700.
+    portal.add_webhook(7, "notadmin77code", admin=True)
+    portal.create_task("mine", task_id=691, entries=[{"seconds": 0, "user_id": 7}, {"seconds": 60}])
+    portal.create_task("theirs", task_id=700, entries=[{"seconds": 0, "user_id": 1}])
+    refused = {**NOT_ALLOWED, "task_id": 700}
+    apply_config(portal, {"faults": {"forced": {"task.elapseditem.delete": refused}}})
     env = service_env(workdir, sandbox.webhook_url_for(7, "notadmin77code"), B24_RETRY_BASE_SECONDS="0.5")
     service = Service(workdir, env)
     prom = workdir / "prom"
@@ -75,6 +75,7 @@ def test_serve_metrics_sum_every_process_and_the_gauges_follow_the_queue(
     update = sample("ontaskupdate-webhook.form")
 
     with running(service):
+        wait_for(lambda: portal.calls("profile"), timeout=30)  # the worker checked the webhook's rights
         apply_config(portal, {"faults": {"fail_all_for": 600}})  # the portal is down: events wait
         posted = 0
         # Each post is a new connection; go on until both gunicorn processes have taken some.

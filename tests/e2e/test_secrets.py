@@ -9,13 +9,23 @@ from pathlib import Path
 import pytest
 import requests
 
-from service.sandbox import SandboxServer
+from service.sandbox import SandboxServer, apply_config
 from tests.e2e.commands import run_cli
-from tests.e2e.harness import FORM, TOKEN, SentryReceiver, Service, running, sample, service_env, wait_for
+from tests.e2e.harness import (
+    FORM,
+    NOT_ALLOWED,
+    TOKEN,
+    SentryReceiver,
+    Service,
+    running,
+    sample,
+    service_env,
+    wait_for,
+)
 
 pytestmark = pytest.mark.slow
 
-CODE = "wh5ecretc0de9q"  # the incoming webhook's code (user 7, not an admin: deleting user 1's entry fails)
+CODE = "wh5ecretc0de9q"  # the incoming webhook's code (user 7's)
 ACCESS_TOKEN = "s6p6eclrvim6da22ft9ch94ekreb52lv"  # auth[access_token] of the app-mode sample
 DB_PASSWORD = "pgpa55w0rd-8c7b6a"
 SECRETS = (CODE, TOKEN, ACCESS_TOKEN, DB_PASSWORD)
@@ -47,12 +57,12 @@ def test_no_secret_reaches_logs_sentry_readyz_metrics_or_error_bodies(
     sandbox: SandboxServer, sentry: SentryReceiver, workdir: Path
 ) -> None:
     portal = sandbox.portal
-    portal.add_webhook(7, CODE, admin=False)
-    # User 7 (no admin) watches both tasks: it sees them, may delete its own entry, not user 1's.
-    portal.create_task("webhook event", task_id=691, auditors=[7], entries=[{"seconds": 0, "user_id": 1}])
-    portal.create_task(
-        "app event", task_id=693, auditors=[7], entries=[{"seconds": 0, "user_id": 7}, {"seconds": 90}]
-    )
+    portal.add_webhook(7, CODE, admin=True)
+    portal.create_task("webhook event", task_id=691, entries=[{"seconds": 0, "user_id": 1}])
+    portal.create_task("app event", task_id=693, entries=[{"seconds": 0, "user_id": 7}, {"seconds": 90}])
+    # The deletion on 691 is refused (a dead letter for Sentry); 693's goes through.
+    refused = {**NOT_ALLOWED, "task_id": 691}
+    apply_config(portal, {"faults": {"forced": {"task.elapseditem.delete": refused}}})
     env = service_env(workdir, sandbox.webhook_url_for(7, CODE), SENTRY_DSN=sentry.dsn, B24_LOG_LEVEL="DEBUG")
     service = Service(workdir, env)
     out = Outputs()

@@ -126,3 +126,13 @@ def test_drop_rates_set_through_the_control_api(client: Client, sandbox: Sandbox
     config = client.control("POST", "/config", {"faults": {"lost_answer_rate": 0.2, "reset_rate": 0.1}})
     assert config.json()["faults"]["lost_answer_rate"] == 0.2
     assert config.json()["faults"]["reset_rate"] == 0.1
+
+
+def test_forced_error_aimed_at_one_task(client: Client, sandbox: SandboxServer) -> None:
+    denied = "TASKS_ERROR_EXCEPTION_#4; Action is not allowed; 4/TE/ACTION_NOT_ALLOWED<br>"
+    forced = {"code": "ERROR_CORE", "status": 400, "description": denied, "task_id": 693}
+    apply_config(sandbox.portal, {"faults": {"forced": {"task.elapseditem.delete": forced}}})
+    refused = client.call("task.elapseditem.delete", {"TASKID": 693, "ITEMID": 5})
+    assert refused.status_code == 400
+    assert refused.json()["error_description"] == denied
+    assert client.call("task.elapseditem.delete", {"TASKID": 691, "ITEMID": 1}).status_code == 200

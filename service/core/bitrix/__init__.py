@@ -31,6 +31,8 @@ from service.core.bitrix.errors import (
     TransientError,
 )
 from service.core.bitrix.replies import OperatingTime, Reply, classify, error_from
+from service.core.bitrix.rights import Rights, rights_calls
+from service.core.bitrix.rights import judge as judge_rights
 
 __all__ = [
     "ENTRY_FIELDS",
@@ -45,6 +47,7 @@ __all__ = [
     "PermanentError",
     "RateLimited",
     "Reply",
+    "Rights",
     "TransientError",
     "batch",
     "classify",
@@ -59,7 +62,9 @@ __all__ = [
     "error_from",
     "http_build_query",
     "json_body",
+    "judge_rights",
     "pack",
+    "rights_calls",
     "status_history",
     "task_get",
     "task_list_changed",

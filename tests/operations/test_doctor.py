@@ -1,0 +1,112 @@
+"""`b24rules doctor` against a sandbox portal: a checklist, a fix per failure, exit 0 only if all pass."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from service.cli import cli
+from service.core.events import TaskEvent
+from service.store.breakers import Breakers
+from service.store.claims import NO_WAIT
+from tests.inprocess import Rig, rig
+
+NOT_ADMIN_CODE = "nonadmin7code"
+
+
+def doctor(r: Rig, webhook: str | None = None, **env: str) -> Result:
+    settings = r.resources.settings
+    values = {
+        "B24_WEBHOOK_URL": webhook or r.sandbox.webhook_url,
+        "B24_DATABASE_URL": settings.b24_database_url,
+        "B24_RULES_DIR": str(settings.b24_rules_dir),
+        **env,
+    }
+    return CliRunner().invoke(cli, ["doctor"], env=values, catch_exceptions=False)
+
+
+def line(result: Result, name: str) -> str:
+    found = [text for text in result.output.splitlines() if text[6:].startswith(name)]
+    assert found, result.output
+    return found[0]
+
+
+@pytest.fixture
+def healthy() -> Iterator[Rig]:
+    with rig() as r:
+        yield r
+
+
+def test_a_sound_deployment_passes_every_check(healthy: Rig) -> None:
+    result = doctor(healthy)
+    assert result.exit_code == 0, result.output
+    assert "11 of 11 checks pass" in result.output
+    assert "fix:" not in result.output
+    assert "user 1 is an administrator" in line(result, "administrator")
+
+
+def test_a_non_admin_webhook_fails_with_the_fix(healthy: Rig) -> None:
+    healthy.sandbox.portal.add_webhook(7, NOT_ADMIN_CODE, admin=False)
+    result = doctor(healthy, healthy.sandbox.webhook_url_for(7, NOT_ADMIN_CODE))
+    assert result.exit_code == 1
+    assert line(result, "administrator").startswith("FAIL")
+    assert "create the incoming webhook as a portal administrator" in result.output
+    assert line(result, "credentials").startswith("PASS")
+    assert NOT_ADMIN_CODE not in result.output  # the webhook code is a secret
+
+
+def test_a_webhook_without_scope_task_fails_with_the_fix(healthy: Rig) -> None:
+    healthy.sandbox.portal.add_webhook(7, NOT_ADMIN_CODE, admin=True, scopes=["crm"])
+    result = doctor(healthy, healthy.sandbox.webhook_url_for(7, NOT_ADMIN_CODE))
+    assert result.exit_code == 1
+    assert line(result, "scope task").startswith("FAIL")
+    assert "give it the scope task" in result.output
+
+
+def test_a_wrong_webhook_code_fails_as_not_accepted(healthy: Rig) -> None:
+    result = doctor(healthy, healthy.sandbox.webhook_url_for(1, "wrongcode123"))
+    assert result.exit_code == 1
+    assert "HTTP 401" in line(result, "portal reachable")
+    assert "copy the incoming webhook's URL again" in result.output
+    assert line(result, "administrator").startswith("SKIP")
+
+
+def test_clock_skew_against_the_portal_fails() -> None:
+    with rig(portal_clock=lambda: time.time() + 600) as r:
+        result = doctor(r)
+    assert result.exit_code == 1
+    assert re.search(r"clock is -(599|600) s off the portal's", line(result, "clock"))  # 600 s behind
+    assert "NTP" in result.output
+
+
+def test_dead_letters_and_tripped_rules_fail(healthy: Rig) -> None:
+    journal = healthy.resources.journal
+    now = datetime.now(UTC)
+    journal.append(TaskEvent("ONTASKUPDATE", 691, None, "7", "acme.bitrix24.com", "m-1", "t"), now)
+    [claim] = journal.claim("w", now, lease=timedelta(minutes=1), max_tasks=1, quiet=NO_WAIT)
+    journal.dead_letter(claim, now, error="permanent: HTTP 403: ACCESS_DENIED")
+    Breakers(healthy.resources.engine).trip("drop-zero", "limit", now)
+    result = doctor(healthy)
+    assert result.exit_code == 1
+    assert "1 event(s) waiting as dead letters" in line(result, "dead letters")
+    assert "drop-zero" in line(result, "rules tripped")
+    assert "b24rules rearm" in result.output
+    assert line(result, "last event").startswith("PASS")
+
+
+def test_broken_rules_and_bad_settings_say_what_to_fix(healthy: Rig) -> None:
+    (healthy.resources.settings.b24_rules_dir / "bad.yaml").write_text("- name: Bad Name\n")
+    result = doctor(healthy)
+    assert line(result, "rules").startswith("FAIL")
+    assert "b24rules check" in result.output
+    missing = doctor(healthy, B24_DATABASE_URL="sqlite:////nonexistent/folder/db.sqlite3")
+    assert missing.exit_code == 1
+    assert "no database file" in line(missing, "database")
+    assert "Traceback" not in missing.output
+    assert not Path("/nonexistent/folder/db.sqlite3").exists()  # never created
