@@ -105,17 +105,6 @@ class PortalGateway:
         except ValueError:
             raise TransientError("ERROR_UNEXPECTED_ANSWER", "no time in answer", 200, "server.time") from None
 
-    def entries_present(self, task_id: int, item_ids: Iterable[int]) -> set[int] | BitrixError:
-        """Which of `item_ids` the task has now, by a fresh (complete) read; none when the task is gone.
-
-        "Not found" on a delete is only a claim: this read confirms it (with an administrator's
-        credentials a task that reads as gone is gone)."""
-        state = self.fetch([task_id], ["ID"])[int(task_id)]
-        if isinstance(state, BitrixError):
-            return state
-        present = {int(str(e.get("ID"))) for e in state.entries if str(e.get("ID", "")).isdigit()}
-        return present & {int(i) for i in item_ids}
-
     def delete(self, items: Sequence[tuple[int, int]]) -> dict[tuple[int, int], DeleteOutcome]:
         """Delete time entries `(task_id, item_id)`; `gone` when the portal no longer has them."""
         unique = list(dict.fromkeys((int(t), int(i)) for t, i in items))
