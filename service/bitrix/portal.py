@@ -134,9 +134,17 @@ class PortalGateway:
         The fresh read that settles a deletion whose answer did not (`service/core/settling.py`)."""
         calls = {f"e{t}": entries_list(t, ("ID",)) for t in dict.fromkeys(int(t) for t in task_ids)}
         out: dict[int, frozenset[int] | BitrixError | None] = {}
+        unfinished: dict[int, list[dict[str, Any]]] = {}  # a list that says more rows exist: read them all
         for batch_calls, answers in self._run(pack(calls)):
             for key in batch_calls:
-                out[int(key[1:])] = _ids(answers[key])
+                task_id, answer = int(key[1:]), answers[key]
+                out[task_id] = _ids(answer)
+                if not isinstance(answer, Reply) or not isinstance(answer.result, list):
+                    continue
+                if more_rows(answer, len(answer.result)):
+                    unfinished[task_id] = [row for row in answer.result if isinstance(row, dict)]
+        for task_id, found in complete_entries(self._run, unfinished).items():
+            out[task_id] = found if isinstance(found, BitrixError) else frozenset(_ids_of(found))
         return out
 
     def add_entry(
@@ -257,7 +265,11 @@ def _ids(answer: Reply | BitrixError) -> frozenset[int] | BitrixError | None:
     if isinstance(answer, BitrixError):
         return answer
     rows = answer.result if isinstance(answer.result, list) else []
-    return frozenset(int(str(row["ID"])) for row in rows if isinstance(row, dict) and "ID" in row)
+    return frozenset(_ids_of(row for row in rows if isinstance(row, dict)))
+
+
+def _ids_of(rows: Iterable[Mapping[str, Any]]) -> list[int]:
+    return [int(str(row["ID"])) for row in rows if str(row.get("ID", "")).isdigit()]
 
 
 def _history_rows(history: Reply | BitrixError | None) -> list[dict[str, Any]] | None:

@@ -148,3 +148,17 @@ def test_the_sweeper_requeues_tasks_with_open_rows_and_no_event(world: Rig) -> N
     assert later.unsettled == 1
     assert round_.run(later=timedelta(minutes=5)) == 1
     assert outcomes(world) == dict.fromkeys(zero, "deleted")
+
+
+def test_the_settling_reread_reads_every_page_of_a_long_task(world: Rig) -> None:
+    from service.sandbox import apply_config
+
+    entries = tuple({"seconds": 60, "comment": f"n{n}"} for n in range(120))
+    world.task(700, entries)
+    apply_config(world.sandbox.portal, {"elapsed_page_cap": True})  # the docs' 50 rows per answer
+
+    [ids] = make_gateway(world.resources).entry_ids([700]).values()
+
+    assert ids == frozenset(int(e["ID"]) for e in world.entries(700))
+    assert isinstance(ids, frozenset)
+    assert len(ids) == 120  # an entry past the first page is never taken for deleted
