@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Protocol
 from urllib.parse import parse_qsl
 
 from service.core.events import EventError
@@ -117,3 +118,27 @@ def _seconds(value: object) -> int:
     if isinstance(value, str) and value.strip().isdigit():
         return max(60, min(int(value), 86_400))
     return 3600  # the documented lifetime of an access token
+
+
+class InstallRefused(Exception):
+    """The install or uninstall call is not genuine or cannot be checked; `str` is safe to answer with."""
+
+    def __init__(self, reason: str, status: int = 401) -> None:
+        super().__init__(reason)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Installed:
+    member_id: str
+    domain: str
+    binding: str
+
+
+class InstallHandler(Protocol):
+    """What the web's install URL and ONAPPUNINSTALL need (`service/operations/installation.py`
+    implements it; web sits beside operations, so it knows only this shape)."""
+
+    def install(self, request: InstallRequest) -> Installed: ...
+
+    def uninstall(self, request: UninstallRequest) -> int: ...

@@ -12,11 +12,10 @@ from __future__ import annotations
 import hmac
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from service.bitrix.auth import FixedToken, TokenSource
-from service.core.appinstall import InstallRequest, UninstallRequest
+from service.core.appinstall import Installed, InstallRefused, InstallRequest, UninstallRequest
 from service.core.bitrix import BitrixError, Call
 from service.operations.subscription import Caller, Subscriber
 from service.store.journal import Journal
@@ -26,21 +25,6 @@ log = logging.getLogger(__name__)
 
 # (member_id, client_endpoint, tokens or None for the stored ones) → a REST caller for that portal
 Connect = Callable[[str, str, TokenSource | None], Caller]
-
-
-class InstallRefused(Exception):
-    """The install or uninstall call is not genuine or cannot be checked; `str` is safe to answer with."""
-
-    def __init__(self, reason: str, status: int = 401) -> None:
-        super().__init__(reason)
-        self.status = status
-
-
-@dataclass(frozen=True)
-class Installed:
-    member_id: str
-    domain: str
-    binding: str
 
 
 class Installer:

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from flask import current_app
 from sqlalchemy import Engine, text
 
+from service.core.appinstall import InstallHandler
 from service.core.redaction import Redactor
-from service.operations.installation import Installer
 from service.plumbing.rulesource import RuleSource
 from service.store.breakers import Breakers
 from service.store.journal import Journal
@@ -33,7 +33,7 @@ class WebParts:
     member_id: str | None
     dry_run: bool
     # Application mode: the install handler, and each installed portal's application token by member id.
-    installer: Installer | None = None
+    installer: InstallHandler | None = None
     portal_tokens: Callable[[str], str | None] | None = None
     # The worker's last verdict per portal on the credentials (administrator, scope task); no REST here.
     portal_checks: PortalChecks | None = None

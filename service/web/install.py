@@ -11,9 +11,8 @@ import logging
 
 from flask import Blueprint, Response, jsonify, request
 
-from service.core.appinstall import UninstallRequest, parse_install
+from service.core.appinstall import InstallRefused, UninstallRequest, parse_install
 from service.core.events import BodyTooLarge, EventError, read_form
-from service.operations.installation import InstallRefused
 from service.web import context
 
 log = logging.getLogger(__name__)
