@@ -138,6 +138,15 @@ class Journal:
         """The evaluation succeeded: its events are done. False if the lease was lost meanwhile."""
         return self._finish(claim, status=DONE, finished_at=now)
 
+    def complete_many(self, done: Sequence[Claim], now: datetime) -> int:
+        """`complete` for a round's claims in ONE transaction (one commit); how many were still held."""
+        if not done:
+            return 0
+        with self._engine.begin() as connection:
+            return sum(
+                claims.finish(connection, claim, {"status": DONE, "finished_at": now}) for claim in done
+            )
+
     def retry(self, claim: Claim, now: datetime, *, error: str, delay: timedelta) -> bool:
         """The evaluation failed transiently: count an attempt, make the events claimable at now+delay."""
         return self._finish(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -51,6 +52,35 @@ class TaskSnapshots:
         return Snapshot(
             task_id=row.task_id, status=row.status, seen_at=row.seen_at, changed_date=row.changed_date
         )
+
+    def get_many(self, task_ids: Collection[int]) -> dict[int, Snapshot]:
+        """`get` for many tasks in one query: the snapshots that exist, by task id."""
+        if not task_ids:
+            return {}
+        query = select(task_snapshots).where(self._mine, task_snapshots.c.task_id.in_(sorted(task_ids)))
+        with reading(self._engine) as connection:
+            rows = connection.execute(query).all()
+        return {row.task_id: Snapshot(row.task_id, row.status, row.seen_at, row.changed_date) for row in rows}
+
+    def put_many(self, statuses: Mapping[int, int], now: datetime) -> None:
+        """`put` (without a changed date) for many tasks in ONE transaction: a round's snapshots."""
+        if not statuses:
+            return
+        rows = [
+            {
+                "portal": self._portal,
+                "task_id": task_id,
+                "status": status,
+                "seen_at": now,
+                "changed_date": None,
+            }
+            for task_id, status in sorted(statuses.items())  # in key order: no lock-order deadlock
+        ]
+        with self._engine.begin() as connection:
+            insert = upsert(connection, task_snapshots)
+            new = {name: insert.excluded[name] for name in ("status", "seen_at", "changed_date")}
+            keys = [task_snapshots.c.portal, task_snapshots.c.task_id]
+            connection.execute(insert.on_conflict_do_update(index_elements=keys, set_=new), rows)
 
     def put(self, task_id: int, status: int, now: datetime, changed_date: datetime | None = None) -> None:
         values = {"status": status, "seen_at": now, "changed_date": changed_date}

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from sqlalchemy import event as sqlalchemy_event
 
 from service.assembly.wiring import make_gateway, make_processor
 from service.bitrix.portal import PortalGateway
@@ -102,3 +103,39 @@ def test_a_task_deleted_on_the_portal_is_done_without_a_request_and_its_snapshot
     assert world.statuses() == {event: "done"}
     assert world.sandbox.portal.calls() == []  # no rule listens to ONTASKDELETE: nothing to read
     assert snapshots.get(691) is None
+
+
+def test_a_round_settles_its_tasks_in_two_commits_whatever_their_number(world: Rig) -> None:
+    """Done claims and snapshots are written once per round, not once per task: the worker's CPU."""
+    quiet = ({"seconds": 600},)  # nothing to delete: the round only reads and settles
+    events = [world.event(world.task(task_id, quiet)) for task_id in range(700, 720)]
+    claims = world.claims()
+    processor, _ = processor_of(world)
+    settling = settling_commits(world)
+
+    assert processor.run(claims)
+
+    assert world.statuses() == dict.fromkeys(events, "done")
+    snapshots = TaskSnapshots(world.resources.engine).get_many(range(700, 720))
+    assert {task: snap.status for task, snap in snapshots.items()} == dict.fromkeys(range(700, 720), 3)
+    assert len(settling) == 2  # the snapshots, then the claims: was two per task (40)
+
+
+def settling_commits(world: Rig) -> list[str]:
+    """Commits of transactions that wrote the journal's events or the task snapshots."""
+    writes: list[str] = []
+    commits: list[str] = []
+    engine = world.resources.engine
+
+    def seen(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if statement.lstrip().upper().startswith(("UPDATE EVENTS", "INSERT INTO TASK_SNAPSHOTS")):
+            writes.append(statement)
+
+    def committed(_conn: object) -> None:
+        if writes:
+            commits.append(writes[0])
+            writes.clear()
+
+    sqlalchemy_event.listen(engine, "before_cursor_execute", seen)
+    sqlalchemy_event.listen(engine, "commit", committed)
+    return commits

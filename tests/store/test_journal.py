@@ -295,3 +295,13 @@ def test_events_piling_up_are_held_for_the_quiet_window(journal: Journal, now: d
     assert journal.claim("w1", now + timedelta(seconds=1), lease=LEASE, quiet=IDLE) == []
     claims = journal.claim("w1", now + timedelta(seconds=2), lease=LEASE, quiet=IDLE)
     assert sorted(len(claim.event_ids) for claim in claims) == [1, 2]
+
+
+def test_a_rounds_claims_complete_in_one_go_except_a_lost_lease(journal: Journal, now: datetime) -> None:
+    first, second = journal.append(task_event(7), now), journal.append(task_event(8), now)
+    mine = journal.claim("w1", now, lease=LEASE)
+    theirs = journal.claim("w2", now + LEASE, lease=LEASE)  # w1's leases expired: w2 took both over
+
+    assert journal.complete_many(mine, now) == 0
+    assert journal.complete_many(theirs, now) == 2
+    assert [journal.get(event_id).status for event_id in (first, second)] == ["done", "done"]  # type: ignore[union-attr]

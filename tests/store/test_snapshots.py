@@ -39,3 +39,19 @@ def test_prune_forgets_only_tasks_unseen_for_longer_than_the_retention(engine: E
     assert snapshots.prune(now, unseen_for=timedelta(days=180)) == 1
     assert snapshots.get(1) is None
     assert snapshots.get(2) is not None
+
+
+def test_a_rounds_snapshots_are_read_and_written_together(engine: Engine, now: datetime) -> None:
+    snapshots, other_portal = TaskSnapshots(engine), TaskSnapshots(engine, "m-other")
+    snapshots.put(1, 5, now - timedelta(hours=1), changed_date=now - timedelta(hours=2))
+    other_portal.put(2, 6, now)
+
+    snapshots.put_many({1: 3, 2: 2, 3: 4}, now)  # replaces 1, adds 2 and 3 for this portal only
+
+    assert snapshots.get_many([1, 2, 3, 4]) == {
+        1: Snapshot(1, 3, now, None),
+        2: Snapshot(2, 2, now, None),
+        3: Snapshot(3, 4, now, None),
+    }
+    assert other_portal.get_many([1, 2]) == {2: Snapshot(2, 6, now, None)}
+    assert snapshots.get_many([]) == {}
