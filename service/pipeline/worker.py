@@ -39,9 +39,10 @@ MAX_TASKS = 100
 # The portal posts one event per change, so an edit session or a bulk update arrives as a trickle of
 # events for the same task; waiting until the task is quiet for a moment folds them into one evaluation
 # (one read) instead of one per claim. `patience` bounds the wait for a task that never goes quiet.
-# But a lone event is not a trickle: while at most `idle` events wait, a task is claimed at once, so an
-# entry logged on a quiet portal goes within a poll and two requests (read, delete) — provided the rate
-# budget has IDLE_CLAIM_ROOM requests to spare; near the limit, folding events saves more than it costs.
+# But a lone event is not a trickle: while at most `idle` events arrived in the last `quiet`, a task is
+# claimed at once, so an entry logged on a quiet portal goes within a poll and two requests (read,
+# delete) — provided the rate budget has IDLE_CLAIM_ROOM requests to spare; near the limit, folding
+# events saves more than it costs.
 QUIET = QuietWindow(quiet=timedelta(seconds=2), patience=timedelta(seconds=10), idle=3)
 IDLE_CLAIM_ROOM = 5
 

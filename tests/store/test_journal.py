@@ -305,3 +305,13 @@ def test_a_rounds_claims_complete_in_one_go_except_a_lost_lease(journal: Journal
     assert journal.complete_many(mine, now) == 0
     assert journal.complete_many(theirs, now) == 2
     assert [journal.get(event_id).status for event_id in (first, second)] == ["done", "done"]  # type: ignore[union-attr]
+
+
+def test_a_steady_trickle_is_held_although_the_worker_keeps_up(journal: Journal, now: datetime) -> None:
+    """Events already claimed still count as arrivals: a trickle is not idleness."""
+    for second in range(3):
+        journal.append(task_event(10 + second), now + timedelta(seconds=second * 0.5))
+        journal.claim("w1", now + timedelta(seconds=second * 0.5), lease=LEASE, quiet=IDLE)
+    journal.append(task_event(7), now + timedelta(seconds=1.5))  # the 4th event within 2 s
+
+    assert journal.claim("w1", now + timedelta(seconds=1.5), lease=LEASE, quiet=IDLE) == []
