@@ -20,7 +20,7 @@ def run_cli(service: Service, *args: str, check: bool = True, **env: str) -> sub
         env={**service.env, **env},
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=150,  # a hang guard only: a command can take a minute on a loaded 2-core CI machine
     )
     if check and done.returncode != 0:
         raise AssertionError(f"{args} exited {done.returncode}:\n{done.stdout}\n{done.stderr}")

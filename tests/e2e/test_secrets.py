@@ -53,6 +53,11 @@ class Outputs:
         return done
 
 
+# How long a step may take on a loaded 2-core CI machine (the worker process starts after the web
+# answers, a rule reload is noticed on the next poll); each wait ends as soon as its condition holds.
+LOADED = 90
+
+
 def test_no_secret_reaches_logs_sentry_readyz_metrics_or_error_bodies(
     sandbox: SandboxServer, sentry: SentryReceiver, workdir: Path
 ) -> None:
@@ -69,8 +74,8 @@ def test_no_secret_reaches_logs_sentry_readyz_metrics_or_error_bodies(
 
     with running(service):
         post_every_kind_of_event(service, out)
-        wait_for(lambda: [e.seconds for e in portal.entries_of(693)] == [90], timeout=30)
-        wait_for(lambda: tagged(sentry, "task_id", "691"), timeout=30)  # the refused deletion
+        wait_for(lambda: [e.seconds for e in portal.entries_of(693)] == [90], timeout=LOADED)
+        wait_for(lambda: tagged(sentry, "task_id", "691"), timeout=LOADED)  # the refused deletion
         break_and_fix_rules(service, sentry, out)
         for path in ("/healthz", "/readyz", "/metrics", "/nowhere"):
             out.http(path, requests.get(service.url + path, timeout=10))
@@ -113,18 +118,18 @@ def break_and_fix_rules(service: Service, sentry: SentryReceiver, out: Outputs) 
     broken = Path(service.env["B24_RULES_DIR"]) / "zz-broken.yaml"
     broken.write_text(BROKEN_RULE)
     degraded = wait_for(lambda: (r := requests.get(service.url + "/readyz", timeout=10)).json()["status"]
-                        == "degraded" and r, timeout=30)  # fmt: skip
+                        == "degraded" and r, timeout=LOADED)  # fmt: skip
     out.http("readyz degraded", degraded)
     assert (
         out.http("readyz strict", requests.get(service.url + "/readyz?strict=1", timeout=10)).status_code
         == 503
     )
-    wait_for(lambda: tagged(sentry, "kind", "rules"), timeout=30)
+    wait_for(lambda: tagged(sentry, "kind", "rules"), timeout=LOADED)
     out.http("metrics while degraded", requests.get(service.url + "/metrics", timeout=10))
     out.command("check broken rules", run_cli(service, "check", check=False))
     broken.unlink()
     wait_for(
-        lambda: requests.get(service.url + "/readyz?strict=1", timeout=10).status_code == 200, timeout=30
+        lambda: requests.get(service.url + "/readyz?strict=1", timeout=10).status_code == 200, timeout=LOADED
     )
 
 
