@@ -165,3 +165,24 @@ def test_application_mode_names_what_is_missing(
         settings.require_portal()
     assert str(caught.value).startswith(missing)
     assert "s3cr3t-client-secret-77" not in str(caught.value)
+
+
+def test_the_redactor_gets_every_secret_setting_and_the_database_password() -> None:
+    from pydantic import SecretStr
+
+    settings = load_settings(
+        b24_webhook_url="https://acme.bitrix24.com/rest/1/whcode9f8e7d6c/",
+        b24_application_token="apptoken-5b4a39c2d1e0f9a8",
+        b24_database_url="postgresql://b24:p%40ss-w0rd-9@db:5432/b24",
+        sentry_dsn="https://publickey123@o1.ingest.sentry.io/42",
+    )
+    secrets = settings.secret_values()
+    for value in ("whcode9f8e7d6c", "apptoken-5b4a39c2d1e0f9a8", "p%40ss-w0rd-9", "p@ss-w0rd-9"):
+        assert value in secrets
+    assert "https://publickey123@o1.ingest.sentry.io/42" in secrets
+
+    # A SecretStr setting added later (application mode's keys) is included without a change.
+    class Later(Settings):
+        b24_future_key: SecretStr | None = None
+
+    assert "future-key-123456" in Later(b24_future_key="future-key-123456").secret_values()

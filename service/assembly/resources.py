@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
-from service.core.redaction import Redactor, webhook_secrets
+from service.core.redaction import Redactor
 from service.plumbing import metrics
 from service.plumbing.logs import configure_logging
 from service.plumbing.rulesource import RuleSource
@@ -33,15 +33,7 @@ class Resources:
 
 
 def make_redactor(settings: Settings) -> Redactor:
-    secrets = webhook_secrets(settings.webhook_url)
-    secrets.append(settings.application_token or "")
-    secrets.append(settings.ui_token or "")
-    for secret in (settings.b24_app_client_secret, settings.b24_encryption_key):
-        if secret is not None:  # application mode: masked wherever they might surface
-            secrets.extend(part.strip() for part in secret.get_secret_value().split(",") if part.strip())
-    if settings.sentry_dsn is not None:
-        secrets.append(settings.sentry_dsn.get_secret_value())
-    return Redactor(secrets)
+    return Redactor(settings.secret_values())
 
 
 def build_resources(

@@ -7,13 +7,13 @@ is reported at its file position; the value is then INVALID and its condition do
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from service.core.durations import DurationError, parse_duration
 from service.core.facts import CLOSED_VALUES, FACT_TYPES, FactType, coerce
 from service.core.operators import Operator, ValueKind
 from service.core.positions import Node, Reporter, did_you_mean
+from service.core.regexes import RegexError, compile_regex
 
 
 @dataclass(frozen=True)
@@ -122,9 +122,9 @@ def _compile_regex(op: Operator, field: str, node: Node, report: Reporter) -> ob
     if not isinstance(node.scalar, str):
         return _bad(report, node, field, op, f"expected a regular expression, got {node.describe()}")
     try:
-        return re.compile(node.scalar)
-    except re.error as error:
-        return _bad(report, node, field, op, f"bad regular expression: {error}")
+        return compile_regex(node.scalar)
+    except RegexError as error:
+        return _bad(report, node, field, op, f"bad regular expression for RE2: {error}")
 
 
 def _bad(report: Reporter, node: Node, field: str, op: Operator, message: str) -> _Invalid:

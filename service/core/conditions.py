@@ -8,7 +8,6 @@ did not match.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,6 +16,7 @@ from service.core.condition_values import INVALID, Ref, compile_value
 from service.core.facts import FACT_TYPES
 from service.core.operators import OPERATORS, Operator, apply
 from service.core.positions import Node, Reporter, did_you_mean
+from service.core.regexes import Regex
 
 COMBINATORS = ("all", "any", "not")
 
@@ -159,7 +159,7 @@ def evaluate(
         actual = facts.get(condition.field)
         expected = resolve(condition.expected, facts)
         ok = apply(OPERATORS[condition.op], actual, expected, now)
-        shown = expected.pattern if isinstance(expected, re.Pattern) else expected
+        shown = expected.pattern if isinstance(expected, Regex) else expected
         ref = condition.expected.name if isinstance(condition.expected, Ref) else None
         return ok, (ConditionTrace(condition.path, condition.op, shown, actual, ok, ref),)
     results = [evaluate(child, facts, now) for child in condition.children]

@@ -26,7 +26,9 @@ FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 
 _KEY = re.compile(r"^([^\[\]]+)((?:\[[^\[\]]*\])*)$")
 _BRACKETED = re.compile(r"\[([^\[\]]*)\]")
-_POSITIVE_INT = re.compile(r"^[0-9]{1,18}$")
+_EVENT_NAME = re.compile(r"[A-Z0-9_]{1,64}")
+# fullmatch, never `$`: `$` also matches before a trailing newline, so "1\n" would read as task 1.
+_POSITIVE_INT = re.compile(r"[0-9]{1,18}")
 
 
 class EventError(ValueError):
@@ -139,7 +141,7 @@ def _task_event(form: Mapping[str, object]) -> TaskEvent:
     name = _text(form, "event").upper()
     if not name:
         raise EventError("field 'event' is missing")
-    if not re.fullmatch(r"[A-Z0-9_]{1,64}", name):
+    if not _EVENT_NAME.fullmatch(name):
         raise EventError("field 'event' is not an event name")
     data = form.get("data")
     if not isinstance(data, dict):
@@ -164,17 +166,19 @@ def _task_id(data: Mapping[str, object]) -> int:
         fields = data.get(side)
         if isinstance(fields, dict) and "ID" in fields:
             raw = fields["ID"]
-            if isinstance(raw, str) and _POSITIVE_INT.match(raw) and int(raw) > 0:
+            if isinstance(raw, str) and _POSITIVE_INT.fullmatch(raw) and int(raw) > 0:
                 return int(raw)
             raise EventError(f"data[{side}][ID] is not a task id")
     raise EventError("task id missing: neither data[FIELDS_AFTER][ID] nor data[FIELDS_BEFORE][ID] is set")
 
 
 def _text(form: Mapping[str, object], key: str) -> str:
+    """A plain value exactly as sent: never stripped, so a credential is compared byte for byte and a
+    token with spaces around it is a different token."""
     value = form.get(key, "")
     if not isinstance(value, str):
         raise EventError(f"field {key!r} must be a plain value")
-    return value.strip()
+    return value
 
 
 def _stored_text(form: Mapping[str, object], key: str) -> str:
@@ -191,7 +195,7 @@ def _stored_text(form: Mapping[str, object], key: str) -> str:
 def _optional_int(raw: str, key: str) -> int | None:
     if not raw:
         return None
-    if not _POSITIVE_INT.match(raw):
+    if not _POSITIVE_INT.fullmatch(raw):
         raise EventError(f"field {key!r} is not a whole number")
     return int(raw)
 

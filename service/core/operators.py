@@ -6,7 +6,6 @@ then only ever see typed facts. None (a missing value) is handled once, in `appl
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -14,6 +13,7 @@ from enum import Enum
 from typing import Any
 
 from service.core.facts import FactType
+from service.core.regexes import Regex
 
 
 class ValueKind(Enum):
@@ -109,8 +109,8 @@ def contains(actual: Any, expected: Any, now: datetime) -> bool:
 
 
 @_register("matches", {T.STR}, ValueKind.REGEX)
-def matches(actual: Any, expected: re.Pattern[str], now: datetime) -> bool:
-    return expected.search(actual) is not None
+def matches(actual: Any, expected: Regex, now: datetime) -> bool:
+    return expected.search(actual)
 
 
 @_register("exists", EQUATABLE | {T.TAGS}, ValueKind.BOOL)

@@ -1,8 +1,9 @@
 """Removing secrets from anything that leaves the process: log lines, error texts, Sentry events.
 
-Two nets: the exact secret values we know (webhook URL code, application token), and patterns for
-secrets we cannot know in advance (the code in any `/rest/<user>/<code>/` URL, access tokens of
-app-mode events, `auth[...]` form fields). Pure: callers pass the known secrets in.
+Two nets: the exact secret values we know (every secret setting, the database password, the webhook
+code: see `Settings.secret_values`), and patterns for secrets we cannot know in advance (the code in
+any `/rest/<user>/<code>/` URL, access and refresh tokens of app-mode events, `auth[...]` form fields,
+`password=` in a libpq connection string, the userinfo of any URL). Pure: callers pass the secrets in.
 """
 
 from __future__ import annotations
@@ -26,8 +27,18 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
         ),
         r"\1" + MASK,
     ),
-    # Passwords inside database URLs: postgresql://user:secret@host/db
-    (re.compile(r"(://[^:/@\s]+:)([^@\s]+)(@)"), r"\1" + MASK + r"\3"),
+    # Credentials named as such, in a libpq connection string (`password=… ` or `password='…'`, as
+    # psycopg's errors and frames show it), a query string, JSON or a dict's repr.
+    (
+        re.compile(
+            r"((?:password|passwd|pgpassword|client_secret|secret_key|api_key|encryption_key)['\"]?\s*[=:]\s*)"
+            r"('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|[^&\s'\",}]+)",
+            re.IGNORECASE,
+        ),
+        r"\1" + MASK,
+    ),
+    # The userinfo of any URL: postgresql://user:secret@host/db, https://key@sentry/1, redis://:pw@host
+    (re.compile(r"(://)([^/@\s:]*:[^@\s/]*|[^/@\s:]+)(@)"), r"\1" + MASK + r"\3"),
 )
 
 _SECRET_KEYS = re.compile(r"(token|secret|password|webhook_url|authorization|cookie|dsn)", re.IGNORECASE)

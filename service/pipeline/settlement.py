@@ -1,7 +1,9 @@
 """How a claim ends: done, retried later (transient failure), or a dead letter (permanent failure).
 
-Permanent failures and exhausted retries are reported to Sentry exactly once, when the event becomes a
-dead letter, with tags an operator can search by: event, task, rule, method, error code.
+Permanent failures and exhausted retries are reported to Sentry when the event becomes a dead letter,
+with tags an operator can search by: event, task, rule, method, error code. A failing portal turns
+task after task into dead letters with the same error: that is one episode, reported once (and a
+recovery note when a task is settled again), not one report per task.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from datetime import datetime
 from service.core.backoff import BASE_SECONDS, exhausted, retry_delay
 from service.core.bitrix.errors import BitrixError, OperationTimeLimit, PermanentError
 from service.plumbing import metrics
-from service.plumbing.sentry import capture_failure
+from service.plumbing.sentry import EPISODES
 from service.store.journal import Claim, Journal
 
 log = logging.getLogger(__name__)
@@ -34,6 +36,7 @@ class Settlement:
 
     def done(self, claim: Claim, now: datetime) -> None:
         self._journal.complete(claim, now)
+        EPISODES.recovered("dead-letter")
 
     def failed(self, claim: Claim, error: BaseException, now: datetime, *, rule: str | None = None) -> None:
         """Retry a transient failure with backoff; dead-letter a permanent one or the last retry."""
@@ -72,7 +75,9 @@ class Settlement:
                 "error": describe(error),
             },
         )
-        capture_failure(error, tags_for(claim, error, rule), events=list(claim.event_ids), reason=reason)
+        EPISODES.failed(
+            "dead-letter", error, tags_for(claim, error, rule), events=list(claim.event_ids), reason=reason
+        )
 
 
 def describe(error: BaseException) -> str:

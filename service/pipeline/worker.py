@@ -20,7 +20,7 @@ from service.pipeline.rounds import Processor
 from service.pipeline.sweeper import Sweeper
 from service.plumbing.clock import utcnow
 from service.plumbing.rulesource import RuleSource
-from service.plumbing.sentry import capture_failure
+from service.plumbing.sentry import EPISODES
 from service.store.audit import AuditLog
 from service.store.claims import NO_WAIT, QuietWindow
 from service.store.decided import DecidedTasks
@@ -104,8 +104,11 @@ class Worker:
                 busy = self.run_once()
             except Exception as error:  # the loop must survive anything (a database blip, a bug)
                 log.exception("worker round failed")
-                capture_failure(error, {"stage": "worker-loop"})
+                # Every poll of an outage fails alike: one report per episode, not one per poll.
+                EPISODES.failed("worker-loop", error, {"stage": "worker-loop"})
                 busy = False
+            else:
+                EPISODES.recovered("worker-loop")
             if not busy:
                 self._idle()
                 stop.wait(self._poll)
@@ -125,13 +128,15 @@ class Worker:
             return False
         with _Heartbeat(self._journal, claims, self._clock, self._lease):
             try:
-                return self._processor.run(claims)
+                busy = self._processor.run(claims)
             except Exception as error:
                 log.exception("processing round failed", extra={"tasks": [c.task_id for c in claims]})
-                capture_failure(error, {"stage": "processing"})
+                EPISODES.failed("processing", error, {"stage": "processing"})
                 for claim in claims:  # settled claims are left alone by the journal
                     self._processor.settle_failed(claim, error)
-        return True
+                return True
+        EPISODES.recovered("processing")
+        return busy
 
     def drain(self, timeout: float = 60.0) -> int:
         """Process until the queue is empty (CLI, tests); return the number of rounds."""
@@ -150,12 +155,16 @@ class Worker:
                 self._sweeper.maybe_run(now)
             except Exception as error:
                 log.exception("sweep failed")
-                capture_failure(error, {"stage": "sweep"})
+                EPISODES.failed("sweep", error, {"stage": "sweep"})
+            else:
+                EPISODES.recovered("sweep")
         try:
             self._processor.retry_notices(now)
-        except Exception as error:
+        except Exception as error:  # on every idle pass while it fails: one report per episode
             log.exception("notification retry failed")
-            capture_failure(error, {"stage": "notify"})
+            EPISODES.failed("notify", error, {"stage": "notify"})
+        else:
+            EPISODES.recovered("notify")
         if self._pruned_at is None or now - self._pruned_at >= PRUNE_EVERY:
             self._pruned_at = now
             self._prune(now)

@@ -9,9 +9,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Literal
+from urllib.parse import unquote
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from service.core.redaction import webhook_secrets
 
 WEBHOOK_URL_SHAPE = re.compile(r"^https?://[^/\s]+(?::\d+)?/rest/\d+/[^/\s]+/?$")
 MIN_UI_TOKEN_CHARS = 16
@@ -152,6 +155,21 @@ class Settings(BaseSettings):
         if self.b24_delivery == "online" and self.b24_public_url is None:
             raise ConfigError("B24_PUBLIC_URL is not set: our base URL, for the portals' event handlers")
 
+    def secret_values(self) -> list[str]:
+        """Every secret this process holds, for the redactor: the value of each `SecretStr` setting (a
+        setting added later as `SecretStr` is included without a change here), the webhook's code, and
+        the database URL's password as written and decoded."""
+        values: list[str] = []
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr) and value.get_secret_value():
+                secret = value.get_secret_value()
+                # A list of keys (B24_ENCRYPTION_KEY during a rotation) is masked key by key as well.
+                values += [secret, *(part.strip() for part in secret.split(",") if part.strip())]
+        values.extend(webhook_secrets(self.webhook_url))
+        values.extend(database_secrets(self.b24_database_url))
+        return values
+
     def require_webhook(self) -> None:
         """What REST calls need (simulate, sweep, restore read or write the portal but receive no events)."""
         if self.b24_webhook_url is None:
@@ -165,6 +183,14 @@ class Settings(BaseSettings):
         self.require_webhook()
         if self.b24_application_token is None:
             raise ConfigError("B24_APPLICATION_TOKEN is not set: the outgoing webhook's application token")
+
+
+def database_secrets(url: str) -> list[str]:
+    """The password of a database URL, as written (percent-encoded) and as the driver receives it."""
+    written = re.match(r"^[a-z0-9+]+://[^/@:]*:([^@/]*)@", url, re.IGNORECASE)
+    if written is None or not written.group(1):
+        return []
+    return [written.group(1), unquote(written.group(1))]
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -13,6 +13,8 @@ are heartbeated and actions are idempotent.
 
 PostgreSQL concurrency: a claimer first tries a transaction-scoped advisory lock per task and skips
 tasks another claimer is taking right now (the SKIP LOCKED idea, for rows that may not exist yet).
+Advisory locks are database-wide, so the lock is keyed by the installation's schema as well as the
+task (`installation_lock_space`): installations sharing one database never block each other.
 Lease rows are locked before event rows, and several lease rows in ascending task id order, by claim
 and heartbeat alike, so these transactions cannot deadlock one another.
 """
@@ -26,12 +28,12 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, case, func, or_, select, text, update
 
-from service.store.db import is_sqlite, upsert
+from service.store.db import installation_lock_space, is_sqlite, upsert
 from service.store.eventlog import PENDING, PROCESSING, EventRecord, events, task_leases
 
 LEASE_LOST = "lease expired before the evaluation finished (worker lost)"
 _CANDIDATES_PER_TASK = 4  # look further than max_tasks: other claimers may be taking the first ones
-_ADVISORY_NAMESPACE = 0x6232  # first key of pg_try_advisory_xact_lock(int, int); the task is the second
+_CLAIM_LOCKS = "b24rules.claim"  # the advisory lock space of task claims (see installation_lock_space)
 
 
 @dataclass(frozen=True)
@@ -222,8 +224,8 @@ def _try_lock(connection: Connection, task_id: int) -> bool:
     if is_sqlite(connection):
         return True  # BEGIN IMMEDIATE: this transaction is the only writer
     key = task_id % 2_147_483_647  # a collision only makes a claimer skip a task this round
-    sql = text("SELECT pg_try_advisory_xact_lock(:namespace, :key)")
-    return bool(connection.scalar(sql, {"namespace": _ADVISORY_NAMESPACE, "key": key}))
+    sql = text(f"SELECT pg_try_advisory_xact_lock({installation_lock_space(':space')}, :key)")
+    return bool(connection.scalar(sql, {"space": _CLAIM_LOCKS, "key": key}))
 
 
 def _take_lease(

@@ -207,6 +207,16 @@ def sqlite_write_turn(engine: Engine) -> Iterator[None]:
         os.close(descriptor)  # releases the lock
 
 
+def installation_lock_space(name_parameter: str) -> str:
+    """SQL for the first key of a two-key PostgreSQL advisory lock: `name` within this installation.
+
+    Advisory locks belong to the whole database, but an installation is a schema (`search_path`): two
+    installations, or two test schemas, sharing one database must not take each other's locks. Hashing
+    the schema into the key keeps their lock spaces apart (`hashtext` is int4, as the key must be).
+    """
+    return f"hashtext({name_parameter} || '@' || coalesce(current_schema(), ''))"
+
+
 def upsert(connection: Connection, table: Table) -> postgresql.Insert | sqlite.Insert:
     """An INSERT that accepts `on_conflict_do_update` / `on_conflict_do_nothing` on both engines."""
     if is_sqlite(connection):

@@ -1,8 +1,9 @@
 """Schema versions: build the store's tables on a fresh database, upgrade an older one step by step.
 
-`migrate` runs inside one transaction that first takes a database-wide lock — `pg_advisory_xact_lock`
-on PostgreSQL, the write lock of `BEGIN IMMEDIATE` on SQLite — so any number of processes may start at
-once: the first builds or upgrades, the others wait, then find the work done.
+`migrate` runs inside one transaction that first takes the installation's lock — `pg_advisory_xact_lock`
+keyed by its schema on PostgreSQL, the write lock of `BEGIN IMMEDIATE` on SQLite — so any number of
+processes may start at once: the first builds or upgrades, the others wait, then find the work done.
+Installations in other schemas of the same database do not wait for it.
 
 - A fresh database gets every table as declared now, and is stamped with the latest version.
 - An older database runs each `Migration` newer than its version, in order, then is stamped.
@@ -18,10 +19,10 @@ from dataclasses import dataclass
 
 from sqlalchemy import Column, Connection, Engine, Integer, Table, select, text
 
-from service.store.db import is_sqlite, metadata, reading
+from service.store.db import installation_lock_space, is_sqlite, metadata, reading
 
-# Any constant works; it only has to be the same for every process that migrates this database.
-_MIGRATION_LOCK_KEY = 0x62323472756C6573 & 0x7FFFFFFFFFFFFFFF  # "b24rules"
+# The advisory lock space of migrations (see db.installation_lock_space); the second key is unused.
+_MIGRATION_LOCKS = "b24rules.migrate"
 
 schema_version = Table(
     "schema_version",
@@ -175,7 +176,8 @@ def current_version(engine: Engine) -> int | None:
 def _lock(connection: Connection) -> None:
     # SQLite: the transaction began with BEGIN IMMEDIATE (db.py), which already excludes other writers.
     if not is_sqlite(connection):
-        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY})
+        sql = text(f"SELECT pg_advisory_xact_lock({installation_lock_space(':space')}, 0)")
+        connection.execute(sql, {"space": _MIGRATION_LOCKS})
 
 
 def _check_order(migrations: Sequence[Migration]) -> None:

@@ -26,7 +26,7 @@ from service.core.events import (
     verify_auth,
 )
 from service.plumbing import metrics
-from service.plumbing.sentry import capture_failure
+from service.plumbing.sentry import EPISODES
 from service.web import context, install
 from service.web.intake import IntakeUnavailable
 
@@ -86,8 +86,10 @@ def receive() -> tuple[Response, int]:
         cause = error.__cause__ or error
         extra = {"event": event.name, "task_id": event.task_id, "reason": str(error)}
         log.error("could not store event", exc_info=cause, extra=extra)
-        capture_failure(cause, {"event": event.name, "task_id": event.task_id, "stage": "ingest"})
+        # Every request of an outage fails alike: one report per episode (per web process).
+        EPISODES.failed("ingest", cause, {"event": event.name, "task_id": event.task_id, "stage": "ingest"})
         return _answer(503, event.name, "unavailable", status="error", reason="event store unavailable")
+    EPISODES.recovered("ingest")
     metrics.INGEST_SECONDS.observe(time.perf_counter() - started)
     return _accepted(event.name, "queued" if listened else "ignored", event_id)
 

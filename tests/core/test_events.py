@@ -93,6 +93,56 @@ def test_verify_auth(token: str, member: str | None, verdict: AuthVerdict) -> No
     assert verify_auth(parsed("ontaskupdate-app.form"), token, member) is verdict
 
 
+def _forge(secret: str, position: int) -> str:
+    """`secret` with the character at `position` changed (still the same length and alphabet)."""
+    swapped = "0" if secret[position] != "0" else "1"
+    return secret[:position] + swapped + secret[position + 1 :]
+
+
+# Forgeries that differ at the first, a middle and the last character, and the right value with
+# whitespace added: a compare that only looks at a prefix, or strips, lets one of them through.
+_FORGED = {
+    "first character": _forge(TOKEN, 0),
+    "middle character": _forge(TOKEN, len(TOKEN) // 2),
+    "last character": _forge(TOKEN, len(TOKEN) - 1),
+    "leading space": "%20" + TOKEN,
+    "trailing space": TOKEN + "%20",
+    "trailing newline": TOKEN + "%0A",
+    "trailing plus (a space in forms)": TOKEN + "+",
+    "tab inside": TOKEN[:16] + "%09" + TOKEN[16:],
+}
+
+
+@pytest.mark.parametrize("label", sorted(_FORGED))
+def test_a_forged_application_token_is_refused(label: str) -> None:
+    body = (SAMPLES / "ontaskupdate-app.form").read_bytes().replace(TOKEN.encode(), _FORGED[label].encode())
+    assert body != (SAMPLES / "ontaskupdate-app.form").read_bytes()
+    assert verify_auth(parse_form(body, FORM), TOKEN, MEMBER) is AuthVerdict.WRONG_TOKEN
+
+
+@pytest.mark.parametrize(
+    "member",
+    [_forge(MEMBER, 0), _forge(MEMBER, len(MEMBER) // 2), _forge(MEMBER, len(MEMBER) - 1), MEMBER + "%20"],
+)
+def test_a_forged_member_id_is_refused(member: str) -> None:
+    body = (SAMPLES / "ontaskupdate-app.form").read_bytes().replace(MEMBER.encode(), member.encode())
+    assert verify_auth(parse_form(body, FORM), TOKEN, MEMBER) is AuthVerdict.WRONG_MEMBER
+
+
+@pytest.mark.parametrize("raw", ["1%0A", "%201", "1%20", "+1", "01x", "1.0", "-1", "0", "%EF%BC%91"])
+def test_task_ids_are_parsed_strictly(raw: str) -> None:
+    body = f"event=ONTASKUPDATE&data%5BFIELDS_AFTER%5D%5BID%5D={raw}&auth%5Bdomain%5D=a".encode()
+    with pytest.raises(EventError, match="not a task id"):
+        parse_form(body, FORM)
+
+
+@pytest.mark.parametrize("raw", ["1%0A", "%201", "1e3"])
+def test_ts_is_parsed_strictly(raw: str) -> None:
+    body = f"event=X&ts={raw}&data%5BFIELDS_AFTER%5D%5BID%5D=1&auth%5Bdomain%5D=a".encode()
+    with pytest.raises(EventError, match="'ts' is not a whole number"):
+        parse_form(body, FORM)
+
+
 def test_an_event_without_a_token_is_refused_even_when_ours_is_empty() -> None:
     body = (SAMPLES / "ontaskadd-webhook.form").read_bytes().replace(TOKEN.encode(), b"")
     assert verify_auth(parse_form(body, FORM), "", None) is AuthVerdict.MISSING_TOKEN

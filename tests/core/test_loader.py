@@ -188,8 +188,22 @@ ERRORS = {
     ),
     "bad regex": (
         BASE + "  where: {entry.comment: {matches: '(unclosed'}}\n",
-        "r.yaml:4:36: rule 'r': entry.comment matches: bad regular expression: "
-        "missing ), unterminated subpattern at position 0",
+        "r.yaml:4:36: rule 'r': entry.comment matches: bad regular expression for RE2: missing ): (unclosed",
+    ),
+    "backreference (RE2 cannot run it)": (
+        BASE + "  where: {entry.comment: {matches: '(a)\\1'}}\n",
+        "r.yaml:4:36: rule 'r': entry.comment matches: bad regular expression for RE2: "
+        "invalid escape sequence: \\1 (RE2 has no backreferences)",
+    ),
+    "lookahead (RE2 cannot run it)": (
+        BASE + "  where: {entry.comment: {matches: 'a(?=b)'}}\n",
+        "r.yaml:4:36: rule 'r': entry.comment matches: bad regular expression for RE2: "
+        "invalid perl operator: (?= (RE2 has no lookahead or lookbehind)",
+    ),
+    "regex too long": (
+        BASE + "  where: {entry.comment: {matches: '" + "a" * 1001 + "'}}\n",
+        "r.yaml:4:36: rule 'r': entry.comment matches: bad regular expression for RE2: "
+        "longer than 1000 characters",
     ),
     "regex not text": (
         BASE + "  where: {entry.comment: {matches: 5}}\n",

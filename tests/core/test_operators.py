@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from service.core.facts import FactType
 from service.core.operators import OPERATORS, ValueKind, apply
+from service.core.regexes import compile_regex
 
 NOW = datetime(2025, 9, 27, 12, 0, tzinfo=UTC)
 EARLY = datetime(2025, 9, 1, tzinfo=UTC)
@@ -30,8 +30,8 @@ CASES = [
     ("between", LATE, (EARLY, NOW), True), ("between", NOW, (EARLY, LATE), False),
     ("contains", "meeting notes", "notes", True), ("contains", "meeting", "notes", False),
     ("contains", ("urgent", "bug"), "bug", True), ("contains", ("urgent",), "bug", False),
-    ("matches", "JIRA-123 fix", re.compile(r"^[A-Z]+-\d+"), True),
-    ("matches", "fix", re.compile(r"\d"), False),
+    ("matches", "JIRA-123 fix", compile_regex(r"^[A-Z]+-\d+"), True),
+    ("matches", "fix", compile_regex(r"\d"), False),
     ("exists", 0, True, True), ("exists", 0, False, False),
     ("before", EARLY, LATE, True), ("before", LATE, EARLY, False), ("before", LATE, LATE, False),
     ("after", LATE, EARLY, True), ("after", EARLY, LATE, False),
@@ -55,7 +55,7 @@ def test_every_registered_operator_has_cases() -> None:
 
 @pytest.mark.parametrize("op", sorted(set(OPERATORS) - {"exists", "ne"}))
 def test_missing_actual_never_matches(op: str) -> None:
-    expected = {ValueKind.LIST: (1,), ValueKind.PAIR: (1, 2), ValueKind.REGEX: re.compile("x")}.get(
+    expected = {ValueKind.LIST: (1,), ValueKind.PAIR: (1, 2), ValueKind.REGEX: compile_regex("x")}.get(
         OPERATORS[op].value, 1
     )
     assert run(op, None, expected) is False
