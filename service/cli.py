@@ -7,6 +7,7 @@ import sys
 import click
 
 from service.commands import doctor, operate, portals, rules, run
+from service.commands.common import fail_in_one_line
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -24,3 +25,5 @@ def main() -> None:
         cli(standalone_mode=True)
     except KeyboardInterrupt:
         sys.exit(130)
+    except Exception as error:  # a failure no command turned into its one line: still one line
+        fail_in_one_line(error)

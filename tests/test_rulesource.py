@@ -157,3 +157,65 @@ def test_a_swap_between_two_file_reads_never_mixes_two_versions(
     assert loaded is not None
     assert sorted(r.name for r in loaded.rules) == ["short", "zero"]
     assert sorted(loaded.files) == [str(tmp_path / "a.yaml"), str(tmp_path / "b.yaml")]
+
+
+SECRET_FILE = "root:x:0:0:root:/root:/bin/bash\ndb_password: hunter2-do-not-show\nAPI_KEY=abc123\n"
+
+
+def _refused(folder: Path) -> tuple[str, ...]:
+    rules = RuleSource(folder, interval=0.0)
+    status = rules.status()
+    assert not status.ok
+    return status.problems
+
+
+def test_a_link_to_a_file_outside_the_folder_is_refused_unread(tmp_path: Path) -> None:
+    outside = tmp_path / "elsewhere" / "passwd"
+    outside.parent.mkdir()
+    outside.write_text(SECRET_FILE)
+    folder = tmp_path / "rules"
+    folder.mkdir()
+    (folder / "good.yaml").write_text(GOOD)
+    os.symlink(outside, folder / "stolen.yaml")
+    problems = _refused(folder)
+    assert problems == (f"{folder / 'stolen.yaml'}: links outside the rules folder; refused (not read)",)
+    # A relative link climbing out is the same, and so is a link to a folder's file through `..`.
+    (folder / "stolen.yaml").unlink()
+    os.symlink("../elsewhere/passwd", folder / "stolen.yaml")
+    assert "links outside the rules folder" in _refused(folder)[0]
+
+
+def test_a_configmap_layout_inside_the_folder_is_read(tmp_path: Path) -> None:
+    version = tmp_path / "..2026_01_01_00_00_00.1"
+    version.mkdir()
+    (version / "rules.yaml").write_text(GOOD)
+    os.symlink(version.name, tmp_path / "..data")
+    os.symlink("..data/rules.yaml", tmp_path / "rules.yaml")
+    ruleset = RuleSource(tmp_path, interval=0.0).current()
+    assert ruleset is not None
+    assert [rule.name for rule in ruleset.rules] == ["zero"]
+
+
+def test_a_file_that_is_not_a_rule_file_is_never_quoted(tmp_path: Path) -> None:
+    # /etc/passwd-like text parses as one long YAML string: the problem says so without quoting it.
+    (tmp_path / "passwd.yaml").write_text(SECRET_FILE.replace("db_password: ", "db_password "))
+    problems = " ".join(_refused(tmp_path))
+    assert "passwd.yaml:1:1: a rule file must be a list of rules" in problems
+    assert "got text" in problems
+    assert "root:x" not in problems
+    assert "hunter2" not in problems
+    (tmp_path / "passwd.yaml").unlink()
+    (tmp_path / "binary.yaml").write_bytes(b"\xff\xfe secret \x00 bytes")
+    problems = " ".join(_refused(tmp_path))
+    assert "binary.yaml: not UTF-8 text; refused" in problems
+    assert "secret" not in problems
+
+
+def test_a_problem_quotes_at_most_the_start_of_the_offending_line(tmp_path: Path) -> None:
+    long_value = "first line of a long folded value " + "x" * 200
+    text = f"- name: zero\n  on: [ONTASKUPDATE]\n  action: '{long_value}\n    hunter2 on the next line'\n"
+    (tmp_path / "rules.yaml").write_text(text)
+    problems = " ".join(_refused(tmp_path))
+    assert "unknown action 'first line of a long folded value" in problems
+    assert "hunter2" not in problems
+    assert "x" * 61 not in problems

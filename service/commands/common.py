@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 from sqlalchemy.exc import SQLAlchemyError
@@ -49,15 +52,48 @@ def resources_for(
         hint = "run it where the service runs, or set B24_DATABASE_URL to the service's database"
         raise click.ClickException(f"{Redactor().text(str(error))}: {hint}") from None
     except SQLAlchemyError as error:
-        raise click.ClickException(f"cannot start: B24_DATABASE_URL: {_first_line(error)}") from None
+        redactor = Redactor(settings.secret_values())
+        raise click.ClickException(
+            f"cannot start: B24_DATABASE_URL: {_first_line(error, redactor)}"
+        ) from None
     except Exception as error:
-        raise click.ClickException(f"cannot start: {_first_line(error)}") from None
+        redactor = Redactor(settings.secret_values())
+        raise click.ClickException(f"cannot start: {_first_line(error, redactor)}") from None
 
 
-def _first_line(error: BaseException) -> str:
+def _first_line(error: BaseException, redactor: Redactor | None = None) -> str:
     """Drivers explain over several lines; the first says what failed. Masked, in case it holds a secret."""
     lines = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {Redactor().text(lines[0]) if lines else ''}"
+    text = (redactor or _redactor()).text(lines[0]) if lines else ""
+    return f"{type(error).__name__}: {text}"
+
+
+def _redactor() -> Redactor:
+    """A redactor that knows the configured secrets when the settings load, and the shapes otherwise."""
+    try:
+        return Redactor(load_settings().secret_values())
+    except ConfigError:
+        return Redactor()
+
+
+@contextmanager
+def one_line_failure(what: str, redactor: Redactor) -> Iterator[None]:
+    """Turn any failure of the world (a missing setting, the portal, the database) into one masked line
+    and exit code 1; click's own errors and exits pass through."""
+    try:
+        yield
+    except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit, KeyboardInterrupt):
+        raise
+    except ConfigError as error:
+        raise click.ClickException(f"configuration: {error}") from None
+    except Exception as error:
+        raise click.ClickException(f"{what} failed: {_first_line(error, redactor)}") from None
+
+
+def fail_in_one_line(error: Exception) -> NoReturn:
+    """The last net of `main`: a failure no command handled still ends as one line, never a traceback."""
+    click.echo(f"Error: {_first_line(error)}", err=True)
+    sys.exit(1)
 
 
 def parse_since(value: str | None, now: datetime) -> datetime | None:
@@ -72,6 +108,22 @@ def parse_since(value: str | None, now: datetime) -> datetime | None:
     except ValueError:
         raise click.BadParameter(f"{value!r}: use a duration like 2h, 30m, 7d or an ISO date-time") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=now.tzinfo)
+
+
+def metrics_dir_or_exit() -> None:
+    """A worker writes its samples into PROMETHEUS_MULTIPROC_DIR when that is set: the folder must exist
+    (prometheus_client fails on its first sample otherwise). Created here; never emptied (the web
+    processes may share it)."""
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not folder:
+        return
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise click.ClickException(f"PROMETHEUS_MULTIPROC_DIR: cannot create {folder}: {reason}") from None
+    if not os.access(folder, os.W_OK):
+        raise click.ClickException(f"PROMETHEUS_MULTIPROC_DIR: {folder} is not writable")
 
 
 def ensure_metrics_dir() -> None:

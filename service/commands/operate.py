@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from service.commands.common import parse_since, resources_for, settings_or_exit
+from service.commands.common import one_line_failure, parse_since, resources_for, settings_or_exit
 from service.plumbing.clock import utcnow
 
 # What `audit` shows: the decision's outcome, or the restore state of a deleted record.
@@ -36,12 +36,14 @@ def sweep(since: str | None, portal_key: str | None) -> None:
 
     resources = resources_for(settings_or_exit(), "cli")
     now = utcnow()
-    try:
-        gateway, portal = operator_gateway(resources, portal_key)
-    except ValueError as error:  # no such portal, or several and none chosen: one line
-        raise click.ClickException(str(error)) from None
-    sweeper = make_sweeper(resources, gateway, owner=worker_name(), portal=portal)
-    report = sweeper.run_once(now, since=parse_since(since, now))
+    start = parse_since(since, now)
+    with one_line_failure("sweep", resources.redactor):
+        try:
+            gateway, portal = operator_gateway(resources, portal_key)
+        except ValueError as error:  # no such portal, or several and none chosen: one line
+            raise click.ClickException(str(error)) from None
+        sweeper = make_sweeper(resources, gateway, owner=worker_name(), portal=portal)
+        report = sweeper.run_once(now, since=start)
     if report is None:
         raise click.ClickException("another sweeper is running right now; try again in a moment")
     watermark = report.watermark.isoformat() if report.watermark else "none"
@@ -143,15 +145,17 @@ def restore(audit_ids: tuple[int, ...], rule: str | None, since: str | None, for
     if not audit_ids and not rule:
         raise click.UsageError("give AUDIT_IDs, or --rule NAME [--since 2h]")
     resources = resources_for(settings_or_exit(), "cli")
-    results = restore_entries(
-        AuditLog(resources.engine),
-        lambda: make_gateway(resources),
-        resources.redactor,
-        audit_ids,
-        rule=rule,
-        since=parse_since(since, utcnow()),
-        force=force,
-    )
+    start = parse_since(since, utcnow())
+    with one_line_failure("restore", resources.redactor):
+        results = restore_entries(
+            AuditLog(resources.engine),
+            lambda: make_gateway(resources),
+            resources.redactor,
+            audit_ids,
+            rule=rule,
+            since=start,
+            force=force,
+        )
     failed = 0
     for line, ok in results:
         click.echo(line)
@@ -171,8 +175,11 @@ def rearm(rule: str) -> None:
     resources = resources_for(settings_or_exit(), "cli")
     if Breakers(resources.engine).rearm(rule):
         click.echo(f"rule '{rule}' rearmed: it enforces again")
-    else:
-        click.echo(f"rule '{rule}' was not tripped")
+        return
+    ruleset = resources.rules.current()
+    if ruleset is None or rule not in {known.name for known in ruleset.rules}:
+        raise click.ClickException(f"no rule named '{rule}' in {resources.rules.directory}, and none tripped")
+    click.echo(f"rule '{rule}' was not tripped")
 
 
 @click.command()
@@ -183,6 +190,9 @@ def replay(event_ids: tuple[int, ...], failed: bool) -> None:
     if not event_ids and not failed:
         raise click.UsageError("give EVENT_IDs or --failed")
     resources = resources_for(settings_or_exit(), "cli")
+    unknown = [event_id for event_id in event_ids if resources.journal.get(event_id) is None]
+    if unknown:  # asked for something that is not there: say so, and queue none of them
+        raise click.ClickException(f"no stored event with id {', '.join(map(str, unknown))}; nothing queued")
     count = resources.journal.replay(list(event_ids) or None, failed=failed, now=utcnow())
     click.echo(f"queued {count} event(s) again")
 

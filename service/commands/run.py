@@ -14,7 +14,7 @@ import urllib.request
 
 import click
 
-from service.commands.common import ensure_metrics_dir, resources_for, settings_or_exit
+from service.commands.common import ensure_metrics_dir, metrics_dir_or_exit, resources_for, settings_or_exit
 from service.plumbing.settings import ConfigError
 
 # The application token of the sample events in the docs, so a newcomer's `curl` of a sample works.
@@ -94,6 +94,7 @@ def worker(once: bool, metrics_port: int | None, no_sweep: bool) -> None:
         settings.require_portal()
     except Exception as error:
         raise click.ClickException(f"configuration: {error}") from None
+    metrics_dir_or_exit()
     resources = resources_for(settings, "worker")
     from service.assembly.wiring import make_worker
 

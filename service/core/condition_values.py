@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from service.core.durations import DurationError, parse_duration
 from service.core.facts import CLOSED_VALUES, FACT_TYPES, FactType, coerce
 from service.core.operators import Operator, ValueKind
-from service.core.positions import Node, Reporter, did_you_mean
+from service.core.positions import Node, Reporter, did_you_mean, quote
 from service.core.regexes import RegexError, compile_regex
 
 
@@ -83,7 +83,7 @@ def _closed_value(op: Operator, field: str, value: object, node: Node, report: R
     if normal not in choices:
         hint = did_you_mean(normal, choices)
         return _bad(
-            report, node, field, op, f"unknown value {value!r}{hint}; use one of: {', '.join(choices)}"
+            report, node, field, op, f"unknown value {quote(value)}{hint}; use one of: {', '.join(choices)}"
         )
     return normal
 

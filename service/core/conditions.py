@@ -15,7 +15,7 @@ from datetime import datetime
 from service.core.condition_values import INVALID, Ref, compile_value
 from service.core.facts import FACT_TYPES
 from service.core.operators import OPERATORS, Operator, apply
-from service.core.positions import Node, Reporter, did_you_mean
+from service.core.positions import Node, Reporter, did_you_mean, quote
 from service.core.regexes import Regex
 
 COMBINATORS = ("all", "any", "not")
@@ -90,10 +90,10 @@ def _compile_key(
 def _check_field(node: Node, name: str, scopes: frozenset[str], report: Reporter) -> bool:
     if name not in FACT_TYPES:
         hint = did_you_mean(name, [*FACT_TYPES, *COMBINATORS])
-        report.error(node, f"unknown field {name!r}{hint}")
+        report.error(node, f"unknown field {quote(name)}{hint}")
         return False
     if name.split(".", 1)[0] not in scopes:
-        report.error(node, f"field {name!r} is not available here: 'when' sees only event.* and task.*")
+        report.error(node, f"field {quote(name)} is not available here: 'when' sees only event.* and task.*")
         return False
     return True
 
@@ -130,7 +130,7 @@ def _has_duplicate_keys(node: Node, report: Reporter) -> bool:
     found = False
     for key, _ in node.pairs:
         if key.key_text in seen:
-            report.error(key, f"duplicate key {key.key_text!r}")
+            report.error(key, f"duplicate key {quote(key.key_text)}")
             found = True
         seen.add(key.key_text)
     return found
@@ -139,7 +139,7 @@ def _has_duplicate_keys(node: Node, report: Reporter) -> bool:
 def _operator(field: str, key: Node, report: Reporter) -> Operator | None:
     op = OPERATORS.get(key.key_text)
     if op is None:
-        report.error(key, f"unknown operator {key.key_text!r}{did_you_mean(key.key_text, OPERATORS)}")
+        report.error(key, f"unknown operator {quote(key.key_text)}{did_you_mean(key.key_text, OPERATORS)}")
         return None
     fact_type = FACT_TYPES[field]
     if fact_type not in op.accepts:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from service.core.positions import quote
+
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _DURATION = re.compile(r"^([0-9]{1,9})([smhdw]?)$")
 
@@ -24,4 +26,5 @@ def parse_duration(value: object) -> timedelta:
         match = _DURATION.match(value.strip())
         if match:
             return timedelta(seconds=int(match.group(1)) * _UNIT_SECONDS[match.group(2) or "s"])
-    raise DurationError(f"bad duration {value!r}: use a number with s, m, h, d or w (e.g. 90s, 15m, 7d)")
+    shown = quote(value) if isinstance(value, str) else repr(value)
+    raise DurationError(f"bad duration {shown}: use a number with s, m, h, d or w (e.g. 90s, 15m, 7d)")

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
 
-from service.core.positions import describe_value, did_you_mean
+from service.core.positions import describe_value, did_you_mean, quote
 
 
 class FactType(Enum):
@@ -215,7 +215,7 @@ def coerce_status(value: object) -> int:
     names = ", ".join(STATUS_NAMES)
     if isinstance(value, str):
         hint = did_you_mean(value, STATUS_NAMES)
-        raise ValueError(f"unknown status {value!r}{hint}; use one of {names} or 2-6")
+        raise ValueError(f"unknown status {quote(value)}{hint}; use one of {names} or 2-6")
     raise ValueError(f"expected a status ({names} or 2-6), got {_describe(value)}")
 
 
@@ -230,7 +230,7 @@ def coerce_datetime(value: object) -> datetime:
         if parsed is not None and parsed.tzinfo is None and len(text) == len("2025-09-01"):
             return parsed.replace(tzinfo=UTC)
         if parsed is not None and parsed.tzinfo is None:
-            raise ValueError(f"datetime {text!r} needs a UTC offset, e.g. {text}+00:00")
+            raise ValueError(f"datetime {quote(text)} needs a UTC offset, e.g. {text[:40]}+00:00")
         if parsed is not None:
             return parsed
     raise ValueError(f"expected an ISO-8601 date or datetime, got {_describe(value)}")

@@ -15,7 +15,7 @@ import yaml
 
 from service.core.conditions import Condition, compile_condition, leaves
 from service.core.notify import parse_notify
-from service.core.positions import Node, Problem, Reporter, did_you_mean
+from service.core.positions import Node, Problem, Reporter, did_you_mean, quote
 from service.core.rules import ACTIONS, EVENT_NAMES, MODES, Rule, RuleSet, ruleset_version
 from service.core.ruletests import parse_tests
 
@@ -135,9 +135,10 @@ class _Named:
 
 def _load_file(root: Node, report: Reporter, names: list[_Named]) -> list[Rule]:
     if root.kind != "seq":
-        report.error(
-            root, f"a rule file must be a list of rules (each starting with '- name:'), got {root.describe()}"
-        )
+        # A document that is one scalar is not a rule file (a stray or linked file parses as one long
+        # string): say what it is, never quote it.
+        got = "text" if root.kind == "scalar" else root.describe()
+        report.error(root, f"a rule file must be a list of rules (each starting with '- name:'), got {got}")
         return []
     rules = [_load_rule(node, report, names) for node in root.items]
     return [rule for rule in rules if rule is not None]
@@ -170,9 +171,9 @@ def _check_keys(node: Node, report: Reporter) -> None:
     for key, _ in node.pairs:
         text = key.key_text
         if text in seen:
-            report.error(key, f"duplicate key {text!r}")
+            report.error(key, f"duplicate key {quote(text)}")
         elif text not in RULE_KEYS:
-            report.error(key, f"unknown rule key {text!r}{did_you_mean(text, RULE_KEYS)}")
+            report.error(key, f"unknown rule key {quote(text)}{did_you_mean(text, RULE_KEYS)}")
         seen.add(text)
 
 

@@ -40,7 +40,7 @@ class Node:
 
     def shown(self) -> str:
         """A scalar as quoted text ('ONTASKUPDTE'), anything else described (the number 5)."""
-        return repr(self.scalar) if isinstance(self.scalar, str) else self.describe()
+        return quote(self.scalar) if isinstance(self.scalar, str) else self.describe()
 
 
 def describe_value(value: object) -> str:
@@ -50,7 +50,20 @@ def describe_value(value: object) -> str:
         return f"the boolean {str(value).lower()}"
     if isinstance(value, int | float):
         return f"the number {value}"
-    return f"the string {value!r}"
+    return f"the string {quote(value) if isinstance(value, str) else repr(value)}"
+
+
+# How much of a value a problem may quote: a problem is shown in /readyz, logs and Sentry, so it quotes
+# at most the start of the offending line, never the rest of a file (a multi-line scalar, or a file
+# that is not YAML at all and parses as one long string).
+QUOTE_CHARS = 60
+
+
+def quote(text: str) -> str:
+    """`text` quoted for a problem: its first line only, cut at QUOTE_CHARS, marked when cut."""
+    first = text.split("\n", 1)[0].split("\r", 1)[0]
+    cut = first[:QUOTE_CHARS]
+    return repr(cut) + ("…" if cut != text else "")
 
 
 @dataclass(frozen=True)
@@ -100,9 +113,9 @@ def keyed(node: Node, allowed: Iterable[str], what: str, report: Reporter) -> di
     for key, value in node.pairs:
         text = key.key_text
         if text in keys:
-            report.error(key, f"duplicate {what} {text!r}")
+            report.error(key, f"duplicate {what} {quote(text)}")
         elif text not in choices:
-            report.error(key, f"unknown {what} {text!r}{did_you_mean(text, choices)}")
+            report.error(key, f"unknown {what} {quote(text)}{did_you_mean(text, choices)}")
         else:
             keys[text] = value
     return keys

@@ -1,9 +1,9 @@
 """How a claim ends: done, retried later (transient failure), or a dead letter (permanent failure).
 
-Permanent failures and exhausted retries are reported to Sentry when the event becomes a dead letter,
-with tags an operator can search by: event, task, rule, method, error code. A failing portal turns
-task after task into dead letters with the same error: that is one episode, reported once (and a
-recovery note when a task is settled again), not one report per task.
+Permanent failures and exhausted retries are reported to Sentry exactly once, when the event becomes a
+dead letter, with tags an operator can search by: event, task, rule, method, error code. Each dead
+letter is work an operator must replay, so each is reported; their fingerprint (the error code) makes
+Sentry group a wave of them with one cause into one issue.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from datetime import datetime
 from service.core.backoff import BASE_SECONDS, exhausted, retry_delay
 from service.core.bitrix.errors import BitrixError, OperationTimeLimit, PermanentError
 from service.plumbing import metrics
-from service.plumbing.sentry import EPISODES
+from service.plumbing.sentry import capture_failure
 from service.store.journal import Claim, Journal
 
 log = logging.getLogger(__name__)
@@ -36,7 +36,6 @@ class Settlement:
 
     def done(self, claim: Claim, now: datetime) -> None:
         self._journal.complete(claim, now)
-        EPISODES.recovered("dead-letter")
 
     def failed(self, claim: Claim, error: BaseException, now: datetime, *, rule: str | None = None) -> None:
         """Retry a transient failure with backoff; dead-letter a permanent one or the last retry."""
@@ -75,9 +74,17 @@ class Settlement:
                 "error": describe(error),
             },
         )
-        EPISODES.failed(
-            "dead-letter", error, tags_for(claim, error, rule), events=list(claim.event_ids), reason=reason
+        capture_failure(
+            error,
+            tags_for(claim, error, rule),
+            fingerprint=["b24rules", "dead-letter", _cause(error)],
+            events=list(claim.event_ids),
+            reason=reason,
         )
+
+
+def _cause(error: BaseException) -> str:
+    return f"{error.method}:{error.code}" if isinstance(error, BitrixError) else type(error).__name__
 
 
 def describe(error: BaseException) -> str:

@@ -34,23 +34,36 @@ class RulesDirError(Exception):
 def read_rule_files(directory: Path) -> dict[str, str]:
     """`{path: text}` of every rule file in `directory` (not recursive; dot-files are ConfigMap internals).
 
-    Keys are the paths users see (`rules/x.yaml`), also for a ConfigMap's links into `..data`.
+    Keys are the paths users see (`rules/x.yaml`), also for a ConfigMap's links into `..data`. Only
+    files inside the folder are read: a link that leads out of it (to /etc/passwd, a secret mount) is
+    refused, so whoever can place a link there cannot have another file's content shown in /readyz,
+    logs or Sentry. A ConfigMap's links stay inside (`x.yaml → ..data/x.yaml → ..2024_…/x.yaml`).
     """
     if not directory.is_dir():
         raise RulesDirError(f"{directory}: rules directory not found")
+    inside = directory.resolve()
     source = _ConfigMapSource(directory)
     files: dict[str, str] = {}
     for path in sorted(directory.iterdir()):
         if path.name.startswith(".") or path.suffix not in RULE_SUFFIXES:
             continue
-        real = source.locate(path)
+        real = source.locate(path).resolve()
+        if not real.is_relative_to(inside):
+            raise RulesDirError(f"{path}: links outside the rules folder; refused (not read)")
         if not real.is_file():
             continue
-        try:
-            files[str(path)] = real.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as error:
-            raise RulesDirError(f"{path}: cannot read: {error}") from error
+        files[str(path)] = _read(path, real)
     return files
+
+
+def _read(path: Path, real: Path) -> str:
+    try:
+        return real.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        # Never quote it: a file that is not text is not a rule file, whatever it holds.
+        raise RulesDirError(f"{path}: not UTF-8 text; refused") from None
+    except OSError as error:
+        raise RulesDirError(f"{path}: cannot read: {error.strerror or type(error).__name__}") from None
 
 
 class _ConfigMapSource:

@@ -109,7 +109,7 @@ class Episodes:
     """One report per failure episode: the first failure of a kind is sent, repeats are counted (and a
     reminder sent at most every `remind_seconds`), and the first success after it sends a recovery note.
 
-    An area is where the failures happen (`worker-loop`, `ingest`, `dead-letter`, …): while it fails,
+    An area is where the failures happen (`worker-loop`, `ingest`, `sweep`, …): while it fails,
     whatever the error's type (an outage shows as several), that is one episode, which the first
     success in that area ends.
     """

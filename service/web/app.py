@@ -8,6 +8,7 @@ from werkzeug.exceptions import HTTPException
 
 from service.core.events import MAX_BODY_BYTES
 from service.web import context, events, health, install
+from service.web.drain import DrainUnreadBody
 from service.web.intake import GroupCommit
 from service.web.ui import register as register_ui
 from service.web.ui.parts import UiParts
@@ -27,6 +28,8 @@ def create_app(parts: context.WebParts, ui: UiParts | None = None) -> Flask:
     if ui is not None:  # the status page is off unless its sign-in token is configured
         register_ui(app, ui)
     app.register_blueprint(install.blueprint)
+    # Every answer given before the body was read (413, 400, 401, 404 …) keeps keep-alive clients working.
+    app.wsgi_app = DrainUnreadBody(app.wsgi_app)  # type: ignore[method-assign]
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> tuple[Response, int]:
