@@ -87,7 +87,16 @@ def web() -> None:
     help="Serve this worker's Prometheus metrics on this port (scaled deployments).",
 )
 @click.option("--no-sweep", is_flag=True, help="Do not run the reconciliation sweeper in this process.")
-def worker(once: bool, metrics_port: int | None, no_sweep: bool) -> None:
+@click.option(
+    "--grace",
+    type=click.FloatRange(0.5, 3600),
+    envvar="B24_WORKER_GRACE_SECONDS",
+    default=15.0,
+    show_default=True,
+    help="After SIGTERM, how long the round in progress may take before it is abandoned (its tasks "
+    "given back) and the process exits. Keep it below the platform's own grace period.",
+)
+def worker(once: bool, metrics_port: int | None, no_sweep: bool, grace: float) -> None:
     """Run only the processing loop (and the sweeper): claim events, evaluate, delete."""
     settings = settings_or_exit()
     try:
@@ -111,7 +120,24 @@ def worker(once: bool, metrics_port: int | None, no_sweep: bool) -> None:
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    loop.run(stop)
+    from service.pipeline.shutdown import run_until_stopped
+
+    if not run_until_stopped(loop, stop, grace):
+        _exit_now()
+
+
+def _exit_now() -> None:
+    """Exit while the abandoned round's thread may still be blocked (in a portal call): flush what was
+    said, then leave without waiting for it."""
+    import logging
+
+    import sentry_sdk
+
+    sentry_sdk.flush(timeout=2)
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 @click.command()

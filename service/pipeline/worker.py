@@ -96,6 +96,7 @@ class Worker:
         self._has_room = has_room
         self._pruned_at: datetime | None = None
         self._gate = gate
+        self._in_hand: Sequence[Claim] = ()  # the claims of the round in progress (see `abandon`)
 
     def run(self, stop: threading.Event) -> None:
         log.info("worker started", extra={"owner": self._owner})
@@ -126,6 +127,14 @@ class Worker:
         )
         if not claims:
             return False
+        self._in_hand = claims
+        try:
+            busy = self._process(claims)
+        finally:
+            self._in_hand = ()
+        return busy
+
+    def _process(self, claims: Sequence[Claim]) -> bool:
         with _Heartbeat(self._journal, claims, self._clock, self._lease):
             try:
                 busy = self._processor.run(claims)
@@ -137,6 +146,18 @@ class Worker:
                 return True
         EPISODES.recovered("processing")
         return busy
+
+    def abandon(self) -> int:
+        """Give back the tasks of the round in progress (shutdown past its grace): pending again with no
+        attempt counted, for another worker at once. Claims the round already settled are not ours any
+        more and stay as they are; the deletes it sent are idempotent and audited before sending."""
+        released = 0
+        for claim in self._in_hand:
+            try:
+                released += self._journal.release(claim)
+            except Exception:  # the database is gone too: the lease expires and another worker takes it
+                log.exception("could not release a claim", extra={"task_id": claim.task_id})
+        return released
 
     def drain(self, timeout: float = 60.0) -> int:
         """Process until the queue is empty (CLI, tests); return the number of rounds."""
@@ -152,12 +173,13 @@ class Worker:
         self._rules.maybe_refresh()
         if self._sweeper is not None:
             try:
-                self._sweeper.maybe_run(now)
+                report = self._sweeper.maybe_run(now)
             except Exception as error:
                 log.exception("sweep failed")
                 EPISODES.failed("sweep", error, {"stage": "sweep"})
             else:
-                EPISODES.recovered("sweep")
+                if report is not None:  # a sweep ran and worked (None: not due, or another one leads)
+                    EPISODES.recovered("sweep")
         try:
             self._processor.retry_notices(now)
         except Exception as error:  # on every idle pass while it fails: one report per episode

@@ -97,7 +97,7 @@ def claim_tasks(
     for task_id in _candidates(connection, now, max_tasks * _CANDIDATES_PER_TASK, quiet, portal):
         if len(chosen) == max_tasks:
             break
-        if _try_lock(connection, task_id):
+        if _try_lock(connection, portal, task_id):
             chosen.append(task_id)
     claimed: list[Claim] = []
     for task_id in sorted(chosen):
@@ -220,12 +220,13 @@ def _claimable(now: datetime, portal: str) -> Any:
     return and_(claimable, events.c.member_id == portal) if portal else claimable
 
 
-def _try_lock(connection: Connection, task_id: int) -> bool:
+def _try_lock(connection: Connection, portal: str, task_id: int) -> bool:
     if is_sqlite(connection):
         return True  # BEGIN IMMEDIATE: this transaction is the only writer
     key = task_id % 2_147_483_647  # a collision only makes a claimer skip a task this round
     sql = text(f"SELECT pg_try_advisory_xact_lock({installation_lock_space(':space')}, :key)")
-    return bool(connection.scalar(sql, {"space": _CLAIM_LOCKS, "key": key}))
+    # Task ids are per portal: the portal is part of the lock space, like the schema.
+    return bool(connection.scalar(sql, {"space": f"{_CLAIM_LOCKS}:{portal}", "key": key}))
 
 
 def _take_lease(

@@ -139,3 +139,49 @@ def test_the_assembled_worker_drains_an_event_to_a_deletion_on_the_portal(world:
     assert world.statuses() == {event: "done"}
     assert [e["SECONDS"] for e in world.entries(691)] == ["3600"]
     assert [(r.item_id, r.outcome) for r in world.audit(691)] == [(1, "deleted"), (2, "deleted")]
+
+
+def test_a_stop_past_the_grace_period_abandons_the_round_and_gives_its_tasks_back(
+    world: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from service.pipeline.shutdown import run_until_stopped
+
+    task = world.task()
+    event = world.event(task, START)
+    processor = make_processor(world.resources, make_gateway(world.resources))
+    in_round, never = threading.Event(), threading.Event()
+
+    def hanging_round(claims: Sequence[Claim]) -> bool:  # a portal call that does not come back
+        in_round.set()
+        never.wait(30)
+        return True
+
+    monkeypatch.setattr(processor, "run", hanging_round)
+    worker = worker_of(world, processor, Clock(), owner="w1")
+    monkeypatch.setattr(worker, "_quiet", NO_WAIT)
+    stop = threading.Event()
+    outcome: list[bool] = []
+    runner = threading.Thread(target=lambda: outcome.append(run_until_stopped(worker, stop, grace=0.5)))
+    runner.start()
+    assert in_round.wait(10)
+    assert lease_expiry(world, task) is not None  # the round holds the task
+    stopped_at = time.monotonic()
+    stop.set()  # SIGTERM, mid-round
+    runner.join(5)
+    never.set()
+    assert outcome == [False]  # abandoned ...
+    assert time.monotonic() - stopped_at < 2  # ... within its grace (0.5 s), not after the round
+    row = world.event_row(event)
+    assert (row.status, row.attempts) == ("pending", 0)  # given back whole, no attempt counted
+    assert lease_expiry(world, task) is None
+
+
+def test_a_stop_lets_a_round_that_finishes_within_the_grace_period_settle(world: Rig) -> None:
+    from service.pipeline.shutdown import run_until_stopped
+
+    event = world.event(world.task(), START)
+    worker = make_worker(world.resources, owner="w1", sweep=False)
+    stop = threading.Event()
+    stop.set()  # stopped before it began: nothing claimed, a clean stop
+    assert run_until_stopped(worker, stop, grace=5) is True
+    assert world.statuses() == {event: "pending"}
