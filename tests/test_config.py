@@ -181,7 +181,16 @@ def test_the_redactor_gets_every_secret_setting_and_the_database_password() -> N
         assert value in secrets
     assert "https://publickey123@o1.ingest.sentry.io/42" in secrets
 
-    # A SecretStr setting added later (application mode's keys) is included without a change.
+    # Application mode's and the status page's secrets are SecretStr settings: included as they are.
+    app_mode = load_settings(
+        b24_app_client_secret="client-secret-3e2d1c",
+        b24_encryption_key="encryption-key-9f8e7d",
+        b24_ui_token="ui-token-5a4b3c2d1e0f",
+    ).secret_values()
+    for value in ("client-secret-3e2d1c", "encryption-key-9f8e7d", "ui-token-5a4b3c2d1e0f"):
+        assert value in app_mode
+
+    # A SecretStr setting added later is included without a change.
     class Later(Settings):
         b24_future_key: SecretStr | None = None
 

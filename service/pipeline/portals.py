@@ -63,6 +63,10 @@ class PortalWorkers:
             rounds += self.worker(member_id).drain(timeout)
         return rounds
 
+    def abandon(self) -> int:
+        """Give back the tasks of every portal's round in progress (shutdown past its grace)."""
+        return sum(worker.abandon() for worker in list(self._workers.values()))
+
     def _reconcile(self, wanted: set[str]) -> None:
         for member_id in set(self._running) - wanted:
             threads, stop = self._running.pop(member_id)

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
-
-from service.pipeline.worker import Worker
+from typing import Protocol
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +20,15 @@ log = logging.getLogger(__name__)
 GRACE_SECONDS = 15.0
 
 
-def run_until_stopped(worker: Worker, stop: threading.Event, grace: float = GRACE_SECONDS) -> bool:
+class Loop(Protocol):
+    """A worker loop (`Worker`, or `PortalWorkers` in application mode)."""
+
+    def run(self, stop: threading.Event) -> None: ...
+
+    def abandon(self) -> int: ...
+
+
+def run_until_stopped(worker: Loop, stop: threading.Event, grace: float = GRACE_SECONDS) -> bool:
     """Run `worker` until `stop` is set; True when it stopped cleanly within `grace` seconds after it,
     False when its round was abandoned (the caller should exit the process now)."""
     loop = threading.Thread(target=worker.run, args=(stop,), name="worker-loop", daemon=True)
