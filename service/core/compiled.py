@@ -150,10 +150,8 @@ def _entry_leaf(op: Operator, column: Sequence[Any], expected: Any, now: datetim
     if op.name == "eq":  # the commonest leaf, inlined (a missing value equals no literal)
         return lambda candidates: [i for i in candidates if column[i] == expected]
     if op.name == "matches":
-        search = expected.search
-        return lambda candidates: [
-            i for i in candidates if (v := column[i]) is not None and search(v) is not None
-        ]
+        search = expected.search  # a Regex (core/regexes.py): True when found
+        return lambda candidates: [i for i in candidates if (v := column[i]) is not None and search(v)]
     test, value = _binary(op, expected, now)
     if op.name == "ne":  # a missing value differs from any present one (operators.apply)
         return lambda candidates: [i for i in candidates if (v := column[i]) is None or test(v, value)]
