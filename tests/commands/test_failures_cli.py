@@ -50,7 +50,8 @@ def assert_one_line_failure(done: subprocess.CompletedProcess[str], *expected: s
     output = done.stdout + done.stderr
     assert done.returncode != 0, output
     assert "Traceback" not in output, output
-    lines = done.stderr.strip().splitlines()
+    # Read-only commands first name the database they read (password masked); then the failure's line.
+    lines = [line for line in done.stderr.strip().splitlines() if not line.startswith("database: ")]
     assert len(lines) == 1, output
     for text in expected:
         assert text in lines[0], output
