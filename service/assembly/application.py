@@ -109,7 +109,17 @@ def make_installer(resources: Resources, app: Application) -> Installer:
     def connect(member_id: str, client_endpoint: str, tokens: TokenSource | None) -> BitrixClient:
         return portal_client(resources, app, client_endpoint, member_id, tokens)
 
-    return Installer(app.portals, resources.journal, app.subscriber, connect, app.client_id, utcnow)
+    return Installer(
+        app.portals, resources.journal, app.subscriber, connect, app.client_id, utcnow,
+        app.oauth.renew_for_install, plain_http_allowed=_loopback_http(app.oauth.trusted_url),
+    )  # fmt: skip
+
+
+def _loopback_http(url: str) -> bool:
+    """Plain http to our OAuth server only makes sense on loopback (tests, the sandbox); then the
+    portals it vouches for are loopback http too, so the https and host checks cannot apply."""
+    parts = urlsplit(url)
+    return parts.scheme == "http" and (parts.hostname or "") in {"127.0.0.1", "localhost", "::1"}
 
 
 class ApplicationTokens:

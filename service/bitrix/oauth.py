@@ -29,6 +29,8 @@ from service.store.portals import Portals
 REFRESH_LEASE = timedelta(seconds=30)
 REFRESH_WAIT = 20.0  # how long a caller waits for another process's refresh before it gives up (retry)
 NEEDS_REINSTALL = "PORTAL_NEEDS_REINSTALL"
+# The cloud's authorization server (settings/oauth/index.md); B24_OAUTH_URL overrides it.
+DEFAULT_TOKEN_URL = "https://oauth.bitrix.info/oauth/token/"  # noqa: S105 (a URL, not a secret)
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,16 @@ class Grant:
     access_token: str = field(repr=False)
     refresh_token: str = field(repr=False)
     expires_at: datetime
+
+
+@dataclass(frozen=True)
+class Renewal:
+    """A refresh answered by the trusted OAuth server, with the portal it says the tokens belong to."""
+
+    grant: Grant
+    member_id: str
+    client_endpoint: str
+    server_endpoint: str
 
 
 class RefreshRefused(Exception):
@@ -79,6 +91,28 @@ class OAuthServer:
         return "OAuthServer(<credentials hidden>)"
 
     def refresh(self, server_endpoint: str, refresh_token: str) -> Grant:
+        url = token_url(server_endpoint, self._fixed)
+        return self._grant(*self._ask(url, refresh_token))
+
+    def renew_for_install(self, refresh_token: str) -> Renewal:
+        """Spend a posted refresh token at OUR OAuth server (B24_OAUTH_URL or the cloud's, never a URL
+        from the request): only a real installation of our client id gets an answer, and the answer
+        names the portal (member_id, client_endpoint). The old token is spent: keep the new pair."""
+        status, content = self._ask(self.trusted_url, refresh_token)
+        grant = self._grant(status, content)
+        body = json.loads(content)
+        return Renewal(
+            grant,
+            str(body.get("member_id") or ""),
+            str(body.get("client_endpoint") or ""),
+            str(body.get("server_endpoint") or ""),
+        )
+
+    @property
+    def trusted_url(self) -> str:
+        return self._fixed or DEFAULT_TOKEN_URL
+
+    def _ask(self, url: str, refresh_token: str) -> tuple[int, bytes]:
         query = {
             "grant_type": "refresh_token",
             "client_id": self._client_id,
@@ -87,14 +121,12 @@ class OAuthServer:
         }
         failure = ""
         try:
-            response = self._session.get(
-                token_url(server_endpoint, self._fixed), params=query, timeout=self._timeout
-            )
+            response = self._session.get(url, params=query, timeout=self._timeout)
         except requests.RequestException as error:  # its text holds the URL with the secrets: never chained
             failure = type(error).__name__
         if failure:
             raise TransientError("OAUTH_UNREACHABLE", failure, None, "oauth/token")
-        return self._grant(response.status_code, response.content)
+        return response.status_code, response.content
 
     def _grant(self, status: int, content: bytes) -> Grant:
         try:

@@ -18,7 +18,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 from service.core.events import EventError
 
@@ -142,3 +142,17 @@ class InstallHandler(Protocol):
     def install(self, request: InstallRequest) -> Installed: ...
 
     def uninstall(self, request: UninstallRequest) -> int: ...
+
+
+def endpoint_problem(request: InstallRequest, plain_http_allowed: bool) -> str | None:
+    """Why the posted endpoints cannot be a real portal's, or None. The portal's REST endpoint must be
+    https on the portal's own host (`domain`), the OAuth server's https too; plain http only when our
+    own OAuth server is plain loopback http (tests, the sandbox), where the portal's host is loopback."""
+    client, server = urlsplit(request.client_endpoint), urlsplit(request.server_endpoint)
+    if plain_http_allowed:
+        return None
+    if client.scheme != "https" or server.scheme != "https":
+        return "client_endpoint and server_endpoint must be https"
+    if client.netloc.lower() != request.domain.lower():
+        return "client_endpoint is not on the portal's domain"
+    return None

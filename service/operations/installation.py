@@ -1,9 +1,14 @@
 """Installing and uninstalling b24rules on a portal (application mode).
 
-Install: check the handed-over access token with the portal itself (`app.info` answers only an
-application's token, and names the application) before anything is stored; then store the portal with
-its tokens sealed, and bind our events. Uninstall: the call must carry the application token stored at
-install; then the portal's tokens are purged and its waiting events set aside (its audit stays).
+Install: anyone can post an install naming any `client_endpoint`, so nothing posted is believed until
+OUR OAuth server (B24_OAUTH_URL or oauth.bitrix.info, never a URL from the request) renews the posted
+refresh token for OUR client id and secret: only a real installation of our application gets an answer,
+and the answer names the portal (member_id, client_endpoint), which must agree with the post. The
+posted refresh token is spent by that, so the renewed pair is what gets stored. `app.info` with the new
+token then confirms the application code. Only then is the portal stored (tokens sealed) and our events
+bound. Why, and what it does not cover: docs/security.md "Forged installs".
+Uninstall: the call must carry the application token stored at install; then the portal's tokens are
+purged and its waiting events set aside (its audit stays).
 https://apidocs.bitrix24.com/api-reference/events/safe-event-handlers.html
 """
 
@@ -12,10 +17,18 @@ from __future__ import annotations
 import hmac
 import logging
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from dataclasses import replace
+from datetime import datetime
 
 from service.bitrix.auth import FixedToken, TokenSource
-from service.core.appinstall import Installed, InstallRefused, InstallRequest, UninstallRequest
+from service.bitrix.oauth import RefreshRefused, Renewal
+from service.core.appinstall import (
+    Installed,
+    InstallRefused,
+    InstallRequest,
+    UninstallRequest,
+    endpoint_problem,
+)
 from service.core.bitrix import BitrixError, Call
 from service.operations.subscription import Caller, Subscriber
 from service.store.journal import Journal
@@ -25,6 +38,8 @@ log = logging.getLogger(__name__)
 
 # (member_id, client_endpoint, tokens or None for the stored ones) → a REST caller for that portal
 Connect = Callable[[str, str, TokenSource | None], Caller]
+# a posted refresh token → the trusted OAuth server's renewal (OAuthServer.renew_for_install)
+Renew = Callable[[str], Renewal]
 
 
 class Installer:
@@ -36,6 +51,9 @@ class Installer:
         connect: Connect,
         client_id: str,
         clock: Callable[[], datetime],
+        renew: Renew,
+        *,
+        plain_http_allowed: bool = False,
     ) -> None:
         self._portals = portals
         self._journal = journal
@@ -43,9 +61,11 @@ class Installer:
         self._connect = connect
         self._client_id = client_id
         self._clock = clock
+        self._renew = renew
+        self._plain_http_allowed = plain_http_allowed
 
     def install(self, request: InstallRequest) -> Installed:
-        self._confirm(request)
+        request, expires_at = self._confirm(request)
         application_token = request.application_token or self._portals.application_token(request.member_id)
         now = self._clock()
         self._portals.install(
@@ -57,7 +77,7 @@ class Installer:
                 application_token=application_token or "",
                 access_token=request.access_token,
                 refresh_token=request.refresh_token,
-                expires_at=now + timedelta(seconds=request.expires_in),
+                expires_at=expires_at,
             ),
             now,
         )
@@ -81,7 +101,35 @@ class Installer:
         log.info("portal uninstalled", extra={"member_id": request.member_id, "events_set_aside": dropped})
         return dropped
 
-    def _confirm(self, request: InstallRequest) -> None:
+    def _confirm(self, posted: InstallRequest) -> tuple[InstallRequest, datetime]:
+        """The install as OUR OAuth server vouches for it (renewed tokens, its endpoints), or refused."""
+        problem = endpoint_problem(posted, self._plain_http_allowed)
+        if problem:
+            raise InstallRefused(problem, 403)
+        renewal = self._renewal(posted.refresh_token)
+        if renewal.member_id != posted.member_id:
+            raise InstallRefused("the OAuth server names another portal for these tokens", 403)
+        if renewal.client_endpoint.lower() != posted.client_endpoint.lower():
+            raise InstallRefused("the OAuth server names another client_endpoint for these tokens", 403)
+        request = replace(
+            posted,
+            client_endpoint=renewal.client_endpoint,
+            server_endpoint=renewal.server_endpoint or posted.server_endpoint,
+            access_token=renewal.grant.access_token,
+            refresh_token=renewal.grant.refresh_token,
+        )
+        self._check_application(request)
+        return request, renewal.grant.expires_at
+
+    def _renewal(self, refresh_token: str) -> Renewal:
+        try:
+            return self._renew(refresh_token)
+        except RefreshRefused as refused:
+            raise InstallRefused(f"the OAuth server did not confirm the install: {refused.code}") from None
+        except BitrixError as error:
+            raise InstallRefused(f"the OAuth server cannot be asked: {error.code}", 502) from None
+
+    def _check_application(self, request: InstallRequest) -> None:
         probe = self._connect(request.member_id, request.client_endpoint, FixedToken(request.access_token))
         try:
             info = probe.call(Call("app.info")).result

@@ -78,23 +78,30 @@ def rest_blueprint(portal: Portal) -> Blueprint:
 
     @bp.get("/oauth/token/")
     def oauth_token() -> Response:
-        # The OAuth server (oauth.bitrix.info in the cloud): refresh_token grant only.
+        # The OAuth server (oauth.bitrix.info in the cloud): refresh_token grant only. It answers for
+        # whichever portal the refresh token belongs to (this one or a peer), naming that portal.
         query = {key: str(value) for key, value in request.args.items()}
-        try:
-            return json_response(portal.app.renew(query, portal.clock()) | _grant_context(portal))
-        except OAuthRefused as refused:
-            return json_response({"error": refused.code, "error_description": refused.description}, 400)
+        refused = OAuthRefused("invalid_grant", "refresh token is invalid or spent")
+        for member, base in [(portal, request.host_url), *portal.oauth_peers]:
+            try:
+                return json_response(member.app.renew(query, member.clock()) | _grant_context(member, base))
+            except OAuthRefused as error:
+                refused = error
+                if error.code != "invalid_grant":
+                    break
+        return json_response({"error": refused.code, "error_description": refused.description}, 400)
 
     return bp
 
 
-def _grant_context(portal: Portal) -> dict[str, Any]:
-    base = request.host_url
+def _grant_context(portal: Portal, base: str) -> dict[str, Any]:
+    # settings/oauth/index.md: `domain` in the token reply is the authorization server's own domain;
+    # the portal is named by `member_id` and `client_endpoint`.
     return {
-        "domain": portal.config.domain,
+        "domain": request.host,
         "member_id": portal.config.member_id,
         "client_endpoint": f"{base}rest/",
-        "server_endpoint": f"{base}rest/",
+        "server_endpoint": f"{request.host_url}rest/",
         "scope": "task",
         "status": "L",
     }

@@ -59,6 +59,9 @@ class Portal:
         self.faults = FaultInjector(seed)
         self.wake = threading.Event()  # set to cut injected hangs short (reset, shutdown)
         self.admin_code = admin_code
+        # Other portals whose tokens this portal's OAuth server also renews, with their base URLs: in
+        # the cloud one authorization server (oauth.bitrix.info) serves every portal.
+        self.oauth_peers: list[tuple[Portal, str]] = []
         self._clear_state()
 
     def _clear_state(self) -> None:

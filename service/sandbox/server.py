@@ -105,6 +105,10 @@ class SandboxServer:
         self.sender.targets.append(target)
         return target
 
+    def share_oauth(self, *others: SandboxServer) -> None:
+        """Let this server's /oauth/token/ renew the other portals' tokens too (one OAuth server)."""
+        self.portal.oauth_peers.extend((other.portal, other.url + "/") for other in others)
+
     def start(self) -> SandboxServer:
         self._thread = threading.Thread(
             target=self._server.serve_forever, args=(0.05,), name="sandbox-portal", daemon=True

@@ -6,7 +6,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from service.core.appinstall import parse_install, parse_uninstall
+from service.core.appinstall import endpoint_problem, parse_install, parse_uninstall
 from service.core.events import EventError, read_form
 
 FORM = "application/x-www-form-urlencoded"
@@ -73,3 +73,27 @@ def test_uninstall_is_recognised_and_other_events_are_not() -> None:
     assert uninstall is not None
     assert (uninstall.member_id, uninstall.application_token) == ("m1", "t")
     assert parse_uninstall(_form({"event": "ONTASKUPDATE"})) is None
+
+
+@pytest.mark.parametrize(
+    ("changes", "problem"),
+    [
+        ({}, None),
+        ({"auth[client_endpoint]": "http://acme.bitrix24.com/rest/"}, "must be https"),
+        ({"auth[server_endpoint]": "http://oauth.bitrix.info/rest/"}, "must be https"),
+        ({"auth[client_endpoint]": "https://evil.example.com/rest/"}, "not on the portal's domain"),
+        ({"auth[client_endpoint]": "https://acme.bitrix24.com:8443/rest/"}, "not on the portal's domain"),
+    ],
+)
+def test_endpoints_must_be_https_on_the_portals_own_domain(
+    changes: dict[str, str], problem: str | None
+) -> None:
+    request = parse_install(_form({**EVENT, **changes}), "")
+    found = endpoint_problem(request, plain_http_allowed=False)
+    assert (found is None) if problem is None else (found is not None and problem in found)
+
+
+def test_plain_loopback_http_is_allowed_only_when_our_oauth_server_is_loopback() -> None:
+    request = parse_install(_form({**EVENT, "auth[client_endpoint]": "http://127.0.0.1:5000/rest/"}), "")
+    assert endpoint_problem(request, plain_http_allowed=True) is None
+    assert endpoint_problem(request, plain_http_allowed=False) is not None

@@ -43,6 +43,7 @@ def portals() -> Iterator[tuple[SandboxServer, SandboxServer]]:
         PortalConfig(domain="beta.bitrix24.test", member_id="b" * 32, application_token=""),
     ]
     servers = [SandboxServer(Portal(config=config)).start() for config in configs]
+    servers[0].share_oauth(servers[1])  # one OAuth server for both portals, as in the cloud
     try:
         yield servers[0], servers[1]
     finally:
@@ -50,10 +51,10 @@ def portals() -> Iterator[tuple[SandboxServer, SandboxServer]]:
             server.stop()
 
 
-def _app_env(workdir: Path, key: str) -> dict[str, str]:
+def _app_env(workdir: Path, key: str, oauth: SandboxServer) -> dict[str, str]:
     env = service_env(workdir, "", B24_APP_CLIENT_ID="local.sandbox0000000000.00000000",
                       B24_APP_CLIENT_SECRET="sandbox-client-secret", B24_ENCRYPTION_KEY=key,
-                      B24_LOG_LEVEL="INFO")  # fmt: skip
+                      B24_LOG_LEVEL="INFO", B24_OAUTH_URL=oauth.url + "/oauth/token/")  # fmt: skip
     del env["B24_WEBHOOK_URL"], env["B24_APPLICATION_TOKEN"]
     return env
 
@@ -77,7 +78,7 @@ def test_two_portals_each_cleaned_with_their_own_token(
     portals: tuple[SandboxServer, SandboxServer], workdir: Path
 ) -> None:
     alpha, beta = portals
-    service = Service(workdir, _app_env(workdir, Fernet.generate_key().decode()))
+    service = Service(workdir, _app_env(workdir, Fernet.generate_key().decode(), alpha))
     service.env["B24_PUBLIC_URL"] = service.url
     for portal in portals:
         portal.portal.create_task("Report", task_id=691, status=3, entries=ZEROS)
@@ -108,7 +109,7 @@ def test_expired_tokens_mid_burst_are_refreshed_once_by_concurrent_workers(
     portals: tuple[SandboxServer, SandboxServer], workdir: Path
 ) -> None:
     alpha, _ = portals
-    service = Service(workdir, _app_env(workdir, Fernet.generate_key().decode()))
+    service = Service(workdir, _app_env(workdir, Fernet.generate_key().decode(), alpha))
     service.env["B24_PUBLIC_URL"] = service.url
     tasks = range(700, 730)
     for task_id in tasks:
@@ -128,7 +129,7 @@ def test_expired_tokens_mid_burst_are_refreshed_once_by_concurrent_workers(
         finally:
             stop_session(extra)
 
-    assert control(alpha.url, "GET", "app")["refreshes"] == 1
+    assert control(alpha.url, "GET", "app")["refreshes"] == 2  # the install's check, then the expiry
     expired = [c for c in alpha.portal.calls() if c["error"] == "expired_token"]
     assert expired  # the tokens really did expire under the workers
     engine = make_engine(database_url(workdir))
@@ -141,7 +142,7 @@ def test_uninstall_stops_one_portal_and_purges_its_credentials(
     portals: tuple[SandboxServer, SandboxServer], workdir: Path
 ) -> None:
     alpha, beta = portals
-    service = Service(workdir, _app_env(workdir, Fernet.generate_key().decode()))
+    service = Service(workdir, _app_env(workdir, Fernet.generate_key().decode(), alpha))
     service.env["B24_PUBLIC_URL"] = service.url
     for portal in portals:
         portal.portal.create_task("Report", task_id=691, entries=ZEROS)
@@ -174,3 +175,37 @@ def test_uninstall_stops_one_portal_and_purges_its_credentials(
     assert (by_member["a" * 32].access_token, by_member["a" * 32].refresh_token) == (None, None)
     assert by_member["a" * 32].application_token is None
     assert by_member["b" * 32].status == "active"
+
+
+def _portal_rows(workdir: Path) -> list[str]:
+    engine = make_engine(database_url(workdir))
+    with engine.connect() as connection:
+        rows = [row.member_id for row in connection.execute(text("SELECT member_id FROM portals"))]
+    engine.dispose()
+    return rows
+
+
+def test_a_forged_install_is_refused_and_stores_nothing(
+    portals: tuple[SandboxServer, SandboxServer], workdir: Path
+) -> None:
+    """An attacker's own "portal" answers app.info happily for its own tokens, but OUR OAuth server
+    (B24_OAUTH_URL) never issued them: the install is refused, nothing is stored or bound there."""
+    alpha, _ = portals
+    forger = SandboxServer(
+        Portal(config=PortalConfig(domain="forged.bitrix24.test", member_id="f" * 32, application_token=""))
+    ).start()
+    service = Service(workdir, _app_env(workdir, Fernet.generate_key().decode(), alpha))
+    service.env["B24_PUBLIC_URL"] = service.url
+    try:
+        with running(service):
+            forged = control(forger.url, "POST", "app/install", {"url": service.url + "/bitrix24/install"})
+            page = control(forger.url, "POST", "app/install",
+                           {"url": service.url + "/bitrix24/install", "form": "page"})  # fmt: skip
+            assert (forged["status"], page["status"]) == (401, 401), (forged, page)
+            assert _portal_rows(workdir) == []
+            _install(service, alpha)  # a genuine install through the same door still works
+            assert _portal_rows(workdir) == ["a" * 32]
+    finally:
+        forger.stop()
+    assert forger.portal.calls("app.info") == []
+    assert forger.portal.calls("event.bind") == []

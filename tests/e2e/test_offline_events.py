@@ -31,11 +31,12 @@ def portal() -> Iterator[SandboxServer]:
         server.stop()
 
 
-def _service(workdir: Path) -> Service:
+def _service(workdir: Path, portal: SandboxServer) -> Service:
     env = service_env(workdir, "", B24_APP_CLIENT_ID="local.sandbox0000000000.00000000",
                       B24_APP_CLIENT_SECRET="sandbox-client-secret",
                       B24_ENCRYPTION_KEY=Fernet.generate_key().decode(), B24_DELIVERY="offline",
-                      B24_RATE_LIMIT="5", B24_RATE_BURST="250")  # fmt: skip
+                      B24_RATE_LIMIT="5", B24_RATE_BURST="250",
+                      B24_OAUTH_URL=portal.url + "/oauth/token/")  # fmt: skip
     del env["B24_WEBHOOK_URL"], env["B24_APPLICATION_TOKEN"]
     service = Service(workdir, env)
     service.env["B24_PUBLIC_URL"] = service.url
@@ -68,7 +69,7 @@ def _queued_message_ids(portal: SandboxServer) -> set[str]:
 def test_changes_made_while_down_are_all_processed_and_cleared_exactly(
     portal: SandboxServer, workdir: Path
 ) -> None:
-    service = _service(workdir)
+    service = _service(workdir, portal)
     with running(service):
         control(portal.url, "POST", "app/install", {"url": service.url + "/bitrix24/install"})
         bindings = control(portal.url, "GET", "app")["bindings"]
@@ -91,7 +92,7 @@ def test_changes_made_while_down_are_all_processed_and_cleared_exactly(
 def test_a_poller_killed_between_get_and_clear_loses_nothing_and_stores_nothing_twice(
     portal: SandboxServer, workdir: Path
 ) -> None:
-    service = _service(workdir)
+    service = _service(workdir, portal)
     with running(service):
         control(portal.url, "POST", "app/install", {"url": service.url + "/bitrix24/install"})
     _change_tasks_while_down(portal)
