@@ -24,7 +24,7 @@ _STATUS_PATHS = ("task.status", "task.previous_status")
 # What a selected entry's fate is, by the mode its rule runs in (when the rule is within its limit).
 _VERDICTS = {
     "enforce": "WOULD DELETE",
-    "shadow": "would be recorded only (shadow mode: not deleted)",
+    "shadow": "would be recorded only (rule is in shadow mode)",  # the brakes' own words (policy)
 }
 _HELD_BACK = "selected, but the rule is over its limit: not deleted"
 
@@ -136,7 +136,7 @@ def _summary(plan: Plan) -> list[str]:
     if not plan.deletions:
         return ["summary: nothing would be deleted"]
     lines = ["summary:"]
-    for mode, verdict in (("enforce", "would delete"), ("shadow", "would record only (shadow)")):
+    for mode, verdict in (("enforce", "would delete"), ("shadow", _VERDICTS["shadow"])):
         chosen = [d for d in plan.deletions if d.mode == mode and not d.over_limit]
         if chosen:
             lines.append(f"  {verdict} {len(chosen)}: {_ids_by_rule(chosen)}")
@@ -196,6 +196,6 @@ def _fated_summary(plan: Plan, fates: Mapping[tuple[str, int], str]) -> list[str
         groups.setdefault(fate, []).append(deletion)
     lines = ["summary:"]
     for fate, chosen in groups.items():
-        label = "would delete" if fate == _ACTIONS[policy.SEND] else f"not deleted ({fate})"
+        label = "would delete" if fate == _ACTIONS[policy.SEND] else fate
         lines.append(f"  {label} {len(chosen)}: {_ids_by_rule(chosen)}")
     return lines

@@ -165,7 +165,7 @@ def test_simulate_explains_each_rule_and_entry_and_changes_nothing(
         "rule void-time-before-reopen [shadow]: applies; selects 2 of 3 entries",
         "    ok    task.reopened eq true   (actual: true)",
         f"  entry {first} (3600 s by user 1, created {(reopened_at - timedelta(hours=2)).isoformat()}, "
-        "'first draft'): would be recorded only (shadow mode: not deleted)",
+        "'first draft'): would be recorded only (rule is in shadow mode)",
         f"  entry {after} (900 s by user 1, created {(reopened_at + timedelta(minutes=5)).isoformat()}, "
         "'after the reopen'): keep",
         f"    FAIL  entry.created_date before $task.reopened_at = {when}   "
@@ -174,8 +174,8 @@ def test_simulate_explains_each_rule_and_entry_and_changes_nothing(
         "  (A timer started and stopped at once leaves a 0-second entry; it carries no time.)",
         "    FAIL  entry.seconds eq 0   (actual: 3600)",
         "summary:",
+        f"  would be recorded only (rule is in shadow mode) 1: entry {first} by void-time-before-reopen",
         f"  would delete 1: entry {zero} by drop-zero-duration-entries",
-        f"  would record only (shadow) 1: entry {first} by void-time-before-reopen",
         "read-only: nothing was deleted, recorded or changed.",
     ]
     positions = [lines.index(line) for line in expected_in_order]

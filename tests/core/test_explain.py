@@ -49,4 +49,5 @@ def test_the_summary_counts_an_entry_once_under_the_rule_that_wins_it() -> None:
     text = report()
 
     assert "  would delete 1: entry 2 by zero" in text
-    assert "would record only (shadow)" not in text  # capped is in shadow, but over its limit
+    # capped is in shadow, but over its limit: held back, not recorded as shadow
+    assert "would be recorded only (rule is in shadow mode) 1" not in text
