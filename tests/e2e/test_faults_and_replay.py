@@ -11,6 +11,7 @@ import pytest
 
 from service.sandbox import SandboxServer
 from service.sandbox.control import apply_config
+from service.store.portalchecks import PortalChecks
 from tests.e2e.commands import run_cli
 from tests.e2e.harness import SentryReceiver, Service, running, service_env, wait_for
 from tests.e2e.workers import WorkerProcess
@@ -41,13 +42,16 @@ def test_an_outage_is_retried_with_backoff_and_everything_completes_after_it(
     seeded = seed_tasks(portal, 10)
     env = service_env(workdir, sandbox.webhook_url, SENTRY_DSN=sentry.dsn, **FAST)
     service = Service(workdir, env)
-    apply_config(portal, {"faults": {"fail_all_for": 600, "fail_all_status": 500}})
 
     with running(service, "web"):
-        ids = post_all(service, [event_form(task_id) for task_id in seeded.task_ids])
         engine = database(service)
         worker = WorkerProcess(service, "worker").start()
         try:
+            # The worker first confirms the webhook is an administrator's while the portal answers (it
+            # claims nothing before that: tests/e2e/test_non_admin_webhook.py); then the portal goes down.
+            wait_for(lambda: (verdict := PortalChecks(engine).get()) is not None and verdict.ok, timeout=60)
+            apply_config(portal, {"faults": {"fail_all_for": 600, "fail_all_status": 500}})
+            ids = post_all(service, [event_form(task_id) for task_id in seeded.task_ids])
             # Every REST call fails: the events go back to pending, each failure counted.
             wait_for(lambda: all(r["attempts"] >= 2 for r in rows(engine, ids)), timeout=60)
             during = rows(engine, ids)
