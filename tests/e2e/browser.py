@@ -15,8 +15,13 @@ from pathlib import Path
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service as DriverService
+from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.remote.webelement import WebElement
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import WebDriverWait
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
@@ -47,12 +52,24 @@ def chromium() -> Iterator[WebDriver]:
         "--lang=en-US",
     ):
         options.add_argument(argument)
-    driver = webdriver.Chrome(service=DriverService(executable_path=CHROMEDRIVER), options=options)
+    driver = start_driver(options)
     driver.set_page_load_timeout(30)
     try:
         yield driver
     finally:
         driver.quit()
+
+
+def start_driver(options: webdriver.ChromeOptions, attempts: int = 3) -> WebDriver:
+    """Start Chromium, again if it fails to come up: its first start on a fresh machine (profile and
+    font caches being built) can outlast ChromeDriver's wait for it."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return webdriver.Chrome(service=DriverService(executable_path=CHROMEDRIVER), options=options)
+        except WebDriverException:
+            if attempt == attempts:
+                raise
+    raise AssertionError("unreachable")
 
 
 def screenshot_folder(default: Path) -> Path:
@@ -71,3 +88,17 @@ def full_page_screenshot(driver: WebDriver, path: Path) -> Path:
     shot = driver.execute_cdp_cmd("Page.captureScreenshot", {"captureBeyondViewport": True, "clip": clip})
     path.write_bytes(base64.b64decode(shot["data"]))
     return path
+
+
+def submit(driver: WebDriver, button: WebElement, timeout: float = 30) -> None:
+    """Click a button that loads a new page and wait until that page has replaced this one.
+
+    A click returns as soon as the browser has dispatched it; a form POST whose handler calls the
+    portal (restore, replay) may still be running, and reading the page at once finds the old one.
+    """
+    old_page = driver.find_element(By.TAG_NAME, "html")
+    button.click()
+    WebDriverWait(driver, timeout).until(expected_conditions.staleness_of(old_page))
+    WebDriverWait(driver, timeout).until(
+        lambda d: d.execute_script("return document.readyState") == "complete"
+    )

@@ -14,7 +14,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 
 from service.sandbox import SandboxServer
 from service.sandbox.control import apply_config
-from tests.e2e.browser import chromium, full_page_screenshot, require_chromium, screenshot_folder
+from tests.e2e.browser import chromium, full_page_screenshot, require_chromium, screenshot_folder, submit
 from tests.e2e.harness import Service, running, sample, service_env, wait_for
 from tests.e2e.workload import FAST, database, event_form, rows
 
@@ -36,19 +36,19 @@ def sign_in(driver: WebDriver, service: Service, shots: Path) -> None:
     assert "/ui/sign-in" in driver.current_url  # nothing is shown before sign-in
     driver.find_element(By.ID, "name").send_keys(OPERATOR)
     driver.find_element(By.ID, "token").send_keys("not-the-token-at-all")
-    driver.find_element(By.ID, "sign-in").click()
+    submit(driver, driver.find_element(By.ID, "sign-in"))
     assert "not the one configured" in text_of(driver, "#problem")
     driver.find_element(By.ID, "name").clear()
     driver.find_element(By.ID, "name").send_keys(OPERATOR)
     driver.find_element(By.ID, "token").send_keys(UI_TOKEN)
     full_page_screenshot(driver, shots / "sign-in.png")
-    driver.find_element(By.ID, "sign-in").click()
+    submit(driver, driver.find_element(By.ID, "sign-in"))
     assert f"signed in as {OPERATOR}" in text_of(driver, "header .who")
 
 
 def confirm_and_read_outcome(driver: WebDriver, shots: Path, name: str) -> str:
     full_page_screenshot(driver, shots / f"confirm-{name}.png")
-    driver.find_element(By.ID, "confirm").click()
+    submit(driver, driver.find_element(By.ID, "confirm"))
     return text_of(driver, "#outcome") + "\n" + text_of(driver, "#detail")
 
 
@@ -88,7 +88,7 @@ def test_an_operator_restores_a_deletion_and_replays_a_dead_letter_from_the_brow
         full_page_screenshot(driver, shots / "audit.png")
 
         # Restore it: a confirmation, then the entry is back in the portal.
-        driver.find_element(By.ID, f"restore-{audit_id}").click()
+        submit(driver, driver.find_element(By.ID, f"restore-{audit_id}"))
         outcome = confirm_and_read_outcome(driver, shots, "restore")
         assert "restored as entry" in outcome, outcome
         back = [e for e in portal.entries_of(691) if e.comment == "timer slip"]
@@ -102,7 +102,7 @@ def test_an_operator_restores_a_deletion_and_replays_a_dead_letter_from_the_brow
         assert "Dead letters (1)" in text_of(driver, "#dead-letters h2")
         full_page_screenshot(driver, shots / "overview.png")
         apply_config(portal, {"faults": {"forced": {"task.elapseditem.delete": None}}})
-        driver.find_element(By.ID, f"replay-{dead_id}").click()
+        submit(driver, driver.find_element(By.ID, f"replay-{dead_id}"))
         outcome = confirm_and_read_outcome(driver, shots, "replay")
         assert "queued 1 event(s) again" in outcome, outcome
         wait_for(lambda: rows(engine, [dead_id])[0]["status"] == "done", timeout=60)
@@ -115,7 +115,7 @@ def test_an_operator_restores_a_deletion_and_replays_a_dead_letter_from_the_brow
             full_page_screenshot(driver, shots / f"{page}.png")
         assert "pass" in text_of(driver, "#rule-drop-zero-duration-entries table.tests")
         driver.find_element(By.ID, "simulate-task").send_keys("691")
-        driver.find_element(By.ID, "simulate-run").click()
+        submit(driver, driver.find_element(By.ID, "simulate-run"))
         report = driver.find_elements(By.ID, "simulate-report")
         assert report, text_of(driver, "#simulate")
         assert "read-only: nothing was deleted" in report[0].text
