@@ -154,7 +154,7 @@ def make_worker(
             poller=(lambda member: offline_poller(resources, app, member)) if offline else None,
         )
     limiter = shared_limiter(resources, portal_key(resources.settings.webhook_url or ""))
-    return _make_worker(resources, make_gateway(resources), limiter, owner=owner, sweep=sweep)
+    return assemble_worker(resources, make_gateway(resources), limiter, owner=owner, sweep=sweep)
 
 
 def make_portal_worker(
@@ -164,10 +164,10 @@ def make_portal_worker(
     record = app.portals.get(member_id)
     # The same bucket as the portal's client (application.portal_client keys it by the portal's host).
     limiter = shared_limiter(resources, portal_key(record.client_endpoint)) if record else None
-    return _make_worker(resources, gateway, limiter, owner=owner, sweep=sweep, portal=member_id)
+    return assemble_worker(resources, gateway, limiter, owner=owner, sweep=sweep, portal=member_id)
 
 
-def _make_worker(
+def assemble_worker(
     resources: Resources,
     gateway: PortalGateway,
     limiter: SharedLimiter | None,
@@ -176,6 +176,8 @@ def _make_worker(
     sweep: bool,
     portal: str = "",
 ) -> Worker:
+    """One portal's worker ('' = the webhook portal) on `gateway`; `limiter` lets a lone event be
+    claimed at once while the portal's request budget has room."""
     settings = resources.settings
     owner = owner or worker_name()
     sweeper = make_sweeper(resources, gateway, owner=owner, portal=portal) if sweep else None

@@ -232,7 +232,9 @@ class AuditLog:
         if not task_ids:
             return set()
         statement = select(audit_log.c.task_id, audit_log.c.restored_item_id).where(
-            audit_log.c.task_id.in_(list(task_ids)), audit_log.c.restored_item_id.is_not(None)
+            audit_log.c.portal == self._portal,
+            audit_log.c.task_id.in_(list(task_ids)),
+            audit_log.c.restored_item_id.is_not(None),
         )
         with reading(self._engine) as connection:
             return {(int(task), int(item)) for task, item in connection.execute(statement)}
@@ -272,9 +274,15 @@ class AuditLog:
         with self._engine.begin() as connection:
             return bool(connection.execute(update(audit_log).where(condition).values(**values)).rowcount)
 
-    @staticmethod
-    def _deleting(rule: str, since: datetime) -> tuple[Any, ...]:
-        return (audit_log.c.rule == rule, audit_log.c.outcome.in_(DELETING), audit_log.c.created_at >= since)
+    def _deleting(self, rule: str, since: datetime) -> tuple[Any, ...]:
+        # This portal's rows only: rule names and task ids repeat across portals, and one portal's
+        # deletions must not spend another's hourly budget or look like its echo.
+        return (
+            audit_log.c.portal == self._portal,
+            audit_log.c.rule == rule,
+            audit_log.c.outcome.in_(DELETING),
+            audit_log.c.created_at >= since,
+        )
 
     def _records(self, statement: Any) -> list[AuditRecord]:
         with reading(self._engine) as connection:

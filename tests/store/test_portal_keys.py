@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, text
 
 from service.core.events import TaskEvent
+from service.store.audit import AuditDraft, AuditLog
 from service.store.breakers import Breakers
 from service.store.db import make_engine, open_database
 from service.store.journal import Journal
@@ -94,3 +96,22 @@ def test_an_uninstalled_portals_waiting_events_are_set_aside(engine: Engine, now
     assert journal.for_portal("portal-a").claim("w", now, lease=timedelta(seconds=9)) == []
     [claim] = journal.claim("w", now, lease=timedelta(seconds=9))
     assert claim.event_ids == (kept,)
+
+
+def test_the_budget_echo_and_restores_are_counted_per_portal(engine: Engine, now: datetime) -> None:
+    draft = AuditDraft(7, 301, "drop-zero", "v1", "enforce", "pending", {}, [], "why", "event:1")
+    ids = AuditLog(engine, "portal-a").record([draft, replace(draft, item_id=302)], now)
+    AuditLog(engine, "portal-a").set_outcome(ids[0], "deleted", now)
+    AuditLog(engine, "portal-a").begin_restore(ids[0], now)
+    AuditLog(engine, "portal-a").finish_restore(ids[0], 900, now)
+    hour_ago, a, b = now - timedelta(hours=1), AuditLog(engine, "portal-a"), AuditLog(engine, "portal-b")
+
+    assert (a.count_deleted_since("drop-zero", hour_ago), b.count_deleted_since("drop-zero", hour_ago)) == (
+        2,
+        0,
+    )
+    assert (a.last_deletion_at(7, "drop-zero", hour_ago), b.last_deletion_at(7, "drop-zero", hour_ago)) == (
+        now,
+        None,
+    )
+    assert (a.restored_items([7]), b.restored_items([7])) == ({(7, 900)}, set())
