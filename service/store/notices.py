@@ -2,8 +2,11 @@
 
 Outcomes: `would-notify` (shadow mode or dry-run: recorded, never sent), `pending` (about to be sent),
 `sent`, `failed` (sent again later, with backoff, by whichever worker claims it first) and `abandoned`
-(failed `MAX_ATTEMPTS` times). A notification never undoes or holds back a deletion: it is written after
-the deletions' outcomes, and its own failures stay here. `b24rules audit --notifications` reads it.
+(failed `MAX_ATTEMPTS` times). A `pending` record untouched for `STALE_PENDING` belonged to a worker
+that died between recording and sending: it is claimed again like a failed one (at least once: a
+worker killed after the portal's answer and before its record may have sent it already).
+A notification never undoes or holds back a deletion: it is written after the deletions' outcomes, and
+its own failures stay here. `b24rules audit --notifications` reads it.
 """
 
 from __future__ import annotations
@@ -23,7 +26,9 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    and_,
     insert,
+    or_,
     select,
     update,
 )
@@ -33,6 +38,8 @@ from service.store.db import Id, UtcDateTime, metadata, reading
 WOULD_NOTIFY = "would-notify"
 OUTCOMES = (WOULD_NOTIFY, "pending", "sent", "failed", "abandoned")
 MAX_ATTEMPTS = 5
+# Far longer than one send takes (one batch request, the client's 65 s read timeout at most).
+STALE_PENDING = timedelta(minutes=15)
 
 notifications = Table(
     "notifications",
@@ -119,18 +126,18 @@ class NoticeLog:
             connection.execute(statement)
 
     def claim_due(self, now: datetime, limit: int = 50) -> list[NoticeRecord]:
-        """Failed notifications due again, each claimed (back to pending) by exactly one caller."""
-        due = (
-            select(notifications)
-            .where(self._mine, notifications.c.outcome == "failed", notifications.c.next_at <= now)
-            .order_by(notifications.c.id)
-            .limit(limit)
-        )
+        """Failed notifications due again, and pending ones a dead worker left behind, each claimed (back
+        to pending, `updated_at` now) by exactly one caller."""
+        n = notifications.c
+        failed_due = and_(n.outcome == "failed", n.next_at <= now)
+        abandoned_pending = and_(n.outcome == "pending", n.updated_at <= now - STALE_PENDING)
+        due = select(notifications).where(self._mine, or_(failed_due, abandoned_pending))
         claimed = []
-        for record in self._records(due):
+        for record in self._records(due.order_by(n.id).limit(limit)):
+            unchanged = (n.outcome == record.outcome) & (n.updated_at == record.updated_at)
             statement = (
                 update(notifications)
-                .where(notifications.c.id == record.id, notifications.c.outcome == "failed")
+                .where(n.id == record.id, unchanged)
                 .values(outcome="pending", updated_at=now)
             )
             with self._engine.begin() as connection:

@@ -9,7 +9,7 @@ from service.assembly.wiring import make_gateway
 from service.pipeline.notifying import Notifier
 from service.plumbing.clock import utcnow
 from service.sandbox import apply_config
-from service.store.notices import NoticeLog
+from service.store.notices import STALE_PENDING, NoticeDraft, NoticeLog
 from tests.inprocess import rig
 
 NOTIFY = """
@@ -65,3 +65,22 @@ def test_dry_run_records_what_would_be_sent_and_sends_nothing() -> None:
         assert sorted((n.recipient, n.outcome) for n in records) == [(1, "would-notify"), (5, "would-notify")]
         assert world.sandbox.portal.messages == []
         assert world.sandbox.portal.calls("im.notify.system.add") == []
+
+
+def test_a_message_a_dead_worker_left_pending_is_sent_once_by_a_later_worker() -> None:
+    with rig(NOTIFY) as world:
+        portal = world.sandbox.portal
+        portal.add_webhook(1, portal.admin_code, admin=True, scopes=("task", "im"))
+        log = NoticeLog(world.resources.engine)
+        # A worker recorded the message and died before sending it: the record stays pending.
+        recorded = utcnow()
+        draft = NoticeDraft(691, 5, "notification", "drop-zero", [7], "7: A timer slip.", "pending")
+        (notice_id,) = log.record([draft], recorded)
+        notifier = Notifier(make_gateway(world.resources), log)
+        notifier.retry_due(recorded + timedelta(minutes=1))  # it may still be on its way: left alone
+        assert portal.messages == []
+        later = recorded + STALE_PENDING + timedelta(seconds=1)
+        notifier.retry_due(later)
+        notifier.retry_due(later + STALE_PENDING)  # sent: never again
+        assert [(m["user_id"], m["text"]) for m in portal.messages] == [(5, "7: A timer slip.")]
+        assert [(n.id, n.outcome, n.attempts) for n in log.query()] == [(notice_id, "sent", 1)]
