@@ -2,7 +2,9 @@
 
 The install handler is one of the two places that call the portal inside a request: it confirms the
 tokens with the portal (`operations/installation.py`) before storing anything. Answers: 200 installed,
-400 malformed, 401 not confirmed, 404 when application mode is off, 502 when the portal cannot be asked.
+400 malformed, 401 not confirmed, 403 when our OAuth server names another portal or client_endpoint
+than the call claims (or the endpoints cannot be the portal's), 404 when application mode is off, 502
+when the portal cannot be asked.
 """
 
 from __future__ import annotations
