@@ -10,7 +10,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -41,6 +41,9 @@ DROP_ZERO = """
 SLIP = {"seconds": 0, "user_id": 5, "comment": "timer slip", "created_date": "2025-09-20T10:15:00+03:00"}
 BLANK = {"seconds": 0, "user_id": 1, "comment": "", "created_date": "2025-09-21T08:00:00+03:00"}
 WORK = {"seconds": 3600, "user_id": 1, "comment": "real work", "created_date": "2025-09-21T09:00:00+03:00"}
+
+# What a Sentry capture was handed, in order: (error, tags) per report (tests/conftest.py `reports`).
+Reports = list[tuple[BaseException | str, Mapping[str, object]]]
 
 
 @dataclass

@@ -3,38 +3,15 @@ HTTP status of the failure: here, a portal behind a gateway answering HTML 503 u
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
 from datetime import timedelta
-
-import pytest
 
 from service.assembly.wiring import make_gateway, make_processor, web_parts
 from service.core.backoff import MAX_ATTEMPTS
 from service.operations.deadletters import dead_letters, table
-from service.pipeline import settlement
 from service.plumbing.clock import utcnow
 from service.sandbox import apply_config
 from service.web.app import create_app
-from tests.inprocess import Rig, rig
-
-Reports = list[tuple[BaseException | str, Mapping[str, object]]]
-
-
-@pytest.fixture
-def world() -> Iterator[Rig]:
-    with rig() as made:
-        yield made
-
-
-@pytest.fixture
-def reports(monkeypatch: pytest.MonkeyPatch) -> Reports:
-    captured: Reports = []
-
-    def capture(error: BaseException | str, tags: Mapping[str, object], **_context: object) -> None:
-        captured.append((error, tags))
-
-    monkeypatch.setattr(settlement, "capture_failure", capture)
-    return captured
+from tests.inprocess import Reports, Rig
 
 
 def test_an_outage_that_outlasts_the_retries_is_a_visible_dead_letter(world: Rig, reports: Reports) -> None:

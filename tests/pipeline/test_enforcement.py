@@ -3,7 +3,6 @@ our own update echoing back, dry-run, the hourly budget — and audit rows writt
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -14,12 +13,6 @@ from service.core.policy import RESTORED
 from service.pipeline import enforcement
 from service.store.breakers import Breakers
 from tests.inprocess import Rig, rig
-
-
-@pytest.fixture
-def world() -> Iterator[Rig]:
-    with rig() as made:
-        yield made
 
 
 def outcomes(world: Rig, task_id: int = 691) -> list[tuple[int, str]]:

@@ -3,8 +3,6 @@ each claim is settled when the task is gone, the portal fails, or no rule set ha
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from sqlalchemy import event as sqlalchemy_event
 
@@ -15,12 +13,6 @@ from service.pipeline.rounds import Processor
 from service.plumbing.clock import utcnow
 from service.store.snapshots import TaskSnapshots
 from tests.inprocess import Rig, rig
-
-
-@pytest.fixture
-def world() -> Iterator[Rig]:
-    with rig() as made:
-        yield made
 
 
 def processor_of(world: Rig) -> tuple[Processor, PortalGateway]:

@@ -3,36 +3,13 @@ portal's reset time); a permanent failure or the last retry a dead letter, told 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
 from datetime import timedelta
-
-import pytest
 
 from service.core.backoff import MAX_ATTEMPTS
 from service.core.bitrix.errors import OperationTimeLimit, PermanentError, TransientError
-from service.pipeline import settlement
 from service.pipeline.settlement import Settlement
 from service.plumbing.clock import utcnow
-from tests.inprocess import Rig, rig
-
-Reports = list[tuple[BaseException | str, Mapping[str, object]]]
-
-
-@pytest.fixture
-def world() -> Iterator[Rig]:
-    with rig() as made:
-        yield made
-
-
-@pytest.fixture
-def reports(monkeypatch: pytest.MonkeyPatch) -> Reports:
-    captured: Reports = []
-
-    def capture(error: BaseException | str, tags: Mapping[str, object], **_context: object) -> None:
-        captured.append((error, tags))
-
-    monkeypatch.setattr(settlement, "capture_failure", capture)
-    return captured
+from tests.inprocess import Reports, Rig
 
 
 def settle(world: Rig) -> Settlement:

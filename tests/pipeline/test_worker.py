@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -19,7 +19,7 @@ from service.store.claims import NO_WAIT
 from service.store.eventlog import task_leases
 from service.store.journal import Claim
 from service.store.snapshots import TaskSnapshots
-from tests.inprocess import Rig, rig
+from tests.inprocess import Rig
 
 LEASE = timedelta(seconds=0.3)  # the heartbeat beats every 0.1 s (real time)
 START = datetime(2025, 9, 27, 12, tzinfo=UTC)
@@ -31,12 +31,6 @@ class Clock:
 
     def __call__(self) -> datetime:
         return self.now
-
-
-@pytest.fixture
-def world() -> Iterator[Rig]:
-    with rig() as made:
-        yield made
 
 
 def worker_of(world: Rig, processor: Processor, clock: Clock, owner: str = "w1") -> Worker:
