@@ -94,6 +94,19 @@ def base_env(port: int, workers: int) -> dict[str, str]:
     return env
 
 
+def web_env(port: int, workers: int, database_url: str, workdir: Path) -> dict[str, str]:
+    """b24rules' environment: the sample's token, the shipped rules, its own metrics folder."""
+    env = base_env(port, workers)
+    env.update(
+        B24_APPLICATION_TOKEN=TOKEN,
+        B24_WEBHOOK_URL="http://127.0.0.1:9/rest/1/bench/",  # never called: the web half makes no REST call
+        B24_DATABASE_URL=database_url,
+        B24_RULES_DIR=str(ROOT / "rules"),
+        PROMETHEUS_MULTIPROC_DIR=str(workdir / f"metrics-{port}"),
+    )
+    return env
+
+
 def load(target: Server, args: argparse.Namespace) -> tuple[Result, Result]:
     """A 2-second warm-up (imports, pools, page cache), then the measured run; both results, the measured
     one with the server's CPU time per answered request."""
@@ -120,14 +133,7 @@ def run_b24rules(database_url: str, args: argparse.Namespace, workdir: Path) -> 
     """The measured result, and journal rows minus 200 answers (warm-up included). Negative would mean
     lost events; a small positive surplus is the requests in flight when the load generator stopped."""
     port = free_port()
-    env = base_env(port, args.workers)
-    env.update(
-        B24_APPLICATION_TOKEN=TOKEN,
-        B24_WEBHOOK_URL="http://127.0.0.1:9/rest/1/bench/",  # never called: the web half makes no REST call
-        B24_DATABASE_URL=database_url,
-        B24_RULES_DIR=str(ROOT / "rules"),
-        PROMETHEUS_MULTIPROC_DIR=str(workdir / f"metrics-{port}"),
-    )
+    env = web_env(port, args.workers, database_url, workdir)
     command = [sys.executable, "-m", "service", "web"]
     before = journal_rows(database_url)
     with server(command, env, port, workdir / "web.log") as target:
