@@ -107,10 +107,25 @@ def _convert(
     elif isinstance(raw, yaml.SequenceNode):
         node = Node("seq", line, col, items=tuple(_convert(item, build, done, open_) for item in raw.value))
     else:
-        node = Node("scalar", line, col, scalar=_scalar(raw, build), text=str(raw.value))
+        scalar = _scalar(raw, build)
+        node = Node("scalar", line, col, scalar=scalar, text=str(raw.value), verbatim=_verbatim(raw))
     open_.discard(key)
     done[key] = node
     return node
+
+
+def _verbatim(raw: yaml.Node) -> int | None:
+    """Where a one-line plain or quoted scalar's value starts after its mark, when its source text is
+    the value itself (no escapes, no folding): problems can then point inside it (`Node.at`)."""
+    start, end = raw.start_mark, raw.end_mark
+    buffer, style = start.buffer, getattr(raw, "style", None)
+    if not isinstance(buffer, str) or start.line != end.line or style not in (None, "'", '"'):
+        return None
+    source = buffer[start.pointer : end.pointer]
+    inner = source[1:-1] if style else source
+    if inner != raw.value:
+        return None
+    return 1 if style else 0
 
 
 def _scalar(raw: yaml.Node, build: yaml.constructor.SafeConstructor) -> object:

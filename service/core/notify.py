@@ -136,10 +136,14 @@ def _message(parent: Node, node: Node | None, report: Reporter) -> Template | No
     except ValueError as error:
         report.error(node, f"notify message: {error} (write {{{{ and }}}} for literal braces)")
         return None
-    fields = []
-    for _, name, spec, conversion in parts:
-        if name is not None and _placeholder(node, name, spec or "", conversion, report):
+    fields, cursor = [], 0
+    for literal, name, spec, conversion in parts:
+        cursor += len(literal) + literal.count("{") + literal.count("}")  # braces were written doubled
+        if name is None:
+            continue
+        if _placeholder(node.at(cursor), name, spec or "", conversion, report):
             fields.append(name)
+        cursor += len(name) + 2 + (len(conversion) + 1 if conversion else 0) + (len(spec) + 1 if spec else 0)
     return Template(node.scalar, tuple(fields))
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,15 @@ class Node:
     # Keys stay nodes (raw text, never YAML-1.1-resolved: `on:` must stay "on", not True), in order,
     # duplicates included so that the loader can report them.
     pairs: tuple[tuple[Node, Node], ...] = ()
+    # A one-line scalar whose source spells its value out character for character (plain, or quoted
+    # without escapes): how many columns after `col` the value begins (0, or 1 after a quote); else None.
+    verbatim: int | None = None
+
+    def at(self, offset: int) -> Node:
+        """This scalar, positioned at its `offset`-th character where the source allows (else its start)."""
+        if self.verbatim is None:
+            return self
+        return replace(self, col=self.col + self.verbatim + offset)
 
     @property
     def key_text(self) -> str:

@@ -56,13 +56,21 @@ def test_every_mistake_is_reported_with_its_position_and_a_suggestion() -> None:
         "use author, responsible or a user id",
         "r.yaml:8:10: rule 'drop-short': unknown notify via 'coment' (did you mean 'comment'?); "
         "use one of: comment, notification",
-        "r.yaml:9:14: rule 'drop-short': notify message: unknown placeholder {entry.secnds} "
+        # Each placeholder's own column inside the message (the quote is at 14).
+        "r.yaml:9:15: rule 'drop-short': notify message: unknown placeholder {entry.secnds} "
         "(did you mean 'entry.seconds'?)",
-        "r.yaml:9:14: rule 'drop-short': notify message: {entry.seconds:%Q}: bad format: "
+        "r.yaml:9:30: rule 'drop-short': notify message: {entry.seconds:%Q}: bad format: "
         "Invalid format specifier '%Q' for object of type 'int'",
-        "r.yaml:9:14: rule 'drop-short': notify message: {task.title}: write a format after ':', "
+        "r.yaml:9:49: rule 'drop-short': notify message: {task.title}: write a format after ':', "
         "not '!' or nested braces",
     ]
+    # Literal braces written doubled count as written; a plain (unquoted) message has no quote to skip.
+    _, braces = load("    to: [author]\n    message: see {{x}} {rule.nam}\n")
+    assert braces == ["r.yaml:8:24: rule 'drop-short': notify message: unknown placeholder {rule.nam} "
+                      "(did you mean 'rule.name'?)"]  # fmt: skip
+    # An escape in a double-quoted message: the source no longer matches the text; the message's start.
+    _, escaped = load('    to: [author]\n    message: "a\\tb {rule.nam}"\n')
+    assert [p.split(": rule")[0] for p in escaped] == ["r.yaml:8:14"]
     _, missing = load("    via: comment\n")
     assert missing == [
         "r.yaml:7:5: rule 'drop-short': notify is missing 'message'",
