@@ -111,7 +111,7 @@ def make_installer(resources: Resources, app: Application) -> Installer:
 
     return Installer(
         app.portals, resources.journal, app.subscriber, connect, app.client_id, utcnow,
-        app.oauth.renew_for_install, plain_http_allowed=_loopback_http(app.oauth.trusted_url),
+        app.oauth.renew_for_install, plain_http_allowed=_loopback_http(app.oauth.trusted_url()),
     )  # fmt: skip
 
 

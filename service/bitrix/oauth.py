@@ -31,6 +31,10 @@ REFRESH_WAIT = 20.0  # how long a caller waits for another process's refresh bef
 NEEDS_REINSTALL = "PORTAL_NEEDS_REINSTALL"
 # The cloud's authorization server (settings/oauth/index.md); B24_OAUTH_URL overrides it.
 DEFAULT_TOKEN_URL = "https://oauth.bitrix.info/oauth/token/"  # noqa: S105 (a URL, not a secret)
+# Bitrix24's own cloud authorization servers: oauth.bitrix.info, and oauth.bitrix24.tech, which the
+# Russian edition of the REST docs shows as the `server_endpoint` of its portals. An install that names
+# one of them is checked there; any other host named in a request is never asked.
+CLOUD_OAUTH_HOSTS = frozenset({"oauth.bitrix.info", "oauth.bitrix24.tech"})
 
 
 @dataclass(frozen=True)
@@ -94,11 +98,12 @@ class OAuthServer:
         url = token_url(server_endpoint, self._fixed)
         return self._grant(*self._ask(url, refresh_token))
 
-    def renew_for_install(self, refresh_token: str) -> Renewal:
-        """Spend a posted refresh token at OUR OAuth server (B24_OAUTH_URL or the cloud's, never a URL
-        from the request): only a real installation of our client id gets an answer, and the answer
-        names the portal (member_id, client_endpoint). The old token is spent: keep the new pair."""
-        status, content = self._ask(self.trusted_url, refresh_token)
+    def renew_for_install(self, refresh_token: str, server_endpoint: str = "") -> Renewal:
+        """Spend a posted refresh token at OUR OAuth server (`trusted_url`, never a URL from the request
+        beyond the choice between the cloud's own servers): only a real installation of our client id
+        gets an answer, and the answer names the portal (member_id, client_endpoint). The old token is
+        spent: keep the new pair."""
+        status, content = self._ask(self.trusted_url(server_endpoint), refresh_token)
         grant = self._grant(status, content)
         body = json.loads(content)
         return Renewal(
@@ -108,9 +113,15 @@ class OAuthServer:
             str(body.get("server_endpoint") or ""),
         )
 
-    @property
-    def trusted_url(self) -> str:
-        return self._fixed or DEFAULT_TOKEN_URL
+    def trusted_url(self, server_endpoint: str = "") -> str:
+        """B24_OAUTH_URL when set; else the cloud server the install names, if it is one of Bitrix24's
+        (`CLOUD_OAUTH_HOSTS`, https only); else the default cloud server."""
+        if self._fixed:
+            return self._fixed
+        parts = urlsplit(server_endpoint)
+        if parts.scheme == "https" and (parts.hostname or "").lower() in CLOUD_OAUTH_HOSTS:
+            return f"https://{(parts.hostname or '').lower()}/oauth/token/"
+        return DEFAULT_TOKEN_URL
 
     def _ask(self, url: str, refresh_token: str) -> tuple[int, bytes]:
         query = {

@@ -38,8 +38,9 @@ log = logging.getLogger(__name__)
 
 # (member_id, client_endpoint, tokens or None for the stored ones) → a REST caller for that portal
 Connect = Callable[[str, str, TokenSource | None], Caller]
-# a posted refresh token → the trusted OAuth server's renewal (OAuthServer.renew_for_install)
-Renew = Callable[[str], Renewal]
+# (a posted refresh token, the posted server_endpoint) → the trusted OAuth server's renewal
+# (OAuthServer.renew_for_install)
+Renew = Callable[[str, str], Renewal]
 
 
 class Installer:
@@ -106,7 +107,7 @@ class Installer:
         problem = endpoint_problem(posted, self._plain_http_allowed)
         if problem:
             raise InstallRefused(problem, 403)
-        renewal = self._renewal(posted.refresh_token)
+        renewal = self._renewal(posted.refresh_token, posted.server_endpoint)
         if renewal.member_id != posted.member_id:
             raise InstallRefused("the OAuth server names another portal for these tokens", 403)
         if renewal.client_endpoint.lower() != posted.client_endpoint.lower():
@@ -121,9 +122,9 @@ class Installer:
         self._check_application(request)
         return request, renewal.grant.expires_at
 
-    def _renewal(self, refresh_token: str) -> Renewal:
+    def _renewal(self, refresh_token: str, server_endpoint: str) -> Renewal:
         try:
-            return self._renew(refresh_token)
+            return self._renew(refresh_token, server_endpoint)
         except RefreshRefused as refused:
             raise InstallRefused(f"the OAuth server did not confirm the install: {refused.code}") from None
         except BitrixError as error:

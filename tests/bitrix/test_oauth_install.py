@@ -36,9 +36,25 @@ def test_tokens_the_oauth_server_never_issued_are_refused(sandbox: SandboxServer
         oauth.renew_for_install("forged-refresh-token")
 
 
-def test_without_b24_oauth_url_installs_are_checked_at_the_cloud_server() -> None:
+def test_without_b24_oauth_url_installs_are_checked_at_the_cloud_server_they_name_if_it_is_bitrix24s() -> (
+    None
+):
+    oauth = OAuthServer(CLIENT_ID, SECRET)
+    assert oauth.trusted_url() == DEFAULT_TOKEN_URL == "https://oauth.bitrix.info/oauth/token/"
+    # A portal of the Russian region names oauth.bitrix24.tech: its install is checked there.
     assert (
-        OAuthServer(CLIENT_ID, SECRET).trusted_url
-        == DEFAULT_TOKEN_URL
-        == "https://oauth.bitrix.info/oauth/token/"
+        oauth.trusted_url("https://oauth.bitrix24.tech/rest/") == "https://oauth.bitrix24.tech/oauth/token/"
     )
+    assert oauth.trusted_url("https://OAUTH.bitrix.info/rest/") == DEFAULT_TOKEN_URL
+    # Any other server a request names is never asked: the default cloud server is.
+    for named in (
+        "https://oauth.bitrix24.tech.evil.example/rest/",
+        "https://evil.example/rest/",
+        "http://oauth.bitrix24.tech/rest/",
+        "https://user@evil.example/?oauth.bitrix24.tech",
+        "",
+    ):
+        assert oauth.trusted_url(named) == DEFAULT_TOKEN_URL, named
+    # B24_OAUTH_URL wins over anything the install names.
+    fixed = OAuthServer(CLIENT_ID, SECRET, fixed_url="https://oauth.example.org/oauth/token/")
+    assert fixed.trusted_url("https://oauth.bitrix24.tech/rest/") == "https://oauth.example.org/oauth/token/"
