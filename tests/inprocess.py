@@ -17,7 +17,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select
+from sqlalchemy import event as sqlalchemy_event
 
 from service.assembly.resources import Resources, build_resources
 from service.assembly.wiring import make_gateway, make_worker
@@ -131,3 +132,23 @@ def rig(
                 resources.engine.dispose()
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def commits_writing(engine: Engine, prefixes: tuple[str, ...]) -> list[str]:
+    """From now on, one item per commit of a transaction that ran a statement starting with one of
+    `prefixes` (upper case): that first statement."""
+    writes: list[str] = []
+    commits: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if statement.lstrip().upper().startswith(prefixes):
+            writes.append(statement)
+
+    def committed(_conn: object) -> None:
+        if writes:
+            commits.append(writes[0])
+            writes.clear()
+
+    sqlalchemy_event.listen(engine, "before_cursor_execute", seen)
+    sqlalchemy_event.listen(engine, "commit", committed)
+    return commits

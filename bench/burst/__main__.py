@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.burst.naive import run_naive
+from bench.measure import counts, projected
 from service.sandbox import PortalConfig, SandboxServer
 from tests.e2e.harness import Service, running, service_env, wait_for
 from tests.e2e.workload import queue_counts
@@ -37,17 +38,6 @@ def seeded(rate: float, tasks: int) -> SandboxServer:
 
 def event_order(tasks: int, events: int) -> list[int]:
     return [1 + n % tasks for n in range(events)]  # round-robin: every task's events spread out
-
-
-def counts(sandbox: SandboxServer) -> dict[str, Any]:
-    summary = sandbox.portal.stats.summary()
-    calls = summary["calls"]
-    return {
-        "http": summary["http"]["total"],
-        "calls": calls["total"] - calls["by_method"].get("batch", 0),  # methods run: sub-commands, not batch
-        "http_503": sandbox.portal.served(503),
-        "by_method": calls["by_method"],
-    }
 
 
 def remaining_zero(sandbox: SandboxServer) -> int:
@@ -89,11 +79,6 @@ def measure_naive(rate: float, tasks: int, events: int) -> dict[str, Any]:
         sandbox.stop()
 
 
-def projected(http: int, rate: float) -> float:
-    """Seconds `http` requests need at `rate` r/s when the first BURST go at once (computed)."""
-    return max(0, http - BURST) / rate
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.burst")
     parser.add_argument("--tasks", type=int, default=100)
@@ -111,7 +96,7 @@ def main() -> None:
                       (f"b24rules @ {args.fast_rate:g} r/s (measured)", ours_fast),
                       (f"naive @ {args.fast_rate:g} r/s (measured)", naive)):  # fmt: skip
         print(f"{name:<34}{row['http']:>7}{row['calls']:>8}{row['http_503']:>6}{row['drain_s']:>10.1f}")
-    naive_at_2 = projected(naive["http"], 2.0)
+    naive_at_2 = projected(naive["http"], 2.0, BURST)
     print(f"{'naive @ 2 r/s (computed)':<34}{naive['http']:>7}{'':>8}{'':>6}{naive_at_2:>10.1f}")
     print(f"posting the events took {ours['posted_s']:.1f} s (b24rules @ 2 r/s run)")
     print(f"HTTP requests: naive / b24rules = {naive['http'] / ours['http']:.0f}x")

@@ -12,14 +12,12 @@ checkout alongside, alternating, as the baseline of a change.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import subprocess
-import sys
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench.measure import command
 from service.sandbox import PortalConfig, SandboxServer
 from service.store.db import make_engine
 from service.store.journal import Journal
@@ -32,13 +30,7 @@ WORKLOADS = {"no match": (600, 60), "match": (600, 0)}
 
 def worker_cpu(workdir: Path, env: dict[str, str]) -> float:
     """CPU seconds of one `worker --once` run, children included."""
-    command = [sys.executable, "-m", "service", "worker", "--once", "--no-sweep"]
-    process = subprocess.Popen(command, cwd=workdir, env={**os.environ, **env}, stdout=subprocess.DEVNULL)
-    _, status, usage = os.wait4(process.pid, 0)
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode:
-        raise SystemExit(f"worker failed with {process.returncode}")
-    return usage.ru_utime + usage.ru_stime
+    return command(workdir, env, "worker", "--once", "--no-sweep").cpu
 
 
 def per_task(tasks: int, entries: tuple[int, ...], service_path: str | None) -> float:

@@ -86,8 +86,7 @@ class Sweeper:
             edited = self._rescan.run(now) if self._rescan is not None else set()
             unsettled = self._unsettled(now)
             tasks = changed | added | edited | unsettled
-            for task_id in sorted(tasks):
-                self._journal.enqueue_task(task_id, now, source="sweep")
+            self._journal.enqueue_tasks(sorted(tasks), now, source="sweep")  # one commit for them all
             # The portal's own clock sets the watermark, so clock skew between us and it loses nothing.
             self._state.advance(newest, now)
             self._state.advance_entries(last_entry, now)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import errors
+from . import errors, scan
 from .errors import core_error
 from .filters import matches, sort_records, split_key
 from .model import Entry
@@ -55,7 +55,7 @@ def _visible_entries(call: Call, task_id: int) -> list[Entry]:
     return [e for e in portal.entries_of(None) if portal.can_see(call.webhook, portal.get_task(e.task_id))]
 
 
-def _page(call: Call, records: list[dict[str, str]], nav: Any, by_task: bool) -> tuple[list[Any], int]:
+def _page(call: Call, records: list[Any], nav: Any, by_task: bool) -> tuple[list[Any], int]:
     """The rows this answer shows and their offset: NAV_PARAMS pages of ≤ 50, else all rows of one task
     (kernel) or the first 50 (all tasks; one task too when ``elapsed_page_cap`` follows the docs)."""
     if isinstance(nav, dict):
@@ -88,11 +88,18 @@ def getlist(call: Call) -> Outcome:
     for key in filt:
         if split_key(str(key))[1] not in FILTERABLE:
             raise core_error(errors.WRONG_ARGUMENTS, f"Field {key} is not filterable")
-    records = [e.rest() for e in _visible_entries(call, task_id)]
-    records = [r for r in records if matches(r, filt, call.portal.tz, {})]
-    sort_records(records, order if isinstance(order, dict) else {}, call.portal.tz, SORTABLE)
+    order = order if isinstance(order, dict) else {}
+    visible = _visible_entries(call, task_id)
     nav = params.get("NAV_PARAMS") if isinstance(params, dict) else None
-    shown, offset = _page(call, records, nav, bool(task_id))
+    fast = scan.plan(filt, order, call.portal.tz, FILTERABLE & SORTABLE)
+    if fast is not None:  # the page is chosen first, and only its rows are serialised
+        records: list[Any] = fast.select(visible)
+        shown, offset = _page(call, records, nav, bool(task_id))
+        shown = [e.rest() for e in shown]
+    else:
+        records = [r for r in (e.rest() for e in visible) if matches(r, filt, call.portal.tz, {})]
+        sort_records(records, order, call.portal.tz, SORTABLE)
+        shown, offset = _page(call, records, nav, bool(task_id))
     fields = [str(s).upper() for s in as_list(select)]
     if fields and "*" not in fields:
         shown = [{k: v for k, v in r.items() if k in fields} for r in shown]

@@ -25,7 +25,7 @@ def split_key(key: str) -> tuple[str, str]:
     return match.group(1) or "=", upper_snake(match.group(2))
 
 
-def _typed(value: Any, tz: timezone) -> int | datetime | str | None:
+def typed(value: Any, tz: timezone) -> int | datetime | str | None:
     if value is None:
         return None
     text = str(value).strip()
@@ -35,7 +35,7 @@ def _typed(value: Any, tz: timezone) -> int | datetime | str | None:
 
 
 def _compare(actual: Any, op: str, expected: Any, tz: timezone) -> bool:
-    a, b = _typed(actual, tz), _typed(expected, tz)
+    a, b = typed(actual, tz), typed(expected, tz)
     if op in ("=", "!", "!="):
         equal = a == b if type(a) is type(b) else str(actual or "") == str(expected)
         return equal if op == "=" else not equal
@@ -78,9 +78,9 @@ def _keyer(name: str, tz: timezone) -> Callable[[Record], tuple[int, Any]]:
 
 
 def _sort_key(value: Any, tz: timezone) -> tuple[int, Any]:
-    typed = _typed(value, tz)
-    if isinstance(typed, int):
-        return (1, typed)
-    if isinstance(typed, datetime):
-        return (2, typed.timestamp())
-    return (0, "") if typed is None else (3, typed)
+    known = typed(value, tz)
+    if isinstance(known, int):
+        return (1, known)
+    if isinstance(known, datetime):
+        return (2, known.timestamp())
+    return (0, "") if known is None else (3, known)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from . import errors
 from .errors import ApiError, core_error
 from .params import get_ci, is_array, php_int, positional
+from .portal import Portal
 from .registry import Call, Outcome, method
 
 COMMENT_FIELDS = {"POST_MESSAGE", "AUTHOR_ID", "POST_DATE", "UF_FORUM_MESSAGE_DOC"}
@@ -38,7 +39,7 @@ def comment_add(call: Call) -> Outcome:
     if not call.portal.can_see(call.webhook, call.portal.get_task(task_id)):  # read access is enough
         raise ApiError(400, "ERROR_CORE", "Insufficient permissions to add a comment")
     author = php_int(fields.get("AUTHOR_ID")) or call.webhook.user_id
-    return Outcome(call.portal.add_message("comment", task_id=task_id, user_id=author, text=text))
+    return Outcome(_store(call.portal, "comment", task_id=task_id, user_id=author, text=text))
 
 
 @method("im.notify.system.add", scope="im")
@@ -49,4 +50,15 @@ def notify_system(call: Call) -> Outcome:
     text = str(get_ci(call.params, "MESSAGE") or "").strip()
     if not text:
         raise ApiError(400, "MESSAGE_EMPTY", "Message can't be empty")
-    return Outcome(call.portal.add_message("notification", task_id=None, user_id=user_id, text=text))
+    return Outcome(_store(call.portal, "notification", task_id=None, user_id=user_id, text=text))
+
+
+def _store(portal: Portal, kind: str, *, task_id: int | None, user_id: int, text: str) -> int:
+    """Store a comment (`task_id` set, `user_id` its author) or a notification (to `user_id`)."""
+    with portal.lock:
+        message_id = len(portal.messages) + 1
+        portal.messages.append(
+            {"id": message_id, "kind": kind, "task_id": task_id, "user_id": user_id, "text": text,
+             "created": portal.now().isoformat()}
+        )  # fmt: skip
+        return message_id

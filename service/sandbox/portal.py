@@ -69,7 +69,9 @@ class Portal:
         self.webhooks: dict[tuple[int, str], Webhook] = {}
         self.tasks: dict[int, Task] = {}
         self.entries: dict[int, Entry] = {}
-        self.history: list[HistoryRow] = []
+        # Per-task indexes, so a portal of 1,000,000 entries reads one task's rows without a full scan.
+        self._task_entries: dict[int, dict[int, Entry]] = {}
+        self._task_history: dict[int, list[HistoryRow]] = {}
         # Task comments and system notifications posted through REST (messages_api.py), oldest first.
         self.messages: list[dict[str, Any]] = []
         self.stats = Stats()
@@ -174,8 +176,8 @@ class Portal:
     def delete_task(self, task_id: int) -> None:
         with self.lock:
             self.tasks.pop(task_id, None)
-            for entry in [e for e in self.entries.values() if e.task_id == task_id]:
-                del self.entries[entry.id]
+            for entry_id in self._task_entries.pop(task_id, {}):
+                del self.entries[entry_id]
 
     def set_status(self, task_id: int, status: int | str, *, user_id: int = 1) -> Task:
         """Change the status like the task UI does: STATUS history row, dates, closed fields."""
@@ -216,8 +218,22 @@ class Portal:
                 entry = Entry.manual(item_id, task_id, user_id, int(seconds), comment, created, now)
             return self._store_entry(entry)
 
-    def _store_entry(self, entry: Entry) -> Entry:
+    def load(self, tasks: Iterable[Task], entries: Iterable[Entry]) -> None:
+        """Bulk seeding for big portals (benchmarks): records as given, no history rows, no events."""
+        with self.lock:
+            self.tasks.update((task.id, task) for task in tasks)
+            for entry in entries:
+                self._index(entry)
+                self.tasks[entry.task_id].time_spent += entry.seconds
+            self._ids["task"] = max(self._ids["task"], max(self.tasks, default=0) + 1)
+            self._ids["entry"] = max(self._ids["entry"], max(self.entries, default=0) + 1)
+
+    def _index(self, entry: Entry) -> None:
         self.entries[entry.id] = entry
+        self._task_entries.setdefault(entry.task_id, {})[entry.id] = entry
+
+    def _store_entry(self, entry: Entry) -> Entry:
+        self._index(entry)
         self._spent(self.tasks[entry.task_id], entry.seconds, entry.user_id)
         return entry
 
@@ -246,6 +262,7 @@ class Portal:
     def delete_entry(self, item_id: int, *, user_id: int = 1) -> Entry:
         with self.lock:
             entry = self.entries.pop(item_id)
+            self._task_entries.get(entry.task_id, {}).pop(item_id, None)
             task = self.tasks.get(entry.task_id)
             if task is not None:
                 self._spent(task, -entry.seconds, user_id)
@@ -253,7 +270,9 @@ class Portal:
 
     def entries_of(self, task_id: int | None) -> list[Entry]:
         with self.lock:
-            return [e for e in self.entries.values() if task_id is None or e.task_id == task_id]
+            if task_id is None:
+                return list(self.entries.values())
+            return list(self._task_entries.get(task_id, {}).values())
 
     def _spent(self, task: Task, delta: int, user_id: int) -> None:
         before = task.time_spent
@@ -262,21 +281,11 @@ class Portal:
 
     def _history(self, task_id: int, name: str, old: str | None, new: str | None, user_id: int) -> None:
         row = HistoryRow(self._next("history"), task_id, self.now(), name, old, new, user_id)
-        self.history.append(row)
+        self._task_history.setdefault(task_id, []).append(row)
 
     def history_of(self, task_id: int) -> list[HistoryRow]:
         with self.lock:
-            return [h for h in self.history if h.task_id == task_id]
-
-    def add_message(self, kind: str, *, task_id: int | None, user_id: int, text: str) -> int:
-        """Store a comment (`task_id` set, `user_id` its author) or a notification (to `user_id`)."""
-        with self.lock:
-            message_id = len(self.messages) + 1
-            self.messages.append(
-                {"id": message_id, "kind": kind, "task_id": task_id, "user_id": user_id, "text": text,
-                 "created": self.now().isoformat()}
-            )  # fmt: skip
-            return message_id
+            return list(self._task_history.get(task_id, ()))
 
     # --- what was served ------------------------------------------------------------------
     def served(self, status: int) -> int:

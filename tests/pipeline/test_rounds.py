@@ -4,7 +4,6 @@ each claim is settled when the task is gone, the portal fails, or no rule set ha
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event as sqlalchemy_event
 
 from service.assembly.wiring import make_gateway, make_processor
 from service.bitrix.portal import PortalGateway
@@ -12,7 +11,7 @@ from service.core.bitrix.errors import TransientError
 from service.pipeline.rounds import Processor
 from service.plumbing.clock import utcnow
 from service.store.snapshots import TaskSnapshots
-from tests.inprocess import Rig, rig
+from tests.inprocess import Rig, commits_writing, rig
 
 
 def processor_of(world: Rig) -> tuple[Processor, PortalGateway]:
@@ -115,19 +114,4 @@ def test_a_round_settles_its_tasks_in_two_commits_whatever_their_number(world: R
 
 def settling_commits(world: Rig) -> list[str]:
     """Commits of transactions that wrote the journal's events or the task snapshots."""
-    writes: list[str] = []
-    commits: list[str] = []
-    engine = world.resources.engine
-
-    def seen(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
-        if statement.lstrip().upper().startswith(("UPDATE EVENTS", "INSERT INTO TASK_SNAPSHOTS")):
-            writes.append(statement)
-
-    def committed(_conn: object) -> None:
-        if writes:
-            commits.append(writes[0])
-            writes.clear()
-
-    sqlalchemy_event.listen(engine, "before_cursor_execute", seen)
-    sqlalchemy_event.listen(engine, "commit", committed)
-    return commits
+    return commits_writing(world.resources.engine, ("UPDATE EVENTS", "INSERT INTO TASK_SNAPSHOTS"))

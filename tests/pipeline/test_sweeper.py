@@ -13,7 +13,7 @@ from service.assembly.wiring import make_gateway, make_sweeper
 from service.pipeline.sweeper import SWEEP_LEASE, Sweeper
 from service.plumbing.clock import utcnow
 from service.store.sweeps import SweepState
-from tests.inprocess import Rig, rig
+from tests.inprocess import Rig, commits_writing, rig
 
 
 class PortalClock:
@@ -74,6 +74,21 @@ def test_the_first_sweep_acts_on_nothing_and_later_ones_find_changes_no_event_to
     assert second.watermark == changed.changed_date  # the portal's clock, not ours
     assert queued(world) == [(1, "sweep"), (2, "sweep")]
     assert second.entry_watermark == max(e.id for e in world.sandbox.portal.entries_of(None))
+
+
+def test_a_sweep_queues_every_task_it_found_in_one_commit(world: Rig, clock: PortalClock) -> None:
+    """A first back-fill of a big portal finds every task: one commit per task took 10,000 tasks ~50 s."""
+    for task_id in range(10, 70):
+        world.sandbox.portal.create_task(f"t{task_id}", task_id=task_id, status=3)
+    sweeper = sweeper_of(world)
+    inserts = commits_writing(world.resources.engine, ("INSERT INTO EVENTS",))
+
+    report = sweeper.run_once(clock.ours(), since=clock.ours() - timedelta(hours=1))
+
+    assert report is not None
+    assert report.tasks == 63
+    assert queued(world) == [(task_id, "sweep") for task_id in (1, 2, 3, *range(10, 70))]
+    assert len(inserts) == 1
 
 
 def test_one_sweeper_leads_at_a_time(world: Rig) -> None:

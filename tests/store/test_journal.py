@@ -241,6 +241,17 @@ def test_naive_datetimes_are_refused(journal: Journal, now: datetime) -> None:
         journal.append(task_event(1), now.replace(tzinfo=None))
 
 
+def test_many_tasks_are_queued_at_once_as_sweep_events_that_coalesce(journal: Journal, now: datetime) -> None:
+    journal.append(task_event(7), now)
+    assert journal.enqueue_tasks([7, 8, 9], now) == 3
+
+    claims = journal.claim("w1", now, lease=LEASE, max_tasks=10)
+
+    assert {c.task_id: c.sources for c in claims} == {7: ("event", "sweep"), 8: ("sweep",), 9: ("sweep",)}
+    with pytest.raises(ValueError, match="source"):
+        journal.enqueue_tasks([1], now, source="nowhere")
+
+
 def test_unknown_sources_are_refused(journal: Journal, now: datetime) -> None:
     with pytest.raises(ValueError, match="source must be one of"):
         journal.enqueue_task(1, now, source="cron")
