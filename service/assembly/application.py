@@ -71,14 +71,15 @@ class PortalChoiceError(ValueError):
     """`--portal` is missing, unknown or not active; the message says which portals there are."""
 
 
-def choose_portal(app: Application, key: str | None) -> str:
+def choose_portal(app: Application, key: str | None, *, uninstalled_ok: bool = False) -> str:
     """The member id of the portal an operator command acts on: `key` (domain or member id), or the
-    only active portal when `key` is None."""
+    only active portal when `key` is None. `uninstalled_ok`: a command that only reads what is stored
+    (the audit stays after an uninstall) may name an uninstalled portal."""
     if key:
         record = app.portals.find(key)
         if record is None:
             raise PortalChoiceError(f"no installed portal {key!r} (see b24rules portals)")
-        if record.status != "active":
+        if record.status != "active" and not uninstalled_ok:
             raise PortalChoiceError(f"portal {record.domain} is {record.status}")
         return record.member_id
     active = app.portals.active()

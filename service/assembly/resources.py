@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from service.core.redaction import Redactor
 from service.plumbing import metrics
 from service.plumbing.logs import configure_logging
+from service.plumbing.portalrules import PortalRules
 from service.plumbing.rulesource import RuleSource
 from service.plumbing.sentry import capture_failure, init_sentry
 from service.plumbing.settings import Settings
@@ -28,8 +29,9 @@ class Resources:
     settings: Settings
     engine: Engine
     journal: Journal
-    rules: RuleSource
+    rules: RuleSource  # the shared folder's set: the webhook portal's, and every portal's base
     redactor: Redactor
+    portal_rules: PortalRules  # application mode: each installed portal's effective set
 
 
 def make_redactor(settings: Settings) -> Redactor:
@@ -60,19 +62,25 @@ def build_resources(
     url = settings.b24_database_url
     engine = open_existing_database(url) if read_only else open_database(url)
 
-    def report_rule_problems(problems: tuple[str, ...]) -> None:
+    def report_rule_problems(portal: str, problems: tuple[str, ...]) -> None:
         metrics.RULE_RELOADS.labels(result="refused").inc()
-        # Every process reads the rules, but one broken set is one Sentry event: only workers (the
-        # processes that run the rules) report it; web processes log it and show it in /readyz.
+        # Every process reads the rules, but one broken set is one Sentry event (per portal): only
+        # workers (the processes that run the rules) report it; web processes log it and show it in
+        # /readyz.
         if component == "worker":
+            tags = {"kind": "rules", **({"portal": portal} if portal else {})}
             capture_failure(
-                "rule files refused; the last good set keeps running",
-                {"kind": "rules"},
-                problems=list(problems[:50]),
+                "rule files refused; the last good set keeps running", tags, problems=list(problems[:50])
             )
 
-    rules = RuleSource(settings.b24_rules_dir, on_problems=report_rule_problems)
+    folder = settings.b24_rules_dir
+    rules = RuleSource(folder, on_problems=lambda problems: report_rule_problems("", problems))
     rules.refresh()
     return Resources(
-        settings=settings, engine=engine, journal=Journal(engine), rules=rules, redactor=redactor
+        settings=settings,
+        engine=engine,
+        journal=Journal(engine),
+        rules=rules,
+        redactor=redactor,
+        portal_rules=PortalRules(folder, report_rule_problems),
     )

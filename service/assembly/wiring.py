@@ -13,13 +13,12 @@ from sqlalchemy import Engine
 from service.assembly.application import (
     Application,
     ApplicationTokens,
-    PortalChoiceError,
-    choose_portal,
     make_application,
     make_installer,
     offline_poller,
     portal_gateway,
 )
+from service.assembly.operator import WEBHOOK, PortalScope, operator_portal, scope_gateway, scope_rules
 from service.assembly.resources import Resources, build_resources
 from service.bitrix.auth import RestAuth
 from service.bitrix.client import BitrixClient
@@ -40,6 +39,7 @@ from service.pipeline.settlement import Settlement
 from service.pipeline.sweeper import Sweeper
 from service.pipeline.worker import IDLE_CLAIM_ROOM, Retention, Worker, worker_name
 from service.plumbing import metrics
+from service.plumbing.rulesource import RuleSource, RuleStatus
 from service.plumbing.settings import Settings
 from service.store.audit import AuditLog
 from service.store.breakers import Breakers
@@ -120,7 +120,9 @@ def make_sweeper(resources: Resources, gateway: PortalGateway, *, owner: str, po
     )
 
 
-def make_processor(resources: Resources, gateway: PortalGateway, portal: str = "") -> Processor:
+def make_processor(
+    resources: Resources, gateway: PortalGateway, portal: str = "", rules: RuleSource | None = None
+) -> Processor:
     settings = resources.settings
     journal = resources.journal.for_portal(portal)
     audit = AuditLog(resources.engine, portal)
@@ -136,7 +138,7 @@ def make_processor(resources: Resources, gateway: PortalGateway, portal: str = "
     settlement = Settlement(journal, retry_base=settings.b24_retry_base_seconds)
     snapshots = TaskSnapshots(resources.engine, portal)
     notifier = Notifier(gateway, NoticeLog(resources.engine, portal))
-    parts = (journal, resources.rules, gateway, enforcer, snapshots, settlement)
+    parts = (journal, rules or resources.rules, gateway, enforcer, snapshots, settlement)
     decided = DecidedTasks(resources.engine, portal)
     return Processor(*parts, confirmer=confirmer, notifier=notifier, decided=decided)
 
@@ -164,7 +166,10 @@ def make_portal_worker(
     record = app.portals.get(member_id)
     # The same bucket as the portal's client (application.portal_client keys it by the portal's host).
     limiter = shared_limiter(resources, portal_key(record.client_endpoint)) if record else None
-    return assemble_worker(resources, gateway, limiter, owner=owner, sweep=sweep, portal=member_id)
+    rules = resources.portal_rules.source(member_id, record.domain if record else member_id)
+    return assemble_worker(
+        resources, gateway, limiter, owner=owner, sweep=sweep, portal=member_id, rules=rules
+    )
 
 
 def assemble_worker(
@@ -175,10 +180,12 @@ def assemble_worker(
     owner: str | None,
     sweep: bool,
     portal: str = "",
+    rules: RuleSource | None = None,
 ) -> Worker:
-    """One portal's worker ('' = the webhook portal) on `gateway`; `limiter` lets a lone event be
-    claimed at once while the portal's request budget has room."""
+    """One portal's worker ('' = the webhook portal) on `gateway` and `rules` (default: the shared
+    folder's); `limiter` lets a lone event be claimed at once while the portal's budget has room."""
     settings = resources.settings
+    rules = rules or resources.rules
     owner = owner or worker_name()
     sweeper = make_sweeper(resources, gateway, owner=owner, portal=portal) if sweep else None
     retention = Retention(
@@ -191,8 +198,8 @@ def assemble_worker(
     )
     return Worker(
         resources.journal.for_portal(portal),
-        resources.rules,
-        make_processor(resources, gateway, portal),
+        rules,
+        make_processor(resources, gateway, portal, rules),
         sweeper,
         retention,
         owner=owner,
@@ -204,10 +211,11 @@ def assemble_worker(
 
 
 def make_simulator(resources: Resources, portal_key: str | None = None) -> Simulator:
-    gateway, portal = operator_gateway(resources, portal_key)
+    scope = operator_portal(resources, portal_key)
+    portal = scope.member_id
     return Simulator(
-        resources.rules,
-        gateway,
+        scope_rules(resources, scope),
+        scope_gateway(resources, scope),
         TaskSnapshots(resources.engine, portal),
         Breakers(resources.engine, portal),
         AuditLog(resources.engine, portal),
@@ -218,34 +226,34 @@ def make_simulator(resources: Resources, portal_key: str | None = None) -> Simul
 
 def operator_gateway(resources: Resources, portal_key: str | None) -> tuple[PortalGateway, str]:
     """An operator command's portal: the webhook portal, or (application mode) the `--portal` one."""
-    if not resources.settings.app_mode:
-        if portal_key:
-            raise PortalChoiceError(
-                "--portal is for application mode (B24_APP_CLIENT_ID); webhook mode has one"
-            )
-        return make_gateway(resources), ""
-    app = make_application(resources)
-    member_id = choose_portal(app, portal_key)
-    return portal_gateway(resources, app, member_id), member_id
+    scope = operator_portal(resources, portal_key)
+    return scope_gateway(resources, scope), scope.member_id
 
 
-def make_differ(resources: Resources, *, live: bool) -> RuleDiffer:
-    """`diff`'s comparer; `live` reads the portal through the shared limiter, otherwise no gateway exists."""
+def make_differ(resources: Resources, scope: PortalScope = WEBHOOK, *, live: bool) -> RuleDiffer:
+    """`diff`'s comparer on one portal's stored data; `live` reads that portal through its shared
+    limiter, otherwise no gateway exists."""
+    portal = scope.member_id
     return RuleDiffer(
-        TaskSnapshots(resources.engine),
-        Breakers(resources.engine),
-        AuditLog(resources.engine),
-        DecidedTasks(resources.engine),
-        gateway=make_gateway(resources) if live else None,
+        TaskSnapshots(resources.engine, portal),
+        Breakers(resources.engine, portal),
+        AuditLog(resources.engine, portal),
+        DecidedTasks(resources.engine, portal),
+        gateway=scope_gateway(resources, scope) if live else None,
     )
 
 
 def web_parts(resources: Resources) -> WebParts:
     settings = resources.settings
-    installer, tokens = None, None
+    installer, tokens, portal_rules = None, None, None
     if settings.app_mode:
         app = make_application(resources)
         installer, tokens = make_installer(resources, app), ApplicationTokens(app.portals)
+
+        def portal_rules() -> dict[str, RuleStatus]:
+            sources = resources.portal_rules
+            return {p.domain: sources.source(p.member_id, p.domain).status() for p in app.portals.active()}
+
     return WebParts(
         engine=resources.engine,
         journal=resources.journal,
@@ -258,6 +266,7 @@ def web_parts(resources: Resources) -> WebParts:
         installer=installer,
         portal_tokens=tokens,
         portal_checks=PortalChecks(resources.engine),
+        portal_rules=portal_rules,
     )
 
 

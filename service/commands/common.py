@@ -18,10 +18,41 @@ from service.core.redaction import Redactor
 from service.plumbing.settings import ConfigError, Settings, load_settings
 
 if TYPE_CHECKING:
+    from service.assembly.operator import PortalScope
     from service.assembly.resources import Resources
 
 _DURATION = re.compile(r"^(\d+)\s*([smhdw])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+# `--portal`, the same option on every command that acts on or reads one portal (docs/operations.md).
+portal_option = click.option(
+    "--portal",
+    "portal_key",
+    default=None,
+    metavar="DOMAIN|MEMBER_ID",
+    help="Application mode: the portal (domain or member id); needed when several are installed.",
+)
+
+
+def chosen_portal(resources: Resources, portal_key: str | None, *, reading: bool = False) -> PortalScope:
+    """The one portal the command acts on, or exit with one line (several installed and no --portal:
+    the line names them; --portal in webhook mode is refused)."""
+    from service.assembly.operator import operator_portal
+
+    try:
+        return operator_portal(resources, portal_key, reading=reading)
+    except ConfigError as error:
+        raise click.ClickException(f"configuration: {error}") from None
+    except ValueError as error:  # PortalChoiceError, or a malformed encryption key
+        raise click.ClickException(str(error)) from None
+
+
+def chosen_listing(resources: Resources, portal_key: str | None) -> PortalScope | None:
+    """What a listing shows: one portal, or None for every installed portal's rows (application mode)."""
+    if resources.settings.app_mode and not portal_key:
+        return None
+    return chosen_portal(resources, portal_key, reading=True)
 
 
 def settings_or_exit(**overrides: object) -> Settings:

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
+from service.operations.listing import columns
 from service.store.notices import NoticeLog, NoticeRecord
 
 HEADER = ("ID", "WHEN (UTC)", "TASK", "TO", "VIA", "RULES", "ENTRIES", "OUTCOME", "MESSAGE")
@@ -14,16 +15,23 @@ MESSAGE_WIDTH = 60
 
 
 def show_notices(
-    engine: Engine, task_id: int | None, rule: str | None, since: datetime | None, limit: int, as_json: bool
+    engine: Engine,
+    task_id: int | None,
+    rule: str | None,
+    since: datetime | None,
+    limit: int,
+    as_json: bool,
+    portal: str | None = None,
+    domains: dict[str, str] | None = None,
 ) -> str:
-    records = NoticeLog(engine).query(task_id=task_id, rule=rule, since=since, limit=limit)
+    """`portal`: one portal's records (None: every portal's); `domains`: a PORTAL column (see audit)."""
+    records = NoticeLog(engine).query(task_id=task_id, rule=rule, since=since, limit=limit, portal=portal)
     if as_json:
         return "\n".join(json.dumps(_as_dict(r), ensure_ascii=False) for r in records)
     if not records:
         return "no notification records match"
-    rows = [HEADER, *(_row(r) for r in records)]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(HEADER))]
-    return "\n".join("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows)
+    rows = [_row(r) for r in records]
+    return "\n".join(columns(HEADER, rows, [r.portal for r in records], domains))
 
 
 def _row(record: NoticeRecord) -> tuple[str, ...]:

@@ -8,10 +8,11 @@ to `/readyz` (which counts them) and Sentry (which was told once, with the HTTP 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from service.operations.listing import columns
 from service.store.eventlog import DEAD, EventRecord
 from service.store.journal import Journal
 
@@ -23,6 +24,7 @@ class DeadLetter:
     """The dead events of one task: what an operator replays together."""
 
     task_id: int
+    portal: str  # the events' member id (a task id names a task of one portal)
     event_ids: tuple[int, ...]
     names: tuple[str, ...]
     attempts: int  # the most tries any of its events had
@@ -31,17 +33,18 @@ class DeadLetter:
 
 
 def dead_letters(journal: Journal, task_id: int | None = None) -> list[DeadLetter]:
-    """Dead letters grouped by task, the most recently given up first."""
-    by_task: dict[int, list[EventRecord]] = {}
+    """Dead letters grouped by portal and task, the most recently given up first."""
+    by_task: dict[tuple[str, int], list[EventRecord]] = {}
     for event in journal.find(DEAD, task_id=task_id, limit=MAX_EVENTS):  # newest first
-        by_task.setdefault(event.task_id, []).append(event)
-    return [_letter(task, events) for task, events in by_task.items()]
+        by_task.setdefault((event.member_id, event.task_id), []).append(event)
+    return [_letter(task, portal, events) for (portal, task), events in by_task.items()]
 
 
-def _letter(task_id: int, events: Sequence[EventRecord]) -> DeadLetter:
+def _letter(task_id: int, portal: str, events: Sequence[EventRecord]) -> DeadLetter:
     newest = events[0]
     return DeadLetter(
         task_id=task_id,
+        portal=portal,
         event_ids=tuple(sorted(e.id for e in events)),
         names=tuple(dict.fromkeys(e.name for e in reversed(events))),
         attempts=max(e.attempts for e in events),
@@ -50,12 +53,13 @@ def _letter(task_id: int, events: Sequence[EventRecord]) -> DeadLetter:
     )
 
 
-def table(letters: Sequence[DeadLetter]) -> str:
-    """The listing `dead-letters` prints, with the commands that act on it."""
+def table(letters: Sequence[DeadLetter], domains: Mapping[str, str] | None = None) -> str:
+    """The listing `dead-letters` prints, with the commands that act on it; `domains` (member id →
+    domain): a PORTAL column, for a listing of several portals."""
     if not letters:
         return "no dead letters"
     header = ("TASK", "EVENTS", "NAMES", "ATTEMPTS", "GIVEN UP (UTC)", "LAST ERROR")
-    rows = [header] + [
+    rows = [
         (
             str(letter.task_id),
             ",".join(str(i) for i in letter.event_ids),
@@ -66,12 +70,12 @@ def table(letters: Sequence[DeadLetter]) -> str:
         )
         for letter in letters
     ]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header) - 1)]
-    lines = ["  ".join([*(c.ljust(w) for c, w in zip(row, widths, strict=False)), row[-1]]) for row in rows]
+    lines = columns(header, rows, [letter.portal for letter in letters], domains)
     events = sum(len(letter.event_ids) for letter in letters)
+    portal = " --portal DOMAIN" if domains is not None else ""
     lines += [
         "",
-        f"{events} dead event(s) on {len(letters)} task(s). Fix the cause, then `b24rules replay --failed`"
-        " (or `b24rules replay EVENT_ID…`).",
+        f"{events} dead event(s) on {len(letters)} task(s). Fix the cause, then "
+        f"`b24rules replay --failed{portal}` (or `b24rules replay EVENT_ID…{portal}`).",
     ]
     return "\n".join(lines)

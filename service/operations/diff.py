@@ -91,7 +91,7 @@ class RuleDiffer:
         self, running: RuleSet, proposed: RuleSet, since: datetime | None, task_ids: Sequence[int] = ()
     ) -> DiffReport:
         """The same comparison over the entries the audit kept (latest record per entry); no portal call."""
-        records = self._audit.query(since=since, limit=AUDIT_LIMIT)
+        records = self._audit.query(since=since, limit=AUDIT_LIMIT, portal=self._audit.portal)
         wanted = set(task_ids)
         latest: dict[tuple[int, int], AuditRecord] = {}
         for record in records:  # newest first: the first seen is the latest

@@ -42,14 +42,15 @@ def restore_entries(
     """Restore the given records (or everything `rule` deleted since `since`); one (line, ok) each.
 
     `force` retries records left `restoring` by an interrupted restore: the operator has checked
-    that the entry did not come back (otherwise this makes a second copy)."""
+    that the entry did not come back (otherwise this makes a second copy). Only `audit`'s own portal's
+    records are restored (task ids repeat across portals; another portal's record is "no such record")."""
     if audit_ids:
-        records = audit.get(list(audit_ids))
+        records = audit.get(list(audit_ids), portal=audit.portal)
     else:
         found = [
             r
             for shown in ("deleted", "restoring")
-            for r in audit.query(rule=rule, since=since, outcome=shown)
+            for r in audit.query(rule=rule, since=since, outcome=shown, portal=audit.portal)
         ]
         records = sorted(found, key=lambda r: r.id)
     missing = sorted(set(audit_ids) - {r.id for r in records})

@@ -17,11 +17,15 @@ from service.store.eventlog import events
 DEFAULT_EVENT = "ONTASKUPDATE"
 
 
-def active_tasks(engine: Engine, since: datetime) -> dict[int, tuple[str, ...]]:
-    """task id → the event names it received since `since` (DEFAULT_EVENT when it only has decisions)."""
+def active_tasks(engine: Engine, since: datetime, portal: str = "") -> dict[int, tuple[str, ...]]:
+    """task id → the event names it received since `since` (DEFAULT_EVENT when it only has decisions);
+    `portal`: an installed portal's tasks only (its member id; '' = the webhook portal's, every event)."""
     names: dict[int, list[str]] = {}
     event_rows = select(events.c.task_id, events.c.name).where(events.c.received_at >= since)
     audit_rows = select(audit_log.c.task_id).where(audit_log.c.created_at >= since).distinct()
+    if portal:
+        event_rows = event_rows.where(events.c.member_id == portal)
+        audit_rows = audit_rows.where(audit_log.c.portal == portal)
     with reading(engine) as connection:
         for task_id, name in connection.execute(event_rows.order_by(events.c.id)):
             seen = names.setdefault(int(task_id), [])

@@ -134,6 +134,11 @@ class AuditLog:
         self._engine = engine
         self._portal = portal  # rows are written for it; open rows are found only for it
 
+    @property
+    def portal(self) -> str:
+        """The portal this log writes for (member id; '' = the webhook portal)."""
+        return self._portal
+
     def record(self, entries: Sequence[AuditDraft], now: datetime) -> list[int]:
         """Write the decisions (one transaction); return their ids in the same order."""
         for draft in entries:
@@ -190,8 +195,10 @@ class AuditLog:
         outcome: str | None = None,
         limit: int = 1000,
         before: int | None = None,
+        portal: str | None = None,
     ) -> list[AuditRecord]:
-        """Records newest first, filtered by whichever arguments are given (`before`: ids below it, to page).
+        """Records newest first, filtered by whichever arguments are given (`before`: ids below it, to page;
+        `portal`: one portal's rows, None for every portal's).
 
         `outcome` matches what `audit` shows (`AuditRecord.shown_outcome`): `restored` and `restoring`
         select deleted records by their restore state, and `deleted` leaves those out."""
@@ -206,11 +213,17 @@ class AuditLog:
             statement = statement.where(*_shown_as(outcome))
         if before is not None:
             statement = statement.where(audit_log.c.id < before)
+        if portal is not None:
+            statement = statement.where(audit_log.c.portal == portal)
         return self._records(statement)
 
-    def get(self, ids: Sequence[int]) -> list[AuditRecord]:
-        """The records with these ids, in id order (missing ids are simply absent)."""
-        return self._records(select(audit_log).where(audit_log.c.id.in_(list(ids))).order_by(audit_log.c.id))
+    def get(self, ids: Sequence[int], portal: str | None = None) -> list[AuditRecord]:
+        """The records with these ids, in id order (missing ids, and with `portal` other portals' rows,
+        are simply absent)."""
+        statement = select(audit_log).where(audit_log.c.id.in_(list(ids))).order_by(audit_log.c.id)
+        if portal is not None:
+            statement = statement.where(audit_log.c.portal == portal)
+        return self._records(statement)
 
     def count_deleted_since(self, rule: str, since: datetime) -> int:
         """Deletions by `rule` sent or about to be sent since `since` (the per-hour budget)."""

@@ -198,7 +198,7 @@ class Journal:
         wanted = (DEAD,) if failed else (DONE, DEAD, IGNORED)
         if event_ids is None and not failed:
             raise ValueError("replay needs event ids or failed=True")
-        conditions = [events.c.status.in_(wanted)]
+        conditions = [events.c.status.in_(wanted), *self._own()]
         if event_ids is not None:
             conditions.append(events.c.id.in_(list(event_ids)))
         values = {"status": PENDING, "attempts": 0, "available_at": now, "finished_at": None, "owner": None}
@@ -242,27 +242,31 @@ class Journal:
         query = select(events.c.task_id).where(
             events.c.task_id.in_(list(task_ids)), events.c.status.in_((PENDING, PROCESSING))
         )
-        if self._portal:  # as claims count an event's portal: by its member id
-            query = query.where(events.c.member_id == self._portal)
+        query = query.where(*self._own())
         with reading(self._engine) as connection:
             return {int(task_id) for task_id in connection.scalars(query.distinct())}
 
     def get(self, event_id: int) -> EventRecord | None:
+        """The event with this id (of this journal's portal, when it has one)."""
         with reading(self._engine) as connection:
-            row = connection.execute(select(events).where(events.c.id == event_id)).first()
+            row = connection.execute(select(events).where(events.c.id == event_id, *self._own())).first()
         return None if row is None else EventRecord.from_row(row)
 
     def find(
         self, status: str | None = None, *, task_id: int | None = None, limit: int = 100
     ) -> list[EventRecord]:
-        """Events newest first, optionally of one status and/or one task."""
-        query = select(events).order_by(events.c.id.desc()).limit(limit)
+        """Events newest first, optionally of one status and/or one task (of this journal's portal)."""
+        query = select(events).where(*self._own()).order_by(events.c.id.desc()).limit(limit)
         if status is not None:
             query = query.where(events.c.status == status)
         if task_id is not None:
             query = query.where(events.c.task_id == task_id)
         with reading(self._engine) as connection:
             return [EventRecord.from_row(row) for row in connection.execute(query)]
+
+    def _own(self) -> tuple[Any, ...]:
+        """This journal's events: an installed portal's by member id (as claims count them), or all."""
+        return (events.c.member_id == self._portal,) if self._portal else ()
 
 
 def _event_row(event: TaskEvent, status: str) -> EventRow:

@@ -151,9 +151,13 @@ class NoticeLog:
         rule: str | None = None,
         since: datetime | None = None,
         limit: int = 200,
+        portal: str | None = None,
     ) -> list[NoticeRecord]:
-        """Records newest first; `rule` matches any of the rules a message speaks for."""
-        statement = select(notifications).where(self._mine).order_by(notifications.c.id.desc())
+        """Records newest first; `rule` matches any of the rules a message speaks for; `portal`: one
+        portal's records, None for every portal's."""
+        statement = select(notifications).order_by(notifications.c.id.desc())
+        if portal is not None:
+            statement = statement.where(notifications.c.portal == portal)
         if task_id is not None:
             statement = statement.where(notifications.c.task_id == task_id)
         if since is not None:

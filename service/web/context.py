@@ -10,7 +10,7 @@ from sqlalchemy import Engine, text
 
 from service.core.appinstall import InstallHandler
 from service.core.redaction import Redactor
-from service.plumbing.rulesource import RuleSource
+from service.plumbing.rulesource import RuleSource, RuleStatus
 from service.store.breakers import Breakers
 from service.store.journal import Journal
 from service.store.portalchecks import PortalChecks
@@ -37,6 +37,8 @@ class WebParts:
     portal_tokens: Callable[[str], str | None] | None = None
     # The worker's last verdict per portal on the credentials (administrator, scope task); no REST here.
     portal_checks: PortalChecks | None = None
+    # Application mode: each active portal's effective rule set (domain → status), for /readyz.
+    portal_rules: Callable[[], dict[str, RuleStatus]] | None = None
 
     def database_reachable(self) -> bool:
         try:

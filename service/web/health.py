@@ -6,6 +6,7 @@ from flask import Blueprint, Response, jsonify, request
 
 from service.plumbing import metrics
 from service.plumbing.clock import utcnow
+from service.plumbing.rulesource import RuleStatus
 from service.web import context
 
 blueprint = Blueprint("health", __name__)
@@ -30,24 +31,44 @@ def readyz() -> tuple[Response, int]:
     rules = parts.rules.status()
     database_ok = parts.database_reachable()
     running = rules.version is not None
+    portals = _portal_rules(parts) if database_ok else None
+    rules_ok = rules.ok and all(portal["ok"] for portal in (portals or {}).values())
     credentials = _credentials(parts) if database_ok else {"ok": None, "reason": "database unreachable"}
     ready = running and database_ok and credentials["ok"] is not False
-    ready = ready and (rules.ok or not request.args.get("strict"))
-    status = "ready" if ready and rules.ok else ("degraded" if ready else "not ready")
+    ready = ready and (rules_ok or not request.args.get("strict"))
+    status = "ready" if ready and rules_ok else ("degraded" if ready else "not ready")
     body = {
         "status": status,
-        "rules": {
-            "ok": rules.ok,
-            "version": rules.version,
-            "count": rules.rules,
-            "problems": list(rules.problems[:20]),
-        },
+        "rules": _shown(rules),
         "database": {"ok": database_ok, "backend": parts.engine.dialect.name},
         "credentials": credentials,
         "dry_run": parts.dry_run,
         "dead_letters": _dead_letters(parts) if database_ok else None,
     }
+    if parts.portal_rules is not None:
+        body["portal_rules"] = portals
     return jsonify(body), 200 if ready else 503
+
+
+def _shown(rules: RuleStatus) -> dict[str, object]:
+    return {
+        "ok": rules.ok,
+        "version": rules.version,
+        "count": rules.rules,
+        "problems": list(rules.problems[:20]),
+    }
+
+
+def _portal_rules(parts: context.WebParts) -> dict[str, dict[str, object]] | None:
+    """Application mode: each active portal's effective rule set (the shared folder extended by its own
+    folder), by domain; a portal whose set is refused makes the status `degraded` like the shared one."""
+    if parts.portal_rules is None:
+        return None
+    try:
+        statuses = parts.portal_rules()
+    except Exception:  # the database went away since the check above: the other fields say so
+        return None
+    return {domain: _shown(status) for domain, status in statuses.items()}
 
 
 def _dead_letters(parts: context.WebParts) -> dict[str, object] | None:
@@ -86,7 +107,8 @@ def metrics_endpoint() -> Response:
         return metrics.StoreState(stats.pending, stats.dead, stats.oldest_pending_age_seconds, tripped)
 
     def rules_ok() -> bool:
-        return parts.rules.status().ok
+        portals = _portal_rules(parts) or {}
+        return parts.rules.status().ok and all(portal["ok"] for portal in portals.values())
 
     body, content_type = metrics.render(metrics.QueueCollector(store_state, rules_ok))
     return Response(body, content_type=content_type)
