@@ -2,8 +2,9 @@
 
 Each portal is its own sandbox server (its own OAuth tokens, application token, rate bucket and
 data). The service is installed through its install URL, binds its events itself, deletes each
-portal's zero-second entries with that portal's token, survives its tokens expiring mid-burst with
-several workers (one refresh), and forgets a portal that uninstalls it.
+portal's zero-second entries with that portal's token and by that portal's rules (the shared folder
+plus its own `rules/portals/<domain>/`), survives its tokens expiring mid-burst with several workers
+(one refresh), and forgets a portal that uninstalls it.
 """
 
 from __future__ import annotations
@@ -74,12 +75,20 @@ def _tokens(portal: SandboxServer) -> set[str]:
     return set(app.access) | set(app.refresh) | {app.application_token}
 
 
-def test_two_portals_each_cleaned_with_their_own_token(
+# alpha's own folder adds a rule: its one-minute entries go too; beta, with no folder, keeps its own.
+DROP_MINUTE = (
+    "- name: drop-one-minute\n  on: [ONTASKUPDATE]\n  action: delete\n  where: {entry.seconds: 60}\n"
+)
+
+
+def test_two_portals_each_cleaned_with_their_own_token_and_rules(
     portals: tuple[SandboxServer, SandboxServer], workdir: Path
 ) -> None:
     alpha, beta = portals
     service = Service(workdir, _app_env(workdir, Fernet.generate_key().decode(), alpha))
     service.env["B24_PUBLIC_URL"] = service.url
+    (workdir / "rules" / "portals" / "alpha.bitrix24.test").mkdir(parents=True)
+    (workdir / "rules" / "portals" / "alpha.bitrix24.test" / "minute.yaml").write_text(DROP_MINUTE)
     for portal in portals:
         portal.portal.create_task("Report", task_id=691, status=3, entries=ZEROS)
 
@@ -89,17 +98,30 @@ def test_two_portals_each_cleaned_with_their_own_token(
             bound = {(b["event"], b["handler"]) for b in control(portal.url, "GET", "app")["bindings"]}
             assert ("ONTASKUPDATE", service.url + "/bitrix24/events") in bound
             assert ("ONAPPUNINSTALL", service.url + "/bitrix24/events") in bound
-        listed = requests.get(service.url + "/readyz", timeout=5).text
-        listed += requests.get(service.url + "/metrics", timeout=5).text
+        ready = requests.get(service.url + "/readyz", timeout=5)
+        listed = ready.text + requests.get(service.url + "/metrics", timeout=5).text
         for portal in portals:
             deliveries = control(portal.url, "POST", "events/send", {"event": "ONTASKUPDATE", "task_id": 691})
             assert [d["status"] for d in deliveries["deliveries"]] == [200]
-        wait_for(lambda: _zero_entries_left(alpha, 691) == 0 and _zero_entries_left(beta, 691) == 0)
+        wait_for(lambda: alpha.portal.entries_of(691) == [] and _zero_entries_left(beta, 691) == 0)
 
-    for portal in portals:
-        assert [e.seconds for e in portal.portal.entries_of(691)] == [60]
+    assert alpha.portal.entries_of(691) == []  # its own rule took the one-minute entry too
+    assert [e.seconds for e in beta.portal.entries_of(691)] == [60]  # kept: beta has no such rule
+    for portal, count in ((alpha, 3), (beta, 2)):
         deletes = [c for c in portal.portal.calls("task.elapseditem.delete") if c["status"] == 200]
-        assert len(deletes) == 2  # each portal's own entries, through its own OAuth endpoint
+        assert len(deletes) == count  # each portal's own entries, through its own OAuth endpoint
+    sets = ready.json()["portal_rules"]
+    assert (sets["alpha.bitrix24.test"]["count"], sets["beta.bitrix24.test"]["count"]) == (3, 2)
+    engine = make_engine(database_url(workdir))
+    with engine.connect() as connection:
+        audited = connection.execute(text("SELECT portal, rule, ruleset_version FROM audit_log")).all()
+    engine.dispose()
+    versions = {row.portal: row.ruleset_version for row in audited}  # one set per portal
+    assert versions == {
+        "a" * 32: sets["alpha.bitrix24.test"]["version"],
+        "b" * 32: sets["beta.bitrix24.test"]["version"],
+    }
+    assert ("a" * 32, "drop-one-minute") in {(row.portal, row.rule) for row in audited}
     secrets = _tokens(alpha) | _tokens(beta)
     raw = (workdir / "b24rules.sqlite3").read_bytes() + service.logs().encode() + listed.encode()
     assert not [secret for secret in secrets if secret.encode() in raw]
