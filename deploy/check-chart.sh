@@ -14,6 +14,7 @@ cd "$(dirname "$0")/.."
 
 CHART=helm/b24rules
 SCALED=deploy/values-scaled.yaml
+PORTALS=deploy/values-portals.yaml
 K8S_VERSIONS="${K8S_VERSIONS:-1.33.0 1.37.0}"
 VENV_BIN="${VENV_BIN:-.venv/bin}"
 # Helm v4.1.4 is the helm binary inside this package's lib/layer.zip.
@@ -136,10 +137,11 @@ step "tools: $("$HELM" version --short), kubernetes-validate $("$VENV_BIN/kubern
 step "hadolint --failure-threshold warning Dockerfile"
 if "$VENV_BIN/hadolint" --failure-threshold warning Dockerfile; then pass "Dockerfile"; else fail "Dockerfile"; fi
 
-for shape in default scaled; do
+for shape in default scaled portals; do
   args=()
   [ "$shape" = scaled ] && args=(-f "$SCALED")
-  step "$shape values${args[1]:+ ($SCALED)}: helm lint --strict, helm template, kubernetes-validate"
+  [ "$shape" = portals ] && args=(-f "$PORTALS")
+  step "$shape values${args[1]:+ (${args[1]})}: helm lint --strict, helm template, kubernetes-validate"
   if "$HELM" lint --strict "$CHART" "${args[@]}" >"$WORK/lint.log" 2>&1; then
     pass "helm lint --strict"
   else
@@ -205,6 +207,19 @@ dep = by_kind(\"Deployment\")[0]
 assert \"checksum/rules\" in dep[\"spec\"][\"template\"][\"metadata\"][\"annotations\"]
 assert by_kind(\"ConfigMap\")[0][\"data\"] == {\"mine.yaml\": \"[]\"}
 " --set rules.rollOnChange=true --set-string 'rules.files.mine\.yaml=[]'
+assert_rendered "rules.portals: one flat ConfigMap, placed at portals/<portal>/<file> beside the shared files in one projected volume" "
+maps = {o[\"metadata\"][\"name\"]: o for o in by_kind(\"ConfigMap\")}
+assert sorted(maps[\"r-b24rules-portal-rules\"][\"data\"]) == [\"a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5--short.yaml\", \"acme.bitrix24.com--keep-zero.yaml\"]
+[dep] = by_kind(\"Deployment\")
+[vol] = [v for v in dep[\"spec\"][\"template\"][\"spec\"][\"volumes\"] if v[\"name\"] == \"rules\"]
+shared, own = vol[\"projected\"][\"sources\"]
+assert shared == {\"configMap\": {\"name\": \"r-b24rules-rules\"}}, shared
+assert own[\"configMap\"][\"items\"] == [
+    {\"key\": \"a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5--short.yaml\", \"path\": \"portals/a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5/short.yaml\"},
+    {\"key\": \"acme.bitrix24.com--keep-zero.yaml\", \"path\": \"portals/acme.bitrix24.com/keep-zero.yaml\"},
+], own
+" -f "$PORTALS"
+must_refuse "a portal name that cannot be a folder (schema)" "does not match" --set-string 'rules.portals.\.\.x.a\.yaml=[]'
 assert_rendered "existingSecret: no Secret rendered, env reads the named Secret" "
 assert not by_kind(\"Secret\")
 env = {e[\"name\"]: e for e in containers(by_kind(\"Deployment\")[0])[0][\"env\"]}

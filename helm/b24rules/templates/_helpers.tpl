@@ -68,6 +68,22 @@ app.kubernetes.io/part-of: b24rules
 {{- end }}
 {{- end }}
 
+{{/* A portal rule file's key in the flat <fullname>-portal-rules ConfigMap: <portal>--<filename>. */}}
+{{- define "b24rules.portalRuleKey" -}}
+{{- printf "%s--%s" (index . 0) (index . 1) }}
+{{- end }}
+
+{{/* Per-portal rule files as the ConfigMap's data: <portal>--<filename> -> content. */}}
+{{- define "b24rules.portalRuleFiles" -}}
+{{- $data := dict }}
+{{- range $portal, $files := .Values.rules.portals }}
+{{- range $name, $text := $files }}
+{{- $_ := set $data (include "b24rules.portalRuleKey" (list $portal $name)) $text }}
+{{- end }}
+{{- end }}
+{{- toYaml $data }}
+{{- end }}
+
 {{/*
 Refuse shapes that cannot work. SQLite has one writer: a second pod (replica, HPA, separate worker)
 would corrupt nothing only by luck, so the chart does not render it.
@@ -190,7 +206,7 @@ would corrupt nothing only by luck, so the chart does not render it.
 checksum/secret: {{ include (print $.Template.BasePath "/secret.yaml") . | sha256sum }}
 {{- end }}
 {{- if and .Values.rules.rollOnChange (not .Values.rules.existingConfigMap) }}
-checksum/rules: {{ include "b24rules.ruleFiles" . | sha256sum }}
+checksum/rules: {{ print (include "b24rules.ruleFiles" .) (include "b24rules.portalRuleFiles" .) | sha256sum }}
 {{- end }}
 {{- with .Values.podAnnotations }}
 {{ toYaml . }}
@@ -241,9 +257,24 @@ affinity:
 
 {{- define "b24rules.volumes" -}}
 # Mounted as a directory (no subPath) so the kubelet's atomic ..data swap reaches the hot reloader.
+# A projected volume: the shared files at the top, each portal's own files (rules.portals, one flat
+# ConfigMap) placed at portals/<domain>/ by `items`, all swapped together in one ..data update.
 - name: rules
-  configMap:
-    name: {{ include "b24rules.rulesConfigMapName" . }}
+  projected:
+    sources:
+      - configMap:
+          name: {{ include "b24rules.rulesConfigMapName" . }}
+      {{- if .Values.rules.portals }}
+      - configMap:
+          name: {{ include "b24rules.fullname" . }}-portal-rules
+          items:
+            {{- range $portal, $files := .Values.rules.portals }}
+            {{- range $name, $_ := $files }}
+            - key: {{ include "b24rules.portalRuleKey" (list $portal $name) | quote }}
+              path: {{ printf "portals/%s/%s" $portal $name | quote }}
+            {{- end }}
+            {{- end }}
+      {{- end }}
 - name: tmp
   emptyDir:
     sizeLimit: 64Mi
