@@ -6,14 +6,17 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
+from cryptography.fernet import Fernet
 from flask import Flask
 from flask.testing import FlaskClient
 
 from service.assembly.resources import Resources, build_resources
 from service.assembly.wiring import web_parts
 from service.plumbing.settings import load_settings
+from service.sandbox import Portal, PortalConfig, SandboxServer
 from service.web.app import create_app
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -77,3 +80,46 @@ def app(resources: Resources) -> Flask:
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
+
+
+# Application mode: a sandbox portal as OUR OAuth server vouches for it, and the resources to install it.
+MEMBER = "m" * 32
+CLIENT_ID, SECRET = "local.sandbox0000000000.00000000", "sandbox-client-secret"
+
+
+@pytest.fixture
+def sandbox() -> Iterator[SandboxServer]:
+    server = SandboxServer(Portal(config=PortalConfig(member_id=MEMBER, application_token=""))).start()
+    server.portal.app.installed = True
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def app_mode(make_resources: Callable[..., Resources], sandbox: SandboxServer) -> Resources:
+    return make_resources(
+        b24_app_client_id=CLIENT_ID,
+        b24_app_client_secret=SECRET,
+        b24_encryption_key=Fernet.generate_key().decode(),
+        b24_oauth_url=sandbox.url + "/oauth/token/",
+        b24_public_url="http://127.0.0.1:9",
+    )
+
+
+def post_install(client: FlaskClient, sandbox: SandboxServer, **claims: str) -> tuple[int, str]:
+    """An ONAPPINSTALL with a genuine token pair of the sandbox portal and what the call `claims`."""
+    grant = sandbox.portal.app.issue(1, sandbox.portal.clock())
+    auth = {
+        "member_id": MEMBER,
+        "domain": sandbox.url.removeprefix("http://"),
+        "client_endpoint": sandbox.url + "/rest/",
+        "server_endpoint": sandbox.url + "/rest/",
+        "access_token": grant["access_token"],
+        "refresh_token": grant["refresh_token"],
+        "application_token": "a1b2c3d4e5f6a7b8",
+        "expires_in": "3600",
+        **claims,
+    }
+    body = urlencode({"event": "ONAPPINSTALL", **{f"auth[{k}]": v for k, v in auth.items()}})
+    answer = client.post("/bitrix24/install", data=body, content_type=FORM)
+    return answer.status_code, str((answer.get_json() or {}).get("reason", ""))
