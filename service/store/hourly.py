@@ -42,6 +42,9 @@ class HourlyCounts:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._settled: dict[datetime, HourTally] = {}
+        # hour start → the first event id received in it, once the hour began SETTLE ago: later events
+        # only get higher ids, so the bisection of the primary key is done once per hour, not per request.
+        self._first_ids: dict[datetime, int] = {}
         self._lock = threading.Lock()
 
     def hours(self, first: datetime, now: datetime) -> dict[datetime, HourTally]:
@@ -51,7 +54,7 @@ class HourlyCounts:
             known = {start: self._settled[start] for start in starts if start in self._settled}
         missing = [start for start in starts if start not in known]
         if missing:
-            counted = self._count(missing[0])
+            counted = self._count(missing[0], now)
             fresh = {start: counted.get(start, HourTally()) for start in missing}
             with self._lock:
                 self._settled = {s: t for s, t in self._settled.items() if s >= first}
@@ -59,22 +62,34 @@ class HourlyCounts:
             known.update(fresh)
         return {start: known[start] for start in starts}
 
-    def _count(self, since: datetime) -> dict[datetime, HourTally]:
+    def _count(self, since: datetime, now: datetime) -> dict[datetime, HourTally]:
         tallies: dict[datetime, HourTally] = {}
         with reading(self._engine) as connection:
-            for hour, count in _per_hour(connection, since):
+            for hour, count in _per_hour(connection, since, self._first_id(connection, since, now)):
                 tallies.setdefault(hour, HourTally()).events = count
             for hour, rule, outcome, count in _decisions(connection, since):
                 tallies.setdefault(hour, HourTally()).decisions[(rule, outcome)] = count
         return tallies
 
+    def _first_id(self, connection: Connection, since: datetime, now: datetime) -> int:
+        with self._lock:
+            known = self._first_ids.get(since)
+        if known is not None:
+            return known
+        found = first_id_since(connection, since)
+        if since + SETTLE <= now:
+            with self._lock:
+                self._first_ids = {s: i for s, i in self._first_ids.items() if s >= since - HOUR}
+                self._first_ids[since] = found
+        return found
 
-def _per_hour(connection: Connection, since: datetime) -> list[tuple[datetime, int]]:
+
+def _per_hour(connection: Connection, since: datetime, first_id: int) -> list[tuple[datetime, int]]:
     """Events received per hour since `since`: the rows from the first id received then (a range of the
     primary key). The events table gets no index of ours: every index is one more write on the event
     endpoint's path."""
     key = _hour_key(events.c.received_at, connection.dialect.name)
-    statement = select(key, func.count()).where(events.c.id >= first_id_since(connection, since))
+    statement = select(key, func.count()).where(events.c.id >= first_id)
     statement = statement.where(events.c.received_at >= since).group_by(key)
     return [(_start(hour, since), int(count)) for hour, count in connection.execute(statement)]
 

@@ -220,18 +220,26 @@ class Journal:
             return connection.execute(events.delete().where(condition)).rowcount
 
     def stats(self, now: datetime) -> QueueStats:
-        query = select(events.c.status, func.count(), func.min(events.c.received_at)).where(
-            events.c.status.in_((PENDING, PROCESSING, DEAD))
-        )
+        """Queue depth and the oldest waiting event's age. The status page, /readyz and /metrics ask on
+        every request, so the cost must grow with the queue, not the history (bench/ui): on SQLite the
+        index `events_claimable` (status, …, and the row id every entry carries) answers both counts and
+        the lowest pending id, then one row is read; no received_at of every waiting row."""
+        queued = events.c.status.in_((PENDING, PROCESSING, DEAD))
+        counted = select(events.c.status, func.count()).where(queued).group_by(events.c.status)
+        first_pending = select(func.min(events.c.id)).where(events.c.status == PENDING)
+        if self._portal:  # member_id is not in the index: this portal's rows are read, the queue's only
+            counted = counted.where(events.c.member_id == self._portal)
+            first_pending = first_pending.where(events.c.member_id == self._portal)
+        # Ids grow with the time an event was received, so the lowest pending id is the oldest waiting.
+        oldest = select(events.c.received_at).where(events.c.id == first_pending.scalar_subquery())
         with reading(self._engine) as connection:
-            rows = connection.execute(query.group_by(events.c.status)).all()
-        counts = {status: (count, oldest) for status, count, oldest in rows}
-        oldest_pending = counts.get(PENDING, (0, None))[1]
+            counts = {str(status): int(n) for status, n in connection.execute(counted)}
+            oldest_pending = connection.scalar(oldest)
         age = max((now - oldest_pending).total_seconds(), 0.0) if oldest_pending else 0.0
         return QueueStats(
-            pending=counts.get(PENDING, (0, None))[0],
-            processing=counts.get(PROCESSING, (0, None))[0],
-            dead=counts.get(DEAD, (0, None))[0],
+            pending=counts.get(PENDING, 0),
+            processing=counts.get(PROCESSING, 0),
+            dead=counts.get(DEAD, 0),
             oldest_pending_age_seconds=age,
         )
 
@@ -251,6 +259,16 @@ class Journal:
         with reading(self._engine) as connection:
             row = connection.execute(select(events).where(events.c.id == event_id, *self._own())).first()
         return None if row is None else EventRecord.from_row(row)
+
+    def newest_dead(self, limit: int) -> list[EventRecord]:
+        """The dead letters that died last, newest first: a backward walk of the index `events_finished`
+        (status, finished_at) that stops after `limit` rows, however many dead letters there are."""
+        query = select(events).where(events.c.status == DEAD)
+        if self._portal:
+            query = query.where(events.c.member_id == self._portal)
+        query = query.order_by(events.c.finished_at.desc(), events.c.id.desc()).limit(limit)
+        with reading(self._engine) as connection:
+            return [EventRecord.from_row(row) for row in connection.execute(query)]
 
     def find(
         self, status: str | None = None, *, task_id: int | None = None, limit: int = 100

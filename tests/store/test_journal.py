@@ -226,6 +226,40 @@ def test_stats_and_find(journal: Journal, now: datetime) -> None:
     assert journal.find(limit=1)[0].task_id == 3
 
 
+def _dead(journal: Journal, task_id: int, at: datetime) -> int:
+    event_id = journal.append(task_event(task_id), at)
+    [claim] = journal.claim("w1", at, lease=LEASE, max_tasks=1)
+    assert journal.dead_letter(claim, at, error="ACCESS_DENIED")
+    return event_id
+
+
+def test_newest_dead_are_the_last_to_die(journal: Journal, now: datetime) -> None:
+    early = _dead(journal, 1, now - timedelta(hours=3))
+    late = _dead(journal, 2, now - timedelta(hours=1))
+    journal.append(task_event(3), now)  # pending: never listed
+    journal.replay([early], failed=True, now=now)  # received first, dies last
+    [claim] = journal.claim("w1", now, lease=LEASE, max_tasks=1)
+    assert journal.dead_letter(claim, now, error="ACCESS_DENIED")
+
+    assert [record.id for record in journal.newest_dead(10)] == [early, late]
+    assert [record.id for record in journal.newest_dead(1)] == [early]
+
+
+def test_a_portals_journal_counts_and_lists_its_own_queue(journal: Journal, now: datetime) -> None:
+    ours, theirs = journal.for_portal("m-0f3c"), journal.for_portal("m-other")
+    _dead(journal, 1, now - timedelta(minutes=5))
+    theirs.enqueue_task(2, now - timedelta(minutes=9))
+    ours.enqueue_task(3, now - timedelta(minutes=2))
+
+    assert (ours.stats(now).dead, ours.stats(now).pending) == (1, 1)
+    assert ours.stats(now).oldest_pending_age_seconds == 120.0
+    assert (theirs.stats(now).dead, theirs.stats(now).pending) == (0, 1)
+    assert theirs.newest_dead(10) == []
+    assert len(ours.newest_dead(10)) == 1
+    everyone = journal.stats(now)  # the webhook portal's journal ('' portal) sees every row
+    assert (everyone.dead, everyone.pending, everyone.oldest_pending_age_seconds) == (1, 2, 540.0)
+
+
 def test_the_journal_never_stores_credentials(journal: Journal, engine: Engine, now: datetime) -> None:
     journal.append(task_event(1), now)
 

@@ -14,7 +14,7 @@ from service.core.rules import RuleSet
 from service.core.ruletests import InlineTestResult, run_inline_tests
 from service.plumbing.clock import utcnow
 from service.store.audit import DRAFT_OUTCOMES, FINAL_OUTCOMES, RESTORE_STATES
-from service.store.eventlog import DEAD, SOURCES, STATUSES
+from service.store.eventlog import SOURCES, STATUSES
 from service.store.insight import EventFilter
 from service.web.ui.access import operator
 from service.web.ui.chart import hourly_chart
@@ -59,7 +59,7 @@ def overview() -> str:
         rules=parts.rules.status(),
         tripped=parts.breakers.tripped(),
         queue=parts.journal.stats(now),
-        dead=parts.journal.find(DEAD, limit=DEAD_LETTERS_SHOWN),
+        dead=parts.journal.newest_dead(DEAD_LETTERS_SHOWN),
         last_event=parts.insight.last_event_at(),
         chart=hourly_chart(window.hours),
         hits=window.hits,
