@@ -12,13 +12,15 @@ from service.bitrix.client import BitrixClient
 from service.bitrix.oauth import OAuthServer, PortalTokens
 from service.bitrix.portal import PortalGateway
 from service.operations.installation import Installer
+from service.operations.portaladmins import PortalAdmins
 from service.operations.subscription import Subscriber
 from service.pipeline.offline import OfflinePoller
 from service.plumbing.clock import utcnow
 from service.plumbing.sentry import capture_failure
 from service.store.offline import OfflineInbox
-from service.store.portals import Portals
+from service.store.portals import UNINSTALLED, Portals
 from service.store.sealing import Sealer
+from service.web.ui.parts import PortalChoice
 
 TOKEN_CACHE_SECONDS = 5.0  # an uninstall or reinstall reaches every web process within this
 
@@ -114,6 +116,24 @@ def make_installer(resources: Resources, app: Application) -> Installer:
         app.portals, resources.journal, app.subscriber, connect, app.client_id, utcnow,
         app.oauth.renew_for_install, plain_http_allowed=_loopback_http(app.oauth.trusted_url()),
     )  # fmt: skip
+
+
+def make_portal_admins(resources: Resources, app: Application) -> PortalAdmins:
+    """The status page's check of a portal administrator signing in from inside their portal."""
+
+    def connect(member_id: str, client_endpoint: str, tokens: TokenSource | None) -> BitrixClient:
+        return portal_client(resources, app, client_endpoint, member_id, tokens)
+
+    return PortalAdmins(app.portals, connect, app.client_id)
+
+
+def portal_choices(app: Application) -> list[PortalChoice]:
+    """The installed portals the status page's picker offers (uninstalled ones are left out)."""
+    return [
+        PortalChoice(record.member_id, record.domain, record.status)
+        for record in app.portals.all()
+        if record.status != UNINSTALLED
+    ]
 
 
 def _loopback_http(url: str) -> bool:

@@ -15,11 +15,14 @@ from service.assembly.application import (
     ApplicationTokens,
     make_application,
     make_installer,
+    make_portal_admins,
     offline_poller,
+    portal_choices,
     portal_gateway,
 )
 from service.assembly.operator import WEBHOOK, PortalScope, operator_portal, scope_gateway, scope_rules
 from service.assembly.resources import Resources, build_resources
+from service.assembly.uiviews import PortalViews
 from service.bitrix.auth import RestAuth
 from service.bitrix.client import BitrixClient
 from service.bitrix.limiter import SharedLimiter
@@ -45,7 +48,6 @@ from service.store.audit import AuditLog
 from service.store.breakers import Breakers
 from service.store.decided import DecidedTasks
 from service.store.fingerprints import EntryFingerprints
-from service.store.insight import Insight
 from service.store.notices import NoticeLog
 from service.store.operatoractions import OperatorActions
 from service.store.portalchecks import PortalChecks
@@ -275,36 +277,42 @@ def ui_parts(resources: Resources, parts: WebParts) -> UiParts | None:
 
     Its restore and simulate reach the portal; the gateway is built per action, when one runs, so a
     web process without B24_WEBHOOK_URL still serves the page (the action then says what is missing).
+    In application mode every page shows one installed portal (`view`), and the portal's
+    administrators may sign in from inside it (`portal_admins`).
     """
     settings = resources.settings
     if settings.ui_token is None:
         return None
-    audit = AuditLog(resources.engine)
+    app = make_application(resources) if settings.app_mode else None
 
-    def restore(audit_ids: Sequence[int]) -> list[tuple[str, bool]]:
+    def restore(portal: str, audit_ids: Sequence[int]) -> list[tuple[str, bool]]:
         # The gateway is made only if a record needs the portal.
         return restore_entries(
-            audit, lambda: make_gateway(resources), resources.redactor, audit_ids, rule=None, since=None
+            AuditLog(resources.engine, portal),
+            lambda: operator_gateway(resources, portal or None)[0],
+            resources.redactor,
+            audit_ids,
+            rule=None,
+            since=None,
         )
 
-    def simulate(task_id: int, event_name: str) -> str:
-        return make_simulator(resources).task(task_id, event_name)
+    def simulate(portal: str, task_id: int, event_name: str) -> str:
+        return make_simulator(resources, portal or None).task(task_id, event_name)
 
     return UiParts(
         token=settings.ui_token,
         cookie_secure=settings.b24_ui_cookie_secure,
-        audit=audit,
-        journal=resources.journal,
-        breakers=parts.breakers,
         rules=resources.rules,
-        insight=Insight(resources.engine),
         actions=OperatorActions(resources.engine),
+        redactor=resources.redactor,
+        view=PortalViews(resources, parts),
         restore=restore,
         simulate=simulate,
         database_reachable=parts.database_reachable,
         backend=resources.engine.dialect.name,
         dry_run=settings.b24_dry_run,
-        redactor=resources.redactor,
+        portals=(lambda: portal_choices(app)) if app else (lambda: []),
+        portal_admins=make_portal_admins(resources, app) if app else None,
     )
 
 

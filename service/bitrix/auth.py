@@ -69,7 +69,8 @@ class TokenSource(Protocol):
 
 
 class FixedToken:
-    """One access token that cannot be renewed: an install being checked, before anything is stored."""
+    """One access token that cannot be renewed: an install being checked before anything is stored, or
+    a portal administrator's, checked when they sign in to the status page."""
 
     def __init__(self, token: str) -> None:
         self.__token = token

@@ -50,6 +50,7 @@ class Application:
     refreshes: int = 0  # successful refresh calls (tests count them)
     offline: list[Any] = field(default_factory=list)  # offline.OfflineRow, oldest first
     offline_ids: int = 0
+    admins: set[int] = field(default_factory=lambda: {1})  # users whose tokens act as administrators
     lock: threading.RLock = field(default_factory=threading.RLock)
 
     def issue(self, user_id: int, now: float) -> dict[str, Any]:
@@ -74,7 +75,7 @@ class Application:
                 raise system_error("NO_AUTH_FOUND")
             if grant.expires_at <= now:
                 raise system_error("expired_token")
-            return Webhook(grant.user_id, "oauth", admin=grant.user_id == 1, oauth=True)
+            return Webhook(grant.user_id, "oauth", admin=grant.user_id in self.admins, oauth=True)
 
     def renew(self, query: dict[str, str], now: float) -> dict[str, Any]:
         """The refresh_token grant; raises `OAuthRefused` with the OAuth server's error code."""

@@ -34,6 +34,8 @@ Endpoints (JSON in, JSON out):
   GET    /_sandbox/app                  the local application: client id, installed, bindings, refreshes
   POST   /_sandbox/app                  {client_id?, client_secret?, token_ttl?} configure it
   POST   /_sandbox/app/install          {url, form?: event|page, user_id?} → the install call's answer
+  POST   /_sandbox/app/open         {url, user_id?} a user opens the app: its page form posted to url
+                                         with that user's token (user 1 is an administrator; 503 is not)
   POST   /_sandbox/app/uninstall        ONAPPUNINSTALL to its handlers; tokens and bindings are gone
   POST   /_sandbox/app/expire           every access token expires now (refresh tokens stay)
 """
@@ -254,6 +256,12 @@ def control_blueprint(portal: Portal, sender: EventSender) -> Blueprint:
         form = str(data.get("form", "event"))
         return _json(install.install(portal, str(data["url"]), request.host_url, form=form,
                                      user_id=int(data.get("user_id", 1))))  # fmt: skip
+
+    @bp.post("/app/open")
+    def app_open() -> Response:
+        data = body()
+        return _json(install.open_app(portal, str(data["url"]), request.host_url,
+                                      user_id=int(data.get("user_id", 1))))  # fmt: skip
 
     @bp.post("/app/uninstall")
     def app_uninstall() -> Response:

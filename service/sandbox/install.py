@@ -5,6 +5,9 @@
   the endpoints and the application token. The "page" form is what an install page with UI receives:
   AUTH_ID, AUTH_EXPIRES, REFRESH_ID, SERVER_ENDPOINT, member_id, status in the body and DOMAIN,
   PROTOCOL, LANG, APP_SID in the query.
+- Opening the application (local-integrations/serverside-local-app-with-ui.md, settings/oauth/
+  simple-way.md): the portal POSTs the same page form to the handler URL, in the frame, with a token of
+  the user who opened it (`open_app`).
 - Uninstall (common/events/on-app-uninstall.md): ONAPPUNINSTALL goes to the handlers bound for it,
   with no tokens, only the application token; then every token and binding is gone.
 - Task events go to every online handler bound with event.bind, with the application's auth block.
@@ -32,12 +35,7 @@ def install(
         tokens = app.issue(user_id, portal.clock())
     endpoint = f"{host_url}rest/"
     if form == "page":
-        query = urlencode({"DOMAIN": cfg.domain, "PROTOCOL": "1" if host_url.startswith("https") else "0",
-                           "LANG": "en", "APP_SID": "sandbox"})  # fmt: skip
-        pairs = [("AUTH_ID", tokens["access_token"]), ("AUTH_EXPIRES", str(tokens["expires_in"])),
-                 ("REFRESH_ID", tokens["refresh_token"]), ("SERVER_ENDPOINT", endpoint),
-                 ("member_id", cfg.member_id), ("status", "L"), ("PLACEMENT", "DEFAULT")]  # fmt: skip
-        return _post(f"{url}{'&' if '?' in url else '?'}{query}", pairs)
+        return _post_page(portal, url, host_url, tokens)
     pairs = [
         ("event", "ONAPPINSTALL"), ("data[VERSION]", "1"), ("data[ACTIVE]", "Y"), ("data[INSTALLED]", "Y"),
         ("data[LANGUAGE_ID]", "en"), ("ts", str(int(portal.clock()))),
@@ -49,6 +47,27 @@ def install(
         ("auth[refresh_token]", tokens["refresh_token"]), ("auth[application_token]", app.application_token),
     ]  # fmt: skip
     return _post(url, pairs)
+
+
+def open_app(portal: Portal, url: str, host_url: str, *, user_id: int) -> dict[str, Any]:
+    """A user opens the installed application: its page form, with a fresh token of that user."""
+    with portal.app.lock:
+        if not portal.app.installed:
+            return {"url": url, "status": None, "error": "the application is not installed"}
+        tokens = portal.app.issue(user_id, portal.clock())
+    return _post_page(portal, url, host_url, tokens)
+
+
+def _post_page(portal: Portal, url: str, host_url: str, tokens: dict[str, Any]) -> dict[str, Any]:
+    """The page form: AUTH_ID, REFRESH_ID, member_id… in the body; DOMAIN, PROTOCOL, LANG, APP_SID in
+    the query."""
+    cfg = portal.config
+    query = urlencode({"DOMAIN": cfg.domain, "PROTOCOL": "1" if host_url.startswith("https") else "0",
+                       "LANG": "en", "APP_SID": "sandbox"})  # fmt: skip
+    pairs = [("AUTH_ID", tokens["access_token"]), ("AUTH_EXPIRES", str(tokens["expires_in"])),
+             ("REFRESH_ID", tokens["refresh_token"]), ("SERVER_ENDPOINT", f"{host_url}rest/"),
+             ("member_id", cfg.member_id), ("status", "L"), ("PLACEMENT", "DEFAULT")]  # fmt: skip
+    return _post(f"{url}{'&' if '?' in url else '?'}{query}", pairs)
 
 
 def uninstall(portal: Portal) -> list[dict[str, Any]]:

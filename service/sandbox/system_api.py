@@ -1,7 +1,8 @@
-"""Scope-``basic`` methods every webhook may call: ``profile``, ``scope`` and ``server.time``.
+"""Scope-``basic`` methods every webhook may call: ``profile``, ``user.admin``, ``scope``, ``server.time``.
 
 Docs: https://apidocs.bitrix24.com/api-reference/common/users/profile.html (ADMIN: whether the caller
-is a portal administrator), .../common/system/scope.html (the webhook's scopes; ``basic`` is never
+is a portal administrator), .../common/users/user-admin.html (the same, as a bare boolean result),
+.../common/system/scope.html (the webhook's scopes; ``basic`` is never
 listed), .../common/system/server-time.html (the portal's clock, ISO 8601 with its offset).
 """
 
@@ -25,6 +26,11 @@ def profile(call: Call) -> Outcome:
             "TIME_ZONE": "",
         }
     )
+
+
+@method("user.admin", scope="basic")
+def user_admin(call: Call) -> Outcome:
+    return Outcome(call.webhook.admin)
 
 
 @method("scope", scope="basic")

@@ -61,13 +61,20 @@ class SweepStatus:
 
 
 class Insight:
-    def __init__(self, engine: Engine) -> None:
+    """What the status page reads; `portal` (an installed portal's member id) narrows every view to that
+    portal's events, decisions and sweeps ('' = everything: webhook mode's one portal)."""
+
+    def __init__(self, engine: Engine, portal: str = "") -> None:
         self._engine = engine
-        self._hourly = HourlyCounts(engine)  # remembers settled hours: build one Insight per process
+        self._portal = portal
+        # remembers settled hours: build one Insight per portal and process
+        self._hourly = HourlyCounts(engine, portal)
 
     def last_event_at(self) -> datetime | None:
         """When the portal last posted an event (sweeps and replays are not the portal)."""
         statement = select(events.c.received_at).where(events.c.source == "event")
+        if self._portal:
+            statement = statement.where(events.c.member_id == self._portal)
         statement = statement.order_by(events.c.id.desc()).limit(1)
         with reading(self._engine) as connection:
             value = connection.scalar(statement)
@@ -88,8 +95,11 @@ class Insight:
 
     def sweeps(self) -> list[SweepStatus]:
         """Every named sweep's state (one row each): who leads it and how far it got."""
+        statement = select(sweep_state).order_by(sweep_state.c.name)
+        if self._portal:  # an installed portal's sweep is named "<what>@<member id>"
+            statement = statement.where(sweep_state.c.name.endswith(f"@{self._portal}", autoescape=True))
         with reading(self._engine) as connection:
-            rows = connection.execute(select(sweep_state).order_by(sweep_state.c.name)).all()
+            rows = connection.execute(statement).all()
         return [SweepStatus(**{c.name: row._mapping[c] for c in sweep_state.columns}) for row in rows]
 
     def events(self, wanted: EventFilter, limit: int = 50) -> list[EventRecord]:
@@ -97,6 +107,8 @@ class Insight:
         statement = select(events).order_by(events.c.id.desc()).limit(limit)
         for condition in _event_conditions(wanted):
             statement = statement.where(condition)
+        if self._portal:
+            statement = statement.where(events.c.member_id == self._portal)
         with reading(self._engine) as connection:
             # received_at has no index (it would slow the event endpoint's writes): bound the ids instead.
             if wanted.since is not None:
@@ -104,7 +116,8 @@ class Insight:
             if wanted.until is not None:
                 statement = statement.where(events.c.id < first_id_since(connection, wanted.until) + 1)
             if wanted.rule is not None:
-                statement = statement.where(events.c.task_id.in_(_tasks_decided(connection, wanted)))
+                decided = _tasks_decided(connection, wanted, self._portal)
+                statement = statement.where(events.c.task_id.in_(decided))
             return [EventRecord.from_row(row) for row in connection.execute(statement)]
 
 
@@ -125,9 +138,11 @@ def _event_conditions(wanted: EventFilter) -> list[ColumnElement[bool]]:
     return found
 
 
-def _tasks_decided(connection: Connection, wanted: EventFilter) -> list[int]:
+def _tasks_decided(connection: Connection, wanted: EventFilter, portal: str) -> list[int]:
     """The tasks among the rule's last RULE_TASKS_LOOKED_AT decisions (index audit_by_rule_id)."""
     statement = select(audit_log.c.task_id).where(audit_log.c.rule == wanted.rule)
+    if portal:
+        statement = statement.where(audit_log.c.portal == portal)
     if wanted.since is not None:
         statement = statement.where(audit_log.c.created_at >= wanted.since)
     statement = statement.order_by(audit_log.c.id.desc()).limit(RULE_TASKS_LOOKED_AT)

@@ -227,9 +227,8 @@ class Journal:
         queued = events.c.status.in_((PENDING, PROCESSING, DEAD))
         counted = select(events.c.status, func.count()).where(queued).group_by(events.c.status)
         first_pending = select(func.min(events.c.id)).where(events.c.status == PENDING)
-        if self._portal:  # member_id is not in the index: this portal's rows are read, the queue's only
-            counted = counted.where(events.c.member_id == self._portal)
-            first_pending = first_pending.where(events.c.member_id == self._portal)
+        # member_id is not in the index: an installed portal's counts read the queue's rows (not history)
+        counted, first_pending = counted.where(*self._own()), first_pending.where(*self._own())
         # Ids grow with the time an event was received, so the lowest pending id is the oldest waiting.
         oldest = select(events.c.received_at).where(events.c.id == first_pending.scalar_subquery())
         with reading(self._engine) as connection:
@@ -263,9 +262,7 @@ class Journal:
     def newest_dead(self, limit: int) -> list[EventRecord]:
         """The dead letters that died last, newest first: a backward walk of the index `events_finished`
         (status, finished_at) that stops after `limit` rows, however many dead letters there are."""
-        query = select(events).where(events.c.status == DEAD)
-        if self._portal:
-            query = query.where(events.c.member_id == self._portal)
+        query = select(events).where(events.c.status == DEAD, *self._own())
         query = query.order_by(events.c.finished_at.desc(), events.c.id.desc()).limit(limit)
         with reading(self._engine) as connection:
             return [EventRecord.from_row(row) for row in connection.execute(query)]

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Column, Engine, Index, String, Table, Text, insert, select
+from sqlalchemy import Boolean, Column, Engine, Index, Select, String, Table, Text, insert, select
 
 from service.store.db import Id, UtcDateTime, metadata, reading
 
@@ -26,6 +26,8 @@ operator_actions = Table(
     Column("target", String(255), nullable=False),  # "audit 14", "rule drop-…", "event 12", "dead letters"
     Column("ok", Boolean, nullable=False),
     Column("detail", Text, nullable=False),  # what the action answered, one line per item
+    # The installed portal acted on ('' = the webhook portal), schema version 6.
+    Column("portal", String(64), nullable=False, server_default=""),
     Index("operator_actions_by_time", "at"),
 )
 
@@ -39,6 +41,7 @@ class OperatorAction:
     target: str
     ok: bool
     detail: str
+    portal: str
 
     @classmethod
     def from_row(cls, row: Any) -> OperatorAction:
@@ -46,12 +49,19 @@ class OperatorAction:
 
 
 class OperatorActions:
-    def __init__(self, engine: Engine) -> None:
+    """One portal's actions (an installed portal's member id), or '' webhook mode's: every row."""
+
+    def __init__(self, engine: Engine, portal: str = "") -> None:
         self._engine = engine
+        self._portal = portal
+
+    def for_portal(self, portal: str) -> OperatorActions:
+        return OperatorActions(self._engine, portal)
 
     def record(self, *, actor: str, action: str, target: str, ok: bool, detail: str, now: datetime) -> int:
         cut = detail if len(detail) <= MAX_DETAIL_CHARS else detail[: MAX_DETAIL_CHARS - 1] + "…"
-        values = {"at": now, "actor": actor[:200], "action": action, "target": target[:255], "ok": ok}
+        values = {"at": now, "actor": actor[:200], "action": action, "target": target[:255], "ok": ok,
+                  "portal": self._portal}  # fmt: skip
         statement = insert(operator_actions).values(detail=cut, **values).returning(operator_actions.c.id)
         with self._engine.begin() as connection:
             return int(connection.execute(statement).scalar_one())
@@ -59,7 +69,7 @@ class OperatorActions:
     def get(self, action_id: int) -> OperatorAction | None:
         with reading(self._engine) as connection:
             statement = select(operator_actions).where(operator_actions.c.id == action_id)
-            row = connection.execute(statement).first()
+            row = connection.execute(self._own(statement)).first()
         return None if row is None else OperatorAction.from_row(row)
 
     def recent(self, limit: int = 50, before: int | None = None) -> list[OperatorAction]:
@@ -68,4 +78,7 @@ class OperatorActions:
         if before is not None:
             statement = statement.where(operator_actions.c.id < before)
         with reading(self._engine) as connection:
-            return [OperatorAction.from_row(row) for row in connection.execute(statement)]
+            return [OperatorAction.from_row(row) for row in connection.execute(self._own(statement))]
+
+    def _own(self, statement: Select[Any]) -> Select[Any]:
+        return statement.where(operator_actions.c.portal == self._portal) if self._portal else statement

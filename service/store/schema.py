@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Column, Connection, Engine, Integer, Table, select, text
+from sqlalchemy import Column, Connection, Engine, Integer, Table, inspect, select, text
 
 from service.store.db import installation_lock_space, is_sqlite, metadata, reading
 
@@ -129,6 +129,16 @@ def _audit_unsettled_outcomes(connection: Connection) -> None:
     connection.exec_driver_sql("DROP TABLE audit_log_before_v5")
 
 
+def _operator_action_portal(connection: Connection) -> None:
+    """A table built as declared now already has the column (or is built after the steps)."""
+    if not connection.dialect.has_table(connection, "operator_actions"):
+        return
+    if "portal" not in {column["name"] for column in inspect(connection).get_columns("operator_actions")}:
+        connection.execute(
+            text("ALTER TABLE operator_actions ADD COLUMN portal VARCHAR(64) NOT NULL DEFAULT ''")
+        )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "baseline: journal, leases, snapshots, audit, breakers, sweeps", _baseline),
     Migration(2, "sweep_state.entry_watermark: new time entries are swept by id", _sweep_entry_watermark),
@@ -139,6 +149,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         _status_page_indexes,
     ),
     Migration(5, "audit_log: outcomes unconfirmed, refused; portal", _audit_unsettled_outcomes),
+    Migration(6, "operator_actions.portal: the installed portal acted on", _operator_action_portal),
 )
 
 

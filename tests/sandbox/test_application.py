@@ -126,3 +126,20 @@ def test_uninstall_tells_its_handler_and_voids_every_token(
     assert receiver.forms[-1]["event"] == "ONAPPUNINSTALL"
     assert "auth[access_token]" not in receiver.forms[-1]
     assert _oauth(sandbox, "tasks.task.get", token, taskId=691).json()["error"] == "NO_AUTH_FOUND"
+
+
+def test_opening_the_app_posts_the_page_form_with_the_openers_token_admin_or_not(
+    client: Client, receiver: Receiver, sandbox: SandboxServer
+) -> None:
+    _install(client, receiver)
+    for user_id, admin in ((1, True), (503, False)):
+        answer = client.control("POST", "/app/open", {"url": receiver.url, "user_id": user_id}).json()
+        assert answer["status"] == 200
+        form = receiver.forms[-1]
+        assert form["member_id"] == sandbox.portal.config.member_id
+        assert form["PLACEMENT"] == "DEFAULT"
+        assert _oauth(sandbox, "user.admin", form["AUTH_ID"]).json()["result"] is admin
+        profile = _oauth(sandbox, "profile", form["AUTH_ID"]).json()["result"]
+        assert (profile["ID"], profile["ADMIN"]) == (str(user_id), admin)
+    info = _oauth(sandbox, "app.info", form["AUTH_ID"]).json()["result"]
+    assert info["CODE"] == sandbox.portal.app.client_id

@@ -18,6 +18,8 @@ def test_profile_says_whether_the_webhook_user_is_an_admin(client: Client, sandb
     assert maria["ID"] == "503"
     assert maria["ADMIN"] is False
     assert maria["NAME"] == "Maria"
+    assert client.call("user.admin", {}).json()["result"] is True
+    assert client.call("user.admin", {}, base=sandbox.webhook_url_for(503, "maria")).json()["result"] is False
 
 
 def test_scope_lists_the_webhook_scopes(client: Client, sandbox: SandboxServer) -> None:

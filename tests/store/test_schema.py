@@ -168,3 +168,21 @@ def test_version_5_lets_audit_rows_be_unconfirmed_and_keeps_every_row(engine: En
     indexes = {index["name"] for index in inspect(engine).get_indexes("audit_log")}
     assert {"audit_by_task", "audit_by_rule", "audit_by_time"} <= indexes
     assert "audit_log_before_v5" not in inspect(engine).get_table_names()
+
+
+def test_version_6_records_the_portal_of_each_operator_action_and_keeps_old_ones(engine: Engine) -> None:
+    from service.store.operatoractions import OperatorActions
+
+    now = datetime.now(UTC)
+    OperatorActions(engine).record(
+        actor="Ann (token)", action="rearm", target="r", ok=True, detail="x", now=now
+    )
+    with engine.begin() as connection:  # operator_actions as release 5 built it: no portal column
+        connection.execute(text("ALTER TABLE operator_actions DROP COLUMN portal"))
+        connection.execute(schema_version.update().values(version=5))
+
+    assert migrate(engine) == MIGRATIONS[-1].version
+
+    [old] = OperatorActions(engine).recent()
+    assert (old.actor, old.portal) == ("Ann (token)", "")
+    assert OperatorActions(engine, "m" * 32).recent() == []

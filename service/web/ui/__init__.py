@@ -7,18 +7,21 @@ loaded from the internet, no script).
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
-from flask import Blueprint, Flask, Response, render_template
+from flask import Blueprint, Flask, Response, g, render_template
 from werkzeug.exceptions import HTTPException
 
-from service.web.ui import access, actions, pages
+from service.web.ui import access, actions, pages, portalsignin, scope
 from service.web.ui.parts import UI, UiParts, ui_parts
 
-# frame-ancestors: application mode (issue 13) opens the page inside the portal and will widen this.
+CSP = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; "
+# No page may be framed, except a portal administrator's: by their own portal (its domain as stored at
+# install, never one from the request), which opens b24rules in its frame.
+FRAMED_BY_NOBODY = "frame-ancestors 'none'"
+HOST = re.compile(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?")
 SECURITY_HEADERS = {
-    "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
-    "base-uri 'none'; frame-ancestors 'none'",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
@@ -30,10 +33,13 @@ def make_blueprint() -> Blueprint:
         "ui", __name__, url_prefix="/ui", template_folder="templates", static_folder="static"
     )
     blueprint.before_request(access.guard)
+    blueprint.before_request(scope.settle)  # runs only when the guard let the request through
     routes = (
         ("/sign-in", "sign_in", access.sign_in, ["GET"]),
         ("/sign-in", "sign_in_post", access.sign_in_post, ["POST"]),
         ("/sign-out", "sign_out", access.sign_out, ["POST"]),
+        ("/portal", "portal_sign_in", portalsignin.sign_in, ["POST"]),
+        ("/portal/choose", "choose_portal", scope.choose, ["POST"]),
         ("/", "overview", pages.overview, ["GET"]),
         ("/activity", "activity", pages.activity, ["GET"]),
         ("/audit", "audit", pages.audit, ["GET"]),
@@ -59,12 +65,26 @@ def register(app: Flask, parts: UiParts) -> None:
 
 
 def _helpers() -> dict[str, object]:
-    return {"operator": access.current_operator, "redact": ui_parts().redactor.text}
+    return {
+        "operator": access.current_operator,
+        "redact": ui_parts().redactor.text,
+        "portal_choices": scope.choices_for_template,
+        "shown_portal": lambda: g.get("portal", ""),
+    }
 
 
 def _secure(response: Response) -> Response:
     response.headers.update(SECURITY_HEADERS)
+    response.headers["Content-Security-Policy"] = CSP + _frame_ancestors()
     return response
+
+
+def _frame_ancestors() -> str:
+    identity = access.current_operator()
+    domain = str(g.get("frame_domain") or (identity.domain if identity and identity.pinned else ""))
+    if not HOST.fullmatch(domain.lower()):
+        return FRAMED_BY_NOBODY
+    return f"frame-ancestors https://{domain.lower()}"
 
 
 def _error_page(error: HTTPException) -> tuple[str, int]:

@@ -2,11 +2,14 @@
 
 The session is a cookie of our own, signed with a key derived from the token (HMAC), not Flask's
 `session`: the app then needs no SECRET_KEY, the event endpoint's requests never open a session, and
-changing the token signs everyone out. The cookie is HttpOnly, SameSite=Strict, scoped to /ui, and
-Secure unless B24_UI_COOKIE_SECURE=false (plain-http loopback only).
+changing the token signs everyone out. The cookie is HttpOnly, scoped to /ui; an operator's is
+SameSite=Strict and Secure unless B24_UI_COOKIE_SECURE=false (plain-http loopback only).
 
-Other ways in plug in as `Admission`s (application mode admits portal administrators, checked with the
-portal; issue 13): each may recognise a request that has no valid cookie and name the person.
+A portal administrator (application mode, `portalsignin.py`) works inside the portal's frame: a
+cross-site frame, where a SameSite=Strict or Lax cookie is never sent. Their cookie is SameSite=None,
+always Secure, and Partitioned (CHIPS: kept per top-level site, so it exists only inside that portal's
+frame and cannot be used from anywhere else). Cross-site requests then carry it, so the CSRF token in
+every form is what stops a forged POST, as for everyone. Their session is pinned to their portal.
 """
 
 from __future__ import annotations
@@ -15,10 +18,10 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Request, abort, g, redirect, render_template, request, url_for
+from flask import abort, g, redirect, render_template, request, url_for
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from werkzeug.wrappers import Response
 
@@ -28,26 +31,29 @@ COOKIE = "b24rules_ui"
 COOKIE_PATH = "/ui"
 SESSION_SECONDS = 12 * 3600
 MAX_NAME_CHARS = 80
-PUBLIC_ENDPOINTS = frozenset({"ui.sign_in", "ui.sign_in_post", "ui.static"})
+PUBLIC_ENDPOINTS = frozenset({"ui.sign_in", "ui.sign_in_post", "ui.portal_sign_in", "ui.static"})
 
 
 @dataclass(frozen=True)
 class Identity:
-    """A signed-in person: the name they gave (or the portal knows) and how they got in."""
+    """A signed-in person: the name they gave (or the portal knows), how they got in, and the portal
+    whose data they see (application mode; '' = the webhook portal, or no portal chosen yet)."""
 
     name: str
-    via: str  # "token", later "portal-admin"
+    via: str  # "token", or "portal admin, <domain>"
     csrf: str
+    portal: str = ""  # member id
+    pinned: bool = False  # a portal administrator: their own portal only, framed by it
+    domain: str = ""  # the portal's domain as stored at install
 
     @property
     def label(self) -> str:
         """What operator_actions records as the actor."""
         return f"{self.name} ({self.via})"
 
-
-class Admission(Protocol):
-    def admit(self, request: Request) -> Identity | None:
-        """The person making `request`, if this way in recognises them; None otherwise."""
+    def fields(self) -> dict[str, object]:
+        return {"name": self.name, "via": self.via, "csrf": self.csrf, "portal": self.portal,
+                "pinned": self.pinned, "domain": self.domain}  # fmt: skip
 
 
 def _signer(parts: UiParts) -> URLSafeTimedSerializer:
@@ -68,33 +74,45 @@ def current_identity(parts: UiParts) -> Identity | None:
         except BadSignature:
             data = None
         if isinstance(data, dict) and {"name", "via", "csrf"} <= data.keys():
-            return Identity(str(data["name"]), str(data["via"]), str(data["csrf"]))
-    for admission in parts.admissions:
-        identity = admission.admit(request)
-        if identity is not None:
-            return identity
+            return Identity(
+                str(data["name"]),
+                str(data["via"]),
+                str(data["csrf"]),
+                str(data.get("portal") or ""),
+                data.get("pinned") is True,
+                str(data.get("domain") or ""),
+            )
     return None
 
 
-def start_session(response: Response, parts: UiParts, name: str, via: str) -> Identity:
-    identity = Identity(name, via, secrets.token_urlsafe(32))
-    value = _signer(parts).dumps({"name": identity.name, "via": identity.via, "csrf": identity.csrf})
-    response.set_cookie(
-        COOKIE,
-        value,
-        max_age=SESSION_SECONDS,
-        path=COOKIE_PATH,
-        secure=parts.cookie_secure,
-        httponly=True,
-        samesite="Strict",
-    )
+def start_session(response: Response, parts: UiParts, identity: Identity) -> Identity:
+    """Sign `identity` in (or re-sign it with a new portal chosen): the cookie its kind of session uses."""
+    value = _signer(parts).dumps(identity.fields())
+    response.set_cookie(COOKIE, value, max_age=SESSION_SECONDS, **_cookie_kind(parts, identity.pinned))
     return identity
 
 
-def end_session(response: Response, parts: UiParts) -> None:
-    response.delete_cookie(
-        COOKIE, path=COOKIE_PATH, secure=parts.cookie_secure, httponly=True, samesite="Strict"
-    )
+def new_identity(
+    name: str, via: str, *, portal: str = "", pinned: bool = False, domain: str = ""
+) -> Identity:
+    """A fresh session's identity, with its own CSRF token."""
+    return Identity(name, via, secrets.token_urlsafe(32), portal, pinned, domain)
+
+
+def end_session(response: Response, parts: UiParts, identity: Identity | None) -> None:
+    response.delete_cookie(COOKIE, **_cookie_kind(parts, identity is not None and identity.pinned))
+
+
+def _cookie_kind(parts: UiParts, framed: bool) -> dict[str, Any]:
+    if framed:  # inside the portal's frame: see the module's docstring
+        return {
+            "path": COOKIE_PATH,
+            "httponly": True,
+            "secure": True,
+            "samesite": "None",
+            "partitioned": True,
+        }
+    return {"path": COOKIE_PATH, "httponly": True, "secure": parts.cookie_secure, "samesite": "Strict"}
 
 
 def guard() -> Response | None:
@@ -150,11 +168,11 @@ def sign_in_post() -> Response | tuple[str, int]:
     if problem:
         return render_template("sign_in.html", next=request.form.get("next", ""), problem=problem), 401
     response = redirect(safe_next(request.form.get("next")))
-    start_session(response, parts, name, "token")
+    start_session(response, parts, new_identity(name, "token"))
     return response
 
 
 def sign_out() -> Response:
     response = redirect(url_for("ui.sign_in"))
-    end_session(response, ui_parts())
+    end_session(response, ui_parts(), current_operator())
     return response

@@ -18,7 +18,8 @@ from werkzeug.wrappers import Response
 from service.plumbing.clock import utcnow
 from service.store.eventlog import DEAD
 from service.web.ui.access import operator
-from service.web.ui.parts import UiParts, ui_parts
+from service.web.ui.parts import PortalView, UiParts, ui_parts
+from service.web.ui.scope import current_view
 
 log = logging.getLogger(__name__)
 
@@ -34,13 +35,15 @@ class Confirmation:
 
 @dataclass(frozen=True)
 class Action:
-    describe: Callable[[UiParts, str], Confirmation]  # abort(404) when the target does not exist
-    run: Callable[[UiParts, str], tuple[bool, str]]  # (ok, what happened, one line per item)
+    """Each step gets the page's parts and the portal shown (`PortalView`): every action acts on it."""
+
+    describe: Callable[[UiParts, PortalView, str], Confirmation]  # abort(404) when the target does not exist
+    run: Callable[[UiParts, PortalView, str], tuple[bool, str]]  # (ok, what happened, one line per item)
     check: Callable[[str], bool]  # the target's shape
 
 
-def _describe_restore(parts: UiParts, target: str) -> Confirmation:
-    found = parts.audit.get([int(target)])
+def _describe_restore(parts: UiParts, view: PortalView, target: str) -> Confirmation:
+    found = view.audit.get([int(target)], portal=view.portal)
     if not found:
         abort(404, f"audit record {target} does not exist")
     record = found[0]
@@ -58,13 +61,13 @@ def _describe_restore(parts: UiParts, target: str) -> Confirmation:
     )
 
 
-def _run_restore(parts: UiParts, target: str) -> tuple[bool, str]:
-    results = parts.restore([int(target)])
+def _run_restore(parts: UiParts, view: PortalView, target: str) -> tuple[bool, str]:
+    results = parts.restore(view.portal, [int(target)])
     return all(ok for _, ok in results), "\n".join(line for line, _ in results) or "nothing to restore"
 
 
-def _describe_rearm(parts: UiParts, target: str) -> Confirmation:
-    trip = parts.breakers.tripped().get(target)
+def _describe_rearm(parts: UiParts, view: PortalView, target: str) -> Confirmation:
+    trip = view.breakers.tripped().get(target)
     if trip is None:
         abort(404, f"rule {target} is not tripped")
     return Confirmation(
@@ -74,18 +77,18 @@ def _describe_rearm(parts: UiParts, target: str) -> Confirmation:
     )
 
 
-def _run_rearm(parts: UiParts, target: str) -> tuple[bool, str]:
-    if parts.breakers.rearm(target):
+def _run_rearm(parts: UiParts, view: PortalView, target: str) -> tuple[bool, str]:
+    if view.breakers.rearm(target):
         return True, f"rule '{target}' rearmed: it enforces again"
     return True, f"rule '{target}' was not tripped; nothing done"
 
 
-def _describe_replay(parts: UiParts, target: str) -> Confirmation:
+def _describe_replay(parts: UiParts, view: PortalView, target: str) -> Confirmation:
     if target == ALL_DEAD:
-        count = parts.journal.stats(utcnow()).dead
+        count = view.journal.stats(utcnow()).dead
         return Confirmation(f"Replay all {count} dead letter(s)?", ["They are queued again for the workers."])
-    event = parts.journal.get(int(target))
-    if event is None or event.status != DEAD:
+    event = view.journal.get(int(target))
+    if event is None or event.status != DEAD:  # the view's journal finds its own portal's events only
         abort(404, f"event {target} is not a dead letter")
     error = parts.redactor.text(event.last_error or "")
     return Confirmation(
@@ -95,9 +98,9 @@ def _describe_replay(parts: UiParts, target: str) -> Confirmation:
     )
 
 
-def _run_replay(parts: UiParts, target: str) -> tuple[bool, str]:
+def _run_replay(parts: UiParts, view: PortalView, target: str) -> tuple[bool, str]:
     ids = None if target == ALL_DEAD else [int(target)]
-    count = parts.journal.replay(ids, failed=True, now=utcnow())
+    count = view.journal.replay(ids, failed=True, now=utcnow())
     return True, f"queued {count} event(s) again"
 
 
@@ -124,9 +127,8 @@ def _lookup(name: str, target: str) -> Action:
 def confirm(name: str) -> str:
     target = request.args.get("target", "")
     action = _lookup(name, target)
-    return render_template(
-        "confirm.html", name=name, target=target, confirmation=action.describe(ui_parts(), target)
-    )
+    confirmation = action.describe(ui_parts(), current_view(), target)
+    return render_template("confirm.html", name=name, target=target, confirmation=confirmation)
 
 
 def act(name: str) -> Response:
@@ -134,14 +136,14 @@ def act(name: str) -> Response:
     action = _lookup(name, target)
     if request.form.get("confirm") != "yes":
         abort(400, "not confirmed: use the confirmation page's button")
-    parts = ui_parts()
+    parts, view = ui_parts(), current_view()
     actor = operator().label
     try:
-        ok, detail = action.run(parts, target)
+        ok, detail = action.run(parts, view, target)
     except Exception as error:  # a portal or settings failure: recorded and shown, never a 500
         ok, detail = False, parts.redactor.text(f"{type(error).__name__}: {error}")
         log.warning("status page action failed", extra={"action": name, "target": target, "by": actor})
-    action_id = parts.actions.record(
+    action_id = parts.actions.for_portal(view.portal).record(
         actor=actor, action=name, target=target, ok=ok, detail=detail, now=utcnow()
     )
     log.info("status page action", extra={"action": name, "target": target, "by": actor, "ok": ok})
@@ -149,7 +151,7 @@ def act(name: str) -> Response:
 
 
 def action_done(action_id: int) -> str:
-    done = ui_parts().actions.get(action_id)
+    done = ui_parts().actions.for_portal(current_view().portal).get(action_id)
     if done is None:
         abort(404, f"no operator action {action_id}")
     return render_template("done.html", done=done)

@@ -20,6 +20,7 @@ from service.web.ui.access import operator
 from service.web.ui.chart import hourly_chart
 from service.web.ui.filters import Fields
 from service.web.ui.parts import UiParts, ui_parts
+from service.web.ui.scope import current_view
 
 log = logging.getLogger(__name__)
 
@@ -48,19 +49,19 @@ def readiness(parts: UiParts) -> tuple[bool, list[str]]:
 
 
 def overview() -> str:
-    parts = ui_parts()
+    parts, view = ui_parts(), current_view()
     now = utcnow()
     ready, why = readiness(parts)
-    window = parts.insight.window(now)
+    window = view.insight.window(now)
     return render_template(
         "overview.html",
         ready=ready,
         why=why,
         rules=parts.rules.status(),
-        tripped=parts.breakers.tripped(),
-        queue=parts.journal.stats(now),
-        dead=parts.journal.newest_dead(DEAD_LETTERS_SHOWN),
-        last_event=parts.insight.last_event_at(),
+        tripped=view.breakers.tripped(),
+        queue=view.journal.stats(now),
+        dead=view.journal.newest_dead(DEAD_LETTERS_SHOWN),
+        last_event=view.insight.last_event_at(),
         chart=hourly_chart(window.hours),
         hits=window.hits,
         now=now,
@@ -68,7 +69,7 @@ def overview() -> str:
 
 
 def activity() -> str:
-    parts = ui_parts()
+    view = current_view()
     now = utcnow()
     fields = Fields(request.args)
     wanted = EventFilter(
@@ -80,12 +81,12 @@ def activity() -> str:
         until=fields.moment("until", "until", now),
         before=fields.number("before", "page"),
     )
-    found = parts.insight.events(wanted, limit=PAGE + 1)
+    found = view.insight.events(wanted, limit=PAGE + 1)
     return render_template(
         "activity.html",
         events=found[:PAGE],
         more=found[PAGE - 1].id if len(found) > PAGE else None,
-        sweeps=parts.insight.sweeps(),
+        sweeps=view.insight.sweeps(),
         problems=fields.problems,
         statuses=STATUSES,
         sources=SOURCES,
@@ -95,16 +96,17 @@ def activity() -> str:
 
 
 def audit() -> str:
-    parts = ui_parts()
     now = utcnow()
     fields = Fields(request.args)
-    found = parts.audit.query(
+    view = current_view()
+    found = view.audit.query(
         task_id=fields.number("task", "task"),
         rule=fields.text("rule"),
         since=fields.moment("since", "since", now),
         outcome=fields.choice("outcome", "outcome", SHOWN_OUTCOMES),
         before=fields.number("before", "page"),
         limit=AUDIT_PAGE + 1,
+        portal=view.portal,
     )
     return render_template(
         "audit.html",
@@ -125,7 +127,7 @@ def rules_page(report: str = "", problem: str = "", task: str = "", event: str =
         status=parts.rules.status(),
         ruleset=ruleset,
         results=_inline_results(ruleset),
-        tripped=parts.breakers.tripped(),
+        tripped=current_view().breakers.tripped(),
         events=EVENT_NAMES,
         report=report,
         problem=problem,
@@ -144,7 +146,7 @@ def simulate() -> str:
         problem = "; ".join(fields.problems) or "type a task id"
         return rules_page(problem=problem, task=request.form.get("task", ""), event=event)
     try:
-        report = parts.simulate(task, event)
+        report = parts.simulate(current_view().portal, task, event)
     except Exception as error:  # the portal, the settings, the rules: say what failed, never a 500
         log.warning("simulate from the status page failed", extra={"task_id": task, "by": operator().label})
         return rules_page(problem=parts.redactor.text(f"{error}"), task=str(task), event=event)
@@ -154,7 +156,8 @@ def simulate() -> str:
 def operator_actions() -> str:
     parts = ui_parts()
     fields = Fields(request.args)
-    found = parts.actions.recent(limit=PAGE + 1, before=fields.number("before", "page"))
+    actions = parts.actions.for_portal(current_view().portal)
+    found = actions.recent(limit=PAGE + 1, before=fields.number("before", "page"))
     return render_template(
         "actions.html",
         actions=found[:PAGE],

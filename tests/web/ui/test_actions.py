@@ -41,7 +41,7 @@ def test_restore_confirms_then_runs_restoration_and_records_who(
 ) -> None:
     restored: list[Sequence[int]] = []
 
-    def restore(ids: Sequence[int]) -> list[tuple[str, bool]]:
+    def restore(portal: str, ids: Sequence[int]) -> list[tuple[str, bool]]:
         restored.append(list(ids))
         return [(f"audit {ids[0]} (task 7, entry 70): restored as entry 71 (0 s, by user 5)", True)]
 
@@ -117,7 +117,7 @@ def test_an_unconfirmed_post_does_nothing(signed_in: tuple[FlaskClient, str], re
 def test_a_failing_action_is_shown_and_recorded_not_a_500(
     make_app: Callable[..., Flask], resources: Resources
 ) -> None:
-    def restore(ids: Sequence[int]) -> list[tuple[str, bool]]:
+    def restore(portal: str, ids: Sequence[int]) -> list[tuple[str, bool]]:
         raise RuntimeError("B24_WEBHOOK_URL http://x/rest/1/webhookcode123/ refused")
 
     client = make_app(restore=restore).test_client()

@@ -120,11 +120,11 @@ def test_simulate_shows_the_report_or_why_it_could_not(
 ) -> None:
     asked: list[tuple[int, str]] = []
 
-    def simulate(task_id: int, event: str) -> str:
+    def simulate(portal: str, task_id: int, event: str) -> str:
         asked.append((task_id, event))
         return "task 5: in_progress\nread-only: nothing was deleted, recorded or changed."
 
-    def unreachable(task_id: int, event: str) -> str:
+    def unreachable(portal: str, task_id: int, event: str) -> str:
         raise ConnectionError("portal http://x/rest/1/webhookcode123/ is down")
 
     client = make_app(simulate=simulate).test_client()
