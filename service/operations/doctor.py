@@ -22,7 +22,7 @@ from service.core.bitrix import BitrixError, Reply
 from service.core.bitrix.rights import ADMIN_FIX, SCOPE_FIX
 from service.core.redaction import Redactor, webhook_secrets
 from service.core.ruletests import run_inline_tests
-from service.plumbing.rulesource import RulesDirError, read_rule_files
+from service.plumbing.rulesource import RulesDirError, portal_folders, read_rule_layers
 from service.plumbing.settings import ConfigError, Settings, load_settings
 from service.store.breakers import Breakers
 from service.store.eventlog import events
@@ -156,20 +156,33 @@ def _clock(found: Findings) -> str:
 
 
 def _rules(found: Findings) -> str:
+    """The shared rule set, and each portal folder's effective set (`rules/portals/<portal>/`)."""
     settings: Settings = found.need("settings", "settings")
-    from service.core.loader import load_ruleset
-
+    folder = settings.b24_rules_dir
     try:
-        loaded = load_ruleset(read_rule_files(settings.b24_rules_dir))
+        portals = portal_folders(folder)
+        shared = _rule_set(folder, (), "")
+        for portal in portals:
+            _rule_set(folder, (portal.name,), f"portal folder {portal.name}: ")
     except RulesDirError as error:
         raise Fail(str(error), "check B24_RULES_DIR") from None
+    also = f"; {len(portals)} portal folder(s) load and pass too" if portals else ""
+    return f"{shared} rule(s), inline tests pass{also}"
+
+
+def _rule_set(folder: Path, portal: tuple[str, ...], where: str) -> int:
+    from service.core.layering import load_layered
+
+    loaded = load_layered(*read_rule_layers(folder, portal))
     if loaded.ruleset is None or loaded.problems:
         first = str(loaded.problems[0]) if loaded.problems else "no rule set"
-        raise Fail(f"{len(loaded.problems)} problem(s), first: {first}", "run `b24rules check` and fix them")
+        fix = "run `b24rules check` and fix them"
+        raise Fail(f"{where}{len(loaded.problems)} problem(s), first: {first}", fix)
     failed = [t for t in run_inline_tests(loaded.ruleset) if not t.passed]
     if failed:
-        raise Fail(f"{len(failed)} inline test(s) fail, first: {failed[0].rule}", "run `b24rules test`")
-    return f"{len(loaded.ruleset.rules)} rule(s), inline tests pass"
+        message = f"{where}{len(failed)} inline test(s) fail, first: {failed[0].rule}"
+        raise Fail(message, "run `b24rules test`")
+    return len(loaded.ruleset.rules)
 
 
 def _last_event(found: Findings) -> str:

@@ -100,6 +100,16 @@ def test_dead_letters_and_tripped_rules_fail(healthy: Rig) -> None:
     assert line(result, "last event").startswith("PASS")
 
 
+def test_a_broken_portal_folder_fails_the_rules_check_naming_it(healthy: Rig) -> None:
+    portal = healthy.resources.settings.b24_rules_dir / "portals" / "acme.bitrix24.com"
+    portal.mkdir(parents=True)
+    (portal / "short.yaml").write_text("- name: drop-short\n  on: [ONTASKUPDATE]\n  action: remove\n")
+    result = doctor(healthy)
+    assert line(result, "rules").startswith("FAIL")
+    assert "portal folder acme.bitrix24.com: " in line(result, "rules")
+    assert f"{portal / 'short.yaml'}:3:11" in line(result, "rules")
+
+
 def test_broken_rules_and_bad_settings_say_what_to_fix(healthy: Rig) -> None:
     (healthy.resources.settings.b24_rules_dir / "bad.yaml").write_text("- name: Bad Name\n")
     result = doctor(healthy)
