@@ -26,6 +26,8 @@ def readyz() -> tuple[Response, int]:
     a bad ConfigMap would otherwise take every replica out of the Service at once, and Bitrix24 never
     re-delivers the events it could not post. The problems are reported here (`status: degraded`), in
     the logs, in Sentry and as `b24rules_rules_ok 0`. `?strict=1` answers 503 for them as well.
+    Application mode: `portal_rules` shows each active portal's effective set (shared folder + its own);
+    a refused one counts like refused shared files.
     """
     parts = context.parts()
     rules = parts.rules.status()
