@@ -4,6 +4,7 @@ Insight remembers the hours it counted (store/hourly.py), so a new one per reque
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 from service.assembly.resources import Resources
 from service.store.audit import AuditLog
@@ -16,10 +17,12 @@ MAX_VIEWS = 1000  # portals a process keeps views of; past it they are built aga
 
 
 class PortalViews:
-    def __init__(self, resources: Resources, parts: WebParts) -> None:
+    def __init__(self, resources: Resources, parts: WebParts, domain_of: Callable[[str], str]) -> None:
         self._resources = resources
+        self._domain_of = domain_of  # an installed portal's domain (its rules folder may be named by it)
+        engine = resources.engine
         self._webhook = PortalView(
-            "", AuditLog(resources.engine), resources.journal, parts.breakers, Insight(resources.engine)
+            "", AuditLog(engine), resources.journal, parts.breakers, Insight(engine), resources.rules
         )
         self._views: dict[str, PortalView] = {}
         self._lock = threading.Lock()
@@ -39,6 +42,7 @@ class PortalViews:
                     self._resources.journal.for_portal(portal),
                     Breakers(engine, portal),
                     Insight(engine, portal),
+                    self._resources.portal_rules.source(portal, self._domain_of(portal)),
                 )
                 self._views[portal] = found
             return found

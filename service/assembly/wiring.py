@@ -302,10 +302,9 @@ def ui_parts(resources: Resources, parts: WebParts) -> UiParts | None:
     return UiParts(
         token=settings.ui_token,
         cookie_secure=settings.b24_ui_cookie_secure,
-        rules=resources.rules,
         actions=OperatorActions(resources.engine),
         redactor=resources.redactor,
-        view=PortalViews(resources, parts),
+        view=PortalViews(resources, parts, lambda member: _domain_of(app, member)),
         restore=restore,
         simulate=simulate,
         database_reachable=parts.database_reachable,
@@ -314,6 +313,11 @@ def ui_parts(resources: Resources, parts: WebParts) -> UiParts | None:
         portals=(lambda: portal_choices(app)) if app else (lambda: []),
         portal_admins=make_portal_admins(resources, app) if app else None,
     )
+
+
+def _domain_of(app: Application | None, member_id: str) -> str:
+    record = app.portals.get(member_id) if app else None
+    return record.domain if record else member_id
 
 
 def make_web_app(settings: Settings) -> Flask:

@@ -19,7 +19,7 @@ from service.store.insight import EventFilter
 from service.web.ui.access import operator
 from service.web.ui.chart import hourly_chart
 from service.web.ui.filters import Fields
-from service.web.ui.parts import UiParts, ui_parts
+from service.web.ui.parts import PortalView, UiParts, ui_parts
 from service.web.ui.scope import current_view
 
 log = logging.getLogger(__name__)
@@ -31,9 +31,10 @@ SHOWN_OUTCOMES = (*DRAFT_OUTCOMES, *FINAL_OUTCOMES, *RESTORE_STATES)
 EVENT_NAMES = ("ONTASKUPDATE", "ONTASKADD")
 
 
-def readiness(parts: UiParts) -> tuple[bool, list[str]]:
-    """Ready or not, and why, in the words /readyz uses (rules running, database reachable)."""
-    rules = parts.rules.status()
+def readiness(parts: UiParts, view: PortalView) -> tuple[bool, list[str]]:
+    """Ready or not, and why, in the words /readyz uses (rules running, database reachable): the rules
+    are the shown portal's effective set (application mode: the shared folder and its own)."""
+    rules = view.rules.status()
     database_ok = parts.database_reachable()
     why = []
     if rules.version is None:
@@ -51,13 +52,13 @@ def readiness(parts: UiParts) -> tuple[bool, list[str]]:
 def overview() -> str:
     parts, view = ui_parts(), current_view()
     now = utcnow()
-    ready, why = readiness(parts)
+    ready, why = readiness(parts, view)
     window = view.insight.window(now)
     return render_template(
         "overview.html",
         ready=ready,
         why=why,
-        rules=parts.rules.status(),
+        rules=view.rules.status(),
         tripped=view.breakers.tripped(),
         queue=view.journal.stats(now),
         dead=view.journal.newest_dead(DEAD_LETTERS_SHOWN),
@@ -120,14 +121,14 @@ def audit() -> str:
 
 
 def rules_page(report: str = "", problem: str = "", task: str = "", event: str = "") -> str:
-    parts = ui_parts()
-    ruleset = parts.rules.current()
+    view = current_view()
+    ruleset = view.rules.current()
     return render_template(
         "rules.html",
-        status=parts.rules.status(),
+        status=view.rules.status(),
         ruleset=ruleset,
         results=_inline_results(ruleset),
-        tripped=current_view().breakers.tripped(),
+        tripped=view.breakers.tripped(),
         events=EVENT_NAMES,
         report=report,
         problem=problem,
@@ -167,6 +168,7 @@ def operator_actions() -> str:
 
 
 _results_cache: dict[str, dict[str, list[InlineTestResult]]] = {}
+RESULTS_KEPT = 64
 
 
 def _inline_results(ruleset: RuleSet | None) -> dict[str, list[InlineTestResult]]:
@@ -178,6 +180,7 @@ def _inline_results(ruleset: RuleSet | None) -> dict[str, list[InlineTestResult]
         cached = {}
         for result in run_inline_tests(ruleset):
             cached.setdefault(result.rule, []).append(result)
-        _results_cache.clear()  # only the running set's results are kept
+        if len(_results_cache) >= RESULTS_KEPT:  # the running sets' results (one per portal) are kept
+            _results_cache.clear()
         _results_cache[ruleset.version] = cached
     return cached

@@ -41,6 +41,7 @@ class PortalView:
     journal: Journal
     breakers: Breakers
     insight: Insight
+    rules: RuleSource  # the portal's effective rule set (the shared folder, and its own folder)
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,6 @@ class PortalChoice:
 class UiParts:
     token: str = field(repr=False)  # the sign-in secret: compared, never shown
     cookie_secure: bool
-    rules: RuleSource
     actions: OperatorActions
     redactor: Redactor  # error texts stored by the pipeline are masked again before they are shown
     view: Callable[[str], PortalView]  # a portal's view, built once per process (it remembers hours)

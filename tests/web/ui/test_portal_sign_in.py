@@ -246,3 +246,21 @@ def test_an_operator_picks_the_portal_and_every_page_and_action_follows(
     assert resources.journal.for_portal(member(BETA)).stats(now).dead == 0
     assert resources.journal.for_portal(member(ALPHA)).stats(now).dead == 1  # untouched
     assert client.post("/ui/portal/choose", data={"csrf": csrf, "portal": "x" * 32}).status_code == 400
+
+
+def test_each_portals_rules_page_shows_its_effective_set(
+    client: FlaskClient, sandboxes: dict[str, SandboxServer], resources: Resources
+) -> None:
+    own = resources.settings.b24_rules_dir / "portals" / ALPHA
+    own.mkdir(parents=True)
+    (own / "alpha.yaml").write_text(
+        "- name: alpha-only-rule\n  description: Only alpha runs this.\n  on: [ONTASKUPDATE]\n"
+        "  where:\n    entry.seconds: 1\n  action: delete\n",
+        encoding="utf-8",
+    )
+    csrf = sign_in(client)
+    assert "alpha-only-rule" in client.get("/ui/rules").text  # alpha: the first installed portal
+    assert "3 rule(s) running" in client.get("/ui/").text
+    client.post("/ui/portal/choose", data={"csrf": csrf, "portal": member(BETA)})
+    assert "alpha-only-rule" not in client.get("/ui/rules").text
+    assert "2 rule(s) running" in client.get("/ui/").text
