@@ -6,7 +6,9 @@ api-reference/common/events/on-app-install.md):
   `auth[expires_in]`, `auth[domain]`, `auth[member_id]`, `auth[application_token]`,
   `auth[client_endpoint]`, `auth[server_endpoint]`;
 - the install page form: `AUTH_ID`, `REFRESH_ID`, `AUTH_EXPIRES`, `member_id`, `SERVER_ENDPOINT` in the
-  body, `DOMAIN` and `PROTOCOL` (1 https, 0 http) in the query. It carries no application token.
+  body, `DOMAIN` and `PROTOCOL` (1 https, 0 http) in the query; an application with an interface also
+  gets `APPLICATION_TOKEN` in the body (local-integrations/serverside-local-app-with-ui.md), taken when
+  present and well-formed ('' otherwise).
 ONAPPUNINSTALL (common/events/on-app-uninstall.md) carries no tokens: only the application token proves it.
 
 Pure: no I/O. Errors are `EventError` with a one-line reason that never quotes a value.
@@ -38,7 +40,7 @@ class InstallRequest:
     expires_in: int
     access_token: str = field(repr=False)
     refresh_token: str = field(repr=False)
-    application_token: str = field(repr=False)  # '' from the install page form
+    application_token: str = field(repr=False)  # '' from an install page form without APPLICATION_TOKEN
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,7 @@ def parse_install(form: Mapping[str, object], query: str) -> InstallRequest:
             expires_in=_seconds(merged.get("AUTH_EXPIRES")),
             access_token=_checked(merged, "AUTH_ID", _TOKEN, "AUTH_ID"),
             refresh_token=_checked(merged, "REFRESH_ID", _TOKEN, "REFRESH_ID"),
-            application_token="",
+            application_token=_optional(form, "APPLICATION_TOKEN"),
         )
     raise EventError("not an install call: neither event=ONAPPINSTALL nor AUTH_ID")
 
@@ -94,6 +96,11 @@ def parse_uninstall(form: Mapping[str, object]) -> UninstallRequest | None:
         domain=_checked(auth, "domain", _DOMAIN, "auth[domain]").lower(),
         application_token=str(auth.get("application_token", "")),
     )
+
+
+def _optional(form: Mapping[str, object], key: str) -> str:
+    value = form.get(key)
+    return value if isinstance(value, str) and _TOKEN.match(value) else ""
 
 
 def _checked(form: Mapping[str, object], key: str, shape: re.Pattern[str], name: str) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, Response, jsonify, request
+from markupsafe import escape
 
 from service.core.appinstall import InstallRefused, UninstallRequest, parse_install
 from service.core.events import BodyTooLarge, EventError, read_form
@@ -36,7 +37,27 @@ def install() -> tuple[Response, int]:
     except InstallRefused as refused:
         log.warning("install refused", extra={"domain": install_request.domain, "reason": str(refused)})
         return jsonify(status="error", reason=str(refused)), refused.status
+    if "AUTH_ID" in form:
+        return _finish_page(installed.domain), 200
     return jsonify(status="installed", domain=installed.domain, binding=installed.binding), 200
+
+
+# The portal's JS library, as the Bitrix24 docs include it; installFinish tells the portal we are done.
+FINISH_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>b24rules installed</title>
+<script src="https://api.bitrix24.com/api/v1/"></script></head>
+<body><p id="installed">b24rules is installed on {domain}.</p>
+<script>BX24.init(function () {{ BX24.installFinish(); }});</script>
+</body></html>
+"""
+
+
+def _finish_page(domain: str) -> Response:
+    response = Response(FINISH_PAGE.format(domain=escape(domain)), mimetype="text/html")
+    # The domain passed parse_install's shape check and our OAuth server's confirmation.
+    response.headers["Content-Security-Policy"] = f"frame-ancestors https://{domain}"
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def uninstall(uninstall_request: UninstallRequest) -> tuple[Response, int]:

@@ -49,6 +49,10 @@ def test_the_install_page_form_takes_domain_and_protocol_from_the_query() -> Non
     assert request.client_endpoint == "http://portal.example:8443/rest/"
     assert request.application_token == ""
     assert request.server_endpoint == "https://oauth.bitrix.info/rest/"
+    with_token = parse_install(_form({**body, "APPLICATION_TOKEN": "app-t0ken-9abc"}), "DOMAIN=p.example")
+    assert with_token.application_token == "app-t0ken-9abc"
+    malformed = parse_install(_form({**body, "APPLICATION_TOKEN": "no spaces"}), "DOMAIN=p.example")
+    assert malformed.application_token == ""
 
 
 @pytest.mark.parametrize(
