@@ -32,7 +32,7 @@ from service.store.db import installation_lock_space, is_sqlite, upsert
 from service.store.eventlog import PENDING, PROCESSING, EventRecord, events, task_leases
 
 LEASE_LOST = "lease expired before the evaluation finished (worker lost)"
-_CANDIDATES_PER_TASK = 4  # look further than max_tasks: other claimers may be taking the first ones
+CANDIDATES_PER_TASK = 4  # look further than max_tasks: other claimers may be taking the first ones
 _CLAIM_LOCKS = "b24rules.claim"  # the advisory lock space of task claims (see installation_lock_space)
 
 
@@ -92,23 +92,28 @@ def claim_tasks(
     """Lease up to `max_tasks` tasks with claimable events, oldest first; all their events coalesce.
 
     `portal` '' (webhook mode) claims every event; a member id claims only that portal's events."""
-    expires_at = now + lease
     chosen: list[int] = []
-    for task_id in _candidates(connection, now, max_tasks * _CANDIDATES_PER_TASK, quiet, portal):
+    for task_id in candidates(connection, now, max_tasks * CANDIDATES_PER_TASK, quiet, portal):
         if len(chosen) == max_tasks:
             break
-        if _try_lock(connection, portal, task_id):
+        if try_lock(connection, portal, task_id):
             chosen.append(task_id)
-    claimed: list[Claim] = []
-    for task_id in sorted(chosen):
-        if not _take_lease(connection, portal, task_id, owner, now, expires_at):
-            continue
-        rows = _take_events(connection, portal, task_id, owner, now)
-        if rows:
-            claimed.append(_claim(portal, task_id, rows, owner, expires_at))
-        else:  # another worker finished it since we looked
-            _drop_lease(connection, portal, task_id, owner)
-    return claimed
+    taken = (take_task(connection, portal, task_id, owner, now, now + lease) for task_id in sorted(chosen))
+    return [claim for claim in taken if claim is not None]
+
+
+def take_task(
+    connection: Connection, portal: str, task_id: int, owner: str, now: datetime, expires_at: datetime
+) -> Claim | None:
+    """Lease one task (try-locked first on PostgreSQL) and move its claimable events to `processing`;
+    None if another worker holds it or has finished it since it was found."""
+    if not _take_lease(connection, portal, task_id, owner, now, expires_at):
+        return None
+    rows = _take_events(connection, portal, task_id, owner, now)
+    if rows:
+        return _claim(portal, task_id, rows, owner, expires_at)
+    _drop_lease(connection, portal, task_id, owner)  # another worker finished it since we looked
+    return None
 
 
 def finish(connection: Connection, claim: Claim, values: dict[str, Any]) -> bool:
@@ -176,9 +181,10 @@ def extend(connection: Connection, claims: Sequence[Claim], expires_at: datetime
     return held
 
 
-def _candidates(
+def candidates(
     connection: Connection, now: datetime, limit: int, quiet: QuietWindow, portal: str
 ) -> list[int]:
+    """Tasks with claimable events, ripe under `quiet`, oldest first. Only reads: `take_task` checks again."""
     leases = task_leases
     lease_of = and_(leases.c.portal == portal, leases.c.task_id == events.c.task_id)
     query = (
@@ -220,7 +226,7 @@ def _claimable(now: datetime, portal: str) -> Any:
     return and_(claimable, events.c.member_id == portal) if portal else claimable
 
 
-def _try_lock(connection: Connection, portal: str, task_id: int) -> bool:
+def try_lock(connection: Connection, portal: str, task_id: int) -> bool:
     if is_sqlite(connection):
         return True  # BEGIN IMMEDIATE: this transaction is the only writer
     key = task_id % 2_147_483_647  # a collision only makes a claimer skip a task this round
@@ -258,7 +264,7 @@ def _take_events(
         )
         .returning(*events.columns)
     )
-    return sorted((EventRecord.from_row(row) for row in connection.execute(statement)), key=lambda r: r.id)
+    return sorted(map(EventRecord.from_columns, connection.execute(statement)), key=lambda r: r.id)
 
 
 def _drop_lease(connection: Connection, portal: str, task_id: int, owner: str) -> bool:

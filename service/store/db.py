@@ -193,10 +193,11 @@ def sqlite_write_turn(engine: Engine) -> Iterator[None]:
     1, 2, 5 … 100 ms between tries, while the writer that just committed takes the lock again at once.
     Two web processes committing back to back starved each other that way (measured: p99 1.5 s, some
     requests past the intake's 5 s wait). `flock` wakes the waiter as soon as the holder lets go.
-    Other writers (the worker) still meet these at SQLite's lock; only the turn-takers queue fairly.
+    The worker's claims and completions take their turns too (`slices.py`); its other writers still
+    meet these at SQLite's lock. A no-op on PostgreSQL.
     """
     database = engine.url.database or ""
-    if not database or database == ":memory:":
+    if not is_sqlite(engine) or not database or database == ":memory:":
         yield
         return
     descriptor = os.open(f"{database}-writer.lock", os.O_RDWR | os.O_CREAT, 0o600)

@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import Engine, func, insert, select, update
 
 from service.core.events import TaskEvent
-from service.store import claims
+from service.store import claims, slices
 from service.store.claims import Claim
 from service.store.db import reading
 from service.store.eventbatch import EventBatchInsert, EventRow
@@ -144,20 +144,18 @@ class Journal:
         max_tasks: int = 16,
         quiet: claims.QuietWindow = claims.NO_WAIT,
     ) -> list[Claim]:
-        """Lease up to `max_tasks` tasks that have claimable events; see `claims.claim_tasks`."""
-        with self._engine.begin() as connection:
-            return claims.claim_tasks(connection, owner, now, lease, max_tasks, quiet, self._portal)
+        """Lease up to `max_tasks` tasks that have claimable events; see `claims.claim_tasks`, done in
+        short write transactions (`slices.claim`)."""
+        return slices.claim(self._engine, owner, now, lease, max_tasks, quiet, self._portal)
 
     def complete(self, claim: Claim, now: datetime) -> bool:
         """The evaluation succeeded: its events are done. False if the lease was lost meanwhile."""
         return self._finish(claim, status=DONE, finished_at=now)
 
     def complete_many(self, done: Sequence[Claim], now: datetime) -> int:
-        """`complete` for a round's claims in ONE transaction (one commit); how many were still held."""
-        if not done:
-            return 0
-        with self._engine.begin() as connection:
-            return claims.finish_many(connection, done, {"status": DONE, "finished_at": now})
+        """`complete` for a round's claims, a few set-wise statements per ~200 events (`slices.complete`);
+        how many were still held."""
+        return slices.complete(self._engine, done, {"status": DONE, "finished_at": now})
 
     def retry(self, claim: Claim, now: datetime, *, error: str, delay: timedelta) -> bool:
         """The evaluation failed transiently: count an attempt, make the events claimable at now+delay."""

@@ -36,10 +36,12 @@ def gunicorn_options(settings: Settings, *, on_exit: Callable[[Any], None] | Non
         "bind": f"0.0.0.0:{settings.port}",
         "workers": settings.b24_workers,
         "worker_class": "gthread",
-        # Each request waits for the group commit that stores its event (service/web/intake.py); a batch
-        # can only be as large as the requests waiting at once. 16 rather than 4: bench/ingest measured
-        # +7 % (SQLite) and +34 % (PostgreSQL) events/s; bare Flask itself is ~14 % slower with 16.
-        "threads": 16,
+        # Each request waits in its thread for the group commit that stores its event (web/intake.py). At a
+        # steady 500 events/s a stall of the database (serve's worker holding SQLite's write lock, a slow
+        # fsync) kept all 16 threads of a process waiting, and the requests behind them queued unserved:
+        # bench/ingest/steady measured serve's p99 at 506 ms with 16 threads, 143-188 ms with 64, in the
+        # same period (docs/performance.md). Bare Flask gets the same count (bench/ingest compares them).
+        "threads": 64,
         "timeout": 30,
         "graceful_timeout": 20,
         "keepalive": 5,

@@ -1,0 +1,101 @@
+"""A claim and a completion write in short transactions (the web's group commits wait for the same SQLite
+write lock between them), without changing what is claimed or completed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import Engine
+from sqlalchemy import event as sqlalchemy_event
+from sqlalchemy.exc import OperationalError
+
+from service.store import claims, slices
+from service.store.journal import Journal
+from tests.store.conftest import task_event
+
+LEASE = timedelta(seconds=30)
+
+
+@pytest.fixture
+def journal(engine: Engine) -> Journal:
+    return Journal(engine)
+
+
+@pytest.fixture
+def commits(engine: Engine) -> Iterator[list[int]]:
+    counted: list[int] = []
+
+    def committed(_connection: object) -> None:
+        counted.append(1)
+
+    sqlalchemy_event.listen(engine, "commit", committed)
+    yield counted
+    sqlalchemy_event.remove(engine, "commit", committed)
+
+
+def test_a_claim_past_its_time_slice_goes_on_in_the_next_transaction(
+    journal: Journal, now: datetime, commits: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for task_id in (5, 1, 4, 2, 3):
+        journal.append(task_event(task_id), now)
+        journal.append(task_event(task_id), now)
+    monkeypatch.setattr(slices, "WRITE_SLICE", 0.0)  # every slice ends after its first task
+    commits.clear()
+
+    taken = journal.claim("w1", now, lease=LEASE, max_tasks=4)
+
+    assert [claim.task_id for claim in taken] == [1, 2, 4, 5]  # the 4 oldest, as one transaction took them
+    assert all(len(claim.event_ids) == 2 for claim in taken)
+    assert len(commits) == 1 + 4  # the read of the candidates, then one write transaction a task
+    [last] = journal.claim("w1", now, lease=LEASE)
+    assert last.task_id == 3
+
+
+def test_a_failed_later_slice_keeps_the_tasks_taken_and_leaves_the_rest_claimable(
+    journal: Journal, now: datetime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for task_id in (1, 2, 3):
+        journal.append(task_event(task_id), now)
+    monkeypatch.setattr(slices, "WRITE_SLICE", 0.0)
+    real_take = claims._take_lease
+
+    def failing_on_task_2(connection, portal, task_id, *args):  # type: ignore[no-untyped-def]
+        if task_id == 2:
+            raise OperationalError("UPDATE", {}, Exception("database is locked"))
+        return real_take(connection, portal, task_id, *args)
+
+    monkeypatch.setattr(claims, "_take_lease", failing_on_task_2)
+    assert [claim.task_id for claim in journal.claim("w1", now, lease=LEASE)] == [1]
+
+    monkeypatch.setattr(claims, "_take_lease", real_take)
+    assert [claim.task_id for claim in journal.claim("w1", now, lease=LEASE)] == [2, 3]
+
+
+def test_a_failure_in_the_first_slice_is_raised(
+    journal: Journal, now: datetime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    journal.append(task_event(1), now)
+
+    def failing(*_args: object) -> bool:
+        raise OperationalError("UPDATE", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(claims, "_take_lease", failing)
+    with pytest.raises(OperationalError):
+        journal.claim("w1", now, lease=LEASE)
+
+
+def test_completions_are_written_a_few_events_per_transaction(
+    journal: Journal, now: datetime, commits: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = [journal.append(task_event(task_id), now) for task_id in (1, 1, 2, 3, 3, 3, 4)]
+    taken = journal.claim("w1", now, lease=LEASE)
+    monkeypatch.setattr(slices, "WRITE_EVENTS", 3)
+    commits.clear()
+
+    assert journal.complete_many(taken, now) == 4
+
+    assert len(commits) == 3  # tasks 1 and 2 (3 events), task 3 (3 events), task 4
+    assert {journal.get(event_id).status for event_id in ids} == {"done"}  # type: ignore[union-attr]
+    assert journal.claim("w1", now + timedelta(seconds=1), lease=LEASE) == []
