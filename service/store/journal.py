@@ -224,7 +224,10 @@ class Journal:
         the lowest pending id, then one row is read; no received_at of every waiting row."""
         queued = events.c.status.in_((PENDING, PROCESSING, DEAD))
         counted = select(events.c.status, func.count()).where(queued).group_by(events.c.status)
-        first_pending = select(func.min(events.c.id)).where(events.c.status == PENDING)
+        # `id + 0`: not the primary key's order, which PostgreSQL would walk from the oldest (done) event
+        # to the first pending one — through the whole retained history when the queue is recent. So the
+        # status index finds the pending rows, and only they are read (SQLite: from the index alone).
+        first_pending = select(func.min(events.c.id + 0)).where(events.c.status == PENDING)
         # member_id is not in the index: an installed portal's counts read the queue's rows (not history)
         counted, first_pending = counted.where(*self._own()), first_pending.where(*self._own())
         # Ids grow with the time an event was received, so the lowest pending id is the oldest waiting.
