@@ -40,9 +40,12 @@ class PortalAdmins:
     def admit(self, member_id: str, auth_id: str) -> PortalAdmin:
         """The administrator behind `auth_id` on the installed portal `member_id`, or AdmissionRefused."""
         record = self._portals.get(member_id) if 0 < len(member_id) <= 64 else None
-        if record is None or record.status != ACTIVE:
-            raise AdmissionRefused("this portal has not installed b24rules (or uninstalled it)")
+        if record is None:
+            raise AdmissionRefused("this portal has not installed b24rules")
         domain = record.domain
+        if record.status != ACTIVE:  # uninstalled, or its tokens cannot be renewed: reinstall first
+            reason = f"b24rules is {record.status} on {domain}: reinstall it there"
+            raise AdmissionRefused(reason, 403, domain)
         if not auth_id or len(auth_id) > MAX_TOKEN_CHARS:
             raise AdmissionRefused(MISSING_AUTH, 403, domain)
         portal = self._connect(record.member_id, record.client_endpoint, FixedToken(auth_id))

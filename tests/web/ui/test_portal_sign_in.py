@@ -177,8 +177,8 @@ def test_an_administrators_token_of_another_portal_is_refused_whatever_endpoint_
     assert calls(beta) == []  # never at the one the request named
 
 
-def test_an_unknown_or_missing_member_id_is_refused_without_asking_anyone(
-    client: FlaskClient, sandboxes: dict[str, SandboxServer]
+def test_an_unknown_missing_or_uninstalled_portal_is_refused_without_asking_anyone(
+    client: FlaskClient, sandboxes: dict[str, SandboxServer], resources: Resources
 ) -> None:
     unknown = open_app(client, page_form(sandboxes[ALPHA], ADMIN, member_id="c" * 32))
     missing = open_app(client, page_form(sandboxes[ALPHA], ADMIN, member_id=""))
@@ -188,6 +188,11 @@ def test_an_unknown_or_missing_member_id_is_refused_without_asking_anyone(
         assert "this portal has not installed b24rules" in answer.text
         assert "frame-ancestors 'none'" in answer.headers["Content-Security-Policy"]
     assert calls(sandboxes[ALPHA]) == calls(sandboxes[BETA]) == []
+    make_application(resources).portals.uninstall(member(ALPHA), datetime.now(UTC))
+    gone = open_app(client, page_form(sandboxes[ALPHA], ADMIN))
+    assert gone.status_code == 403
+    assert f"b24rules is uninstalled on {ALPHA}: reinstall it there" in gone.text
+    assert calls(sandboxes[ALPHA]) == []
 
 
 def test_a_portal_administrator_sees_and_acts_on_their_own_portal_only(
