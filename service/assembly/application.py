@@ -6,6 +6,8 @@ import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from sqlalchemy import Engine
+
 from service.assembly.resources import Resources
 from service.bitrix.auth import OAuthAuth, TokenSource
 from service.bitrix.client import BitrixClient
@@ -17,6 +19,7 @@ from service.operations.subscription import Subscriber
 from service.pipeline.offline import OfflinePoller
 from service.plumbing.clock import utcnow
 from service.plumbing.sentry import capture_failure
+from service.plumbing.settings import Settings
 from service.store.offline import OfflineInbox
 from service.store.portals import UNINSTALLED, Portals
 from service.store.sealing import Sealer
@@ -34,11 +37,15 @@ class Application:
 
 
 def make_application(resources: Resources) -> Application:
-    settings = resources.settings
+    return application_on(resources.settings, resources.engine)
+
+
+def application_on(settings: Settings, engine: Engine) -> Application:
+    """The application from settings and a database alone (`doctor` builds no other resources)."""
     settings.require_application()
     assert settings.b24_encryption_key is not None
     assert settings.b24_app_client_secret is not None
-    portals = Portals(resources.engine, Sealer(settings.b24_encryption_key.get_secret_value()))
+    portals = Portals(engine, Sealer(settings.b24_encryption_key.get_secret_value()))
     oauth = OAuthServer(
         settings.b24_app_client_id or "",
         settings.b24_app_client_secret.get_secret_value(),
@@ -57,7 +64,18 @@ def portal_client(
     resources: Resources, app: Application, client_endpoint: str, member_id: str, tokens: TokenSource | None
 ) -> BitrixClient:
     """A client for one installed portal: its OAuth token and its own rate bucket (keyed by its host)."""
-    from service.assembly.wiring import counted_client, shared_limiter
+    return client_on(resources.settings, resources.engine, app, client_endpoint, member_id, tokens)
+
+
+def client_on(
+    settings: Settings,
+    engine: Engine,
+    app: Application,
+    client_endpoint: str,
+    member_id: str,
+    tokens: TokenSource | None,
+) -> BitrixClient:
+    from service.assembly.wiring import counted_client, limiter_on
 
     if tokens is None:
         record = app.portals.get(member_id)
@@ -65,7 +83,7 @@ def portal_client(
         tokens = PortalTokens(
             app.portals, member_id, server_endpoint, app.oauth, on_needs_reinstall=_report_reinstall
         )
-    limiter = shared_limiter(resources, urlsplit(client_endpoint).netloc.lower())
+    limiter = limiter_on(settings, engine, urlsplit(client_endpoint).netloc.lower())
     return counted_client(OAuthAuth(client_endpoint, tokens), limiter)
 
 

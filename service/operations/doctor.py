@@ -1,79 +1,29 @@
 """`b24rules doctor`: everything a deployment needs, checked one by one, each failure with its fix.
 
-A registry of small checks in order; each reads what it needs from a shared `Findings` (settings,
-database, portal answers), so the portal is asked once. A check whose prerequisite failed is skipped
-(and counts as not passed). No check raises: an unexpected error is that check's failure, in one line.
+A registry of small checks in order (`checkup.Findings` carries what earlier ones found, so the portal is
+asked once). First the deployment (settings, database, rules); then the portal: the webhook portal, or in
+application mode every installed portal (or the one `--portal` names), each in its own section with its
+own answers and rows (`doctorportal.py`). A check whose prerequisite failed is skipped (and counts as not
+passed). No check raises: an unexpected error is that check's failure, in one line.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
 
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from service.bitrix.portal import PortalGateway
-from service.core.bitrix import BitrixError, Reply
-from service.core.bitrix.rights import ADMIN_FIX, SCOPE_FIX
 from service.core.redaction import Redactor, webhook_secrets
 from service.core.ruletests import run_inline_tests
+from service.operations.checkup import Fail, Findings, InstalledPortals, Result, Section, Skip
+from service.operations.doctorportal import INSTALLED_PORTAL_CHECKS, WEBHOOK_PORTAL_CHECKS, Check
 from service.plumbing.rulesource import RulesDirError, portal_folders, read_rule_layers
-from service.plumbing.settings import ConfigError, Settings, load_settings
-from service.store.breakers import Breakers
-from service.store.eventlog import events
-from service.store.journal import Journal
+from service.plumbing.settings import ConfigError, load_settings
 from service.store.schema import MIGRATIONS, current_version
 
-MAX_SKEW = timedelta(seconds=60)
-
-
-def make_url_host(url: str | None) -> str:
-    return urlsplit(url or "").hostname or "the portal"
-
-
-QUIET_WARNING = timedelta(days=7)
-
-
-@dataclass(frozen=True)
-class Result:
-    name: str
-    status: str  # "pass" | "fail" | "skip"
-    detail: str
-    fix: str = ""
-
-
-class Skip(Exception):
-    """A prerequisite failed; the message names it."""
-
-
-class Fail(Exception):
-    def __init__(self, detail: str, fix: str) -> None:
-        super().__init__(detail)
-        self.fix = fix
-
-
-@dataclass
-class Findings:
-    """What the checks found so far; later checks read what earlier ones stored."""
-
-    make_gateway: Callable[[Settings, Engine], PortalGateway]
-    clock: Callable[[], datetime]
-    settings: Settings | None = None
-    engine: Engine | None = None
-    gateway: PortalGateway | None = None
-    rights: Mapping[str, Reply | BitrixError] = field(default_factory=dict)
-    redactor: Redactor = field(default_factory=Redactor)
-
-    def need(self, attribute: str, prerequisite: str) -> Any:
-        value = getattr(self, attribute)
-        if value is None or value == {}:
-            raise Skip(f"skipped: {prerequisite} failed")
-        return value
+WEBHOOK_ONLY = "--portal is for application mode (B24_APP_CLIENT_ID); webhook mode has one portal"
 
 
 def _settings(found: Findings) -> str:
@@ -83,13 +33,15 @@ def _settings(found: Findings) -> str:
             settings.require_webhook()
     except ConfigError as error:
         raise Fail(str(error), "set the variables named above (docs/deploy.md, Settings)") from None
+    if found.portal_key and not settings.app_mode:
+        raise Fail(WEBHOOK_ONLY, "run `b24rules doctor` without --portal")
     found.settings = settings
     found.redactor = Redactor(webhook_secrets(settings.webhook_url))
     return "valid (application mode)" if settings.app_mode else "valid"
 
 
 def _database(found: Findings) -> str:
-    settings: Settings = found.need("settings", "settings")
+    settings = found.need("settings", "settings")
     url = make_url(settings.b24_database_url)
     if url.get_backend_name() == "sqlite" and not Path(url.database or "").exists():
         raise Fail(f"no database file at {url.database}", "check B24_DATABASE_URL, or start `b24rules serve`")
@@ -105,59 +57,9 @@ def _database(found: Findings) -> str:
     return f"{engine.dialect.name}, schema version {version}"
 
 
-def _portal(found: Findings) -> str:
-    settings: Settings = found.need("settings", "settings")
-    engine: Engine = found.need("engine", "database")
-    if settings.app_mode:
-        raise Skip("skipped: application mode (check each portal with `b24rules portals --check`)")
-    found.gateway = found.make_gateway(settings, engine)
-    try:
-        found.rights = found.gateway.ask_rights()
-    except BitrixError as error:
-        fix = "check B24_WEBHOOK_URL's host and that this machine can reach it over HTTPS"
-        if error.status == 401:
-            fix = "the webhook is not accepted: copy the incoming webhook's URL again into B24_WEBHOOK_URL"
-        raise Fail(error.headline, fix) from None
-    return f"{make_url_host(settings.webhook_url)} answers"
-
-
-def _credentials(found: Findings) -> str:
-    profile = found.need("rights", "portal")["profile"]
-    if isinstance(profile, BitrixError):
-        raise Fail(profile.headline, "copy the incoming webhook's URL again into B24_WEBHOOK_URL")
-    user = profile.result if isinstance(profile.result, dict) else {}
-    return f"the webhook acts as user {user.get('ID', '?')} {user.get('NAME', '')}".rstrip()
-
-
-def _scope(found: Findings) -> str:
-    answers = found.need("rights", "portal")
-    scopes = answers["scope"]
-    granted = scopes.result if isinstance(scopes, Reply) and isinstance(scopes.result, list) else []
-    if "task" not in granted or isinstance(answers["tasks"], BitrixError):
-        raise Fail(f"scopes: {', '.join(map(str, granted)) or 'none'}", SCOPE_FIX)
-    return "task"
-
-
-def _administrator(found: Findings) -> str:
-    profile = found.need("rights", "portal")["profile"]
-    user = profile.result if isinstance(profile, Reply) and isinstance(profile.result, dict) else {}
-    if user.get("ADMIN") is not True:
-        raise Fail(f"user {user.get('ID', '?')} is not a Bitrix24 administrator", ADMIN_FIX)
-    return f"user {user.get('ID')} is an administrator"
-
-
-def _clock(found: Findings) -> str:
-    gateway: PortalGateway = found.need("gateway", "portal")
-    skew = gateway.server_time() - found.clock()
-    if abs(skew) > MAX_SKEW:
-        fix = "synchronise this machine's clock (NTP); rules on dates and the sweep need the two to agree"
-        raise Fail(f"this machine's clock is {-skew.total_seconds():+.0f} s off the portal's", fix)
-    return f"{-skew.total_seconds():+.0f} s against the portal"
-
-
 def _rules(found: Findings) -> str:
     """The shared rule set, and each portal folder's effective set (`rules/portals/<portal>/`)."""
-    settings: Settings = found.need("settings", "settings")
+    settings = found.need("settings", "settings")
     folder = settings.b24_rules_dir
     try:
         portals = portal_folders(folder)
@@ -185,55 +87,53 @@ def _rule_set(folder: Path, portal: tuple[str, ...], where: str) -> int:
     return len(loaded.ruleset.rules)
 
 
-def _last_event(found: Findings) -> str:
-    engine: Engine = found.need("engine", "database")
-    with engine.connect() as connection:
-        newest = connection.scalar(select(func.max(events.c.received_at)))
-    if newest is None:
-        return "none received yet"
-    age = found.clock() - newest
-    if age > QUIET_WARNING:
-        fix = "check the outgoing webhook's handler URL (…/bitrix24/events) and that it is reachable"
-        raise Fail(f"the last event arrived {newest.isoformat(timespec='seconds')}, {age.days} days ago", fix)
-    return f"{newest.isoformat(timespec='seconds')} ({int(age.total_seconds())} s ago)"
+def _portals(found: Findings) -> str:
+    """Application mode: which installed portals the sections below check."""
+    settings = found.need("settings", "settings")
+    engine = found.need("engine", "database")
+    assert found.open_portals is not None
+    installed = found.open_portals(settings, engine)
+    try:
+        chosen = installed.chosen(found.portal_key)
+    except ValueError as error:
+        raise Fail(str(error), "see `b24rules portals`; install the application (docs/deploy.md)") from None
+    found.installed = installed
+    found.chosen = chosen
+    return f"{len(chosen)} installed portal(s): {', '.join(p.domain for p in chosen)}"
 
 
-def _dead_letters(found: Findings) -> str:
-    engine: Engine = found.need("engine", "database")
-    dead = Journal(engine).stats(found.clock()).dead
-    if dead:
-        fix = "see them with `b24rules dead-letters`, fix the cause, retry with `b24rules replay --failed`"
-        raise Fail(f"{dead} event(s) waiting as dead letters", fix)
-    return "none"
-
-
-def _tripped(found: Findings) -> str:
-    engine: Engine = found.need("engine", "database")
-    tripped = Breakers(engine).tripped()
-    if tripped:
-        fix = "review `b24rules audit --outcome tripped`, then `b24rules rearm RULE`"
-        raise Fail(f"tripped to shadow: {', '.join(tripped)}", fix)
-    return "none"
-
-
-CHECKS: tuple[tuple[str, Callable[[Findings], str]], ...] = (
+DEPLOYMENT_CHECKS: tuple[Check, ...] = (
     ("settings", _settings),
     ("database", _database),
-    ("portal reachable", _portal),
-    ("credentials", _credentials),
-    ("scope task", _scope),
-    ("administrator", _administrator),
-    ("clock", _clock),
     ("rules", _rules),
-    ("last event", _last_event),
-    ("dead letters", _dead_letters),
-    ("rules tripped", _tripped),
 )
 
 
-def run_checks(found: Findings) -> list[Result]:
+def run_checks(found: Findings) -> list[Section]:
+    """The deployment's section, then one per portal checked (application mode); the webhook portal's
+    checks join the deployment's section."""
+    deployment = _run(DEPLOYMENT_CHECKS, found)
+    sections = [Section("", deployment)]
+    try:
+        if found.settings is None or not found.settings.app_mode or found.open_portals is None:
+            deployment.extend(_run(WEBHOOK_PORTAL_CHECKS, found))
+            return sections
+        deployment.extend(_run((("portals", _portals),), found))
+        installed: InstalledPortals | None = found.installed
+        for record in found.chosen if installed else []:
+            portal = replace(found, portal=record, active=None, gateway=None, rights={})
+            sections.append(
+                Section(f"portal {record.domain} ({record.member_id})", _run(INSTALLED_PORTAL_CHECKS, portal))
+            )
+        return sections
+    finally:
+        if found.engine is not None:
+            found.engine.dispose()
+
+
+def _run(checks: tuple[Check, ...], found: Findings) -> list[Result]:
     results = []
-    for name, check in CHECKS:
+    for name, check in checks:
         try:
             results.append(Result(name, "pass", check(found)))
         except Skip as skipped:
@@ -244,6 +144,4 @@ def run_checks(found: Findings) -> list[Result]:
             line = (str(error).strip().splitlines() or [""])[0]
             detail = found.redactor.text(f"{type(error).__name__}: {line}")
             results.append(Result(name, "fail", detail, "see the message; docs/operations.md (doctor)"))
-    if found.engine is not None:
-        found.engine.dispose()
     return results

@@ -120,3 +120,11 @@ def test_broken_rules_and_bad_settings_say_what_to_fix(healthy: Rig) -> None:
     assert "no database file" in line(missing, "database")
     assert "Traceback" not in missing.output
     assert not Path("/nonexistent/folder/db.sqlite3").exists()  # never created
+
+
+def test_portal_is_refused_in_webhook_mode(healthy: Rig) -> None:
+    settings = healthy.resources.settings
+    env = {"B24_WEBHOOK_URL": healthy.sandbox.webhook_url, "B24_DATABASE_URL": settings.b24_database_url}
+    result = CliRunner().invoke(cli, ["doctor", "--portal", "acme.bitrix24.com"], env=env)
+    assert result.exit_code == 1
+    assert "--portal is for application mode" in line(result, "settings")
