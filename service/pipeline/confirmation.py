@@ -52,11 +52,15 @@ class Confirmer:
         return self._settle(present, now)
 
     def _settle(self, present: Mapping[int, Present], now: datetime) -> dict[int, str]:
+        verdicts = [
+            (record, settle(record.outcome, record.item_id, present[record.task_id]))
+            for record in self._audit.unsettled(list(present))
+        ]
+        outcomes = [(record.id, v.outcome, _noted(v.note, record.error)) for record, v in verdicts]
+        changed = self._audit.set_outcomes(outcomes, now)  # one transaction for all of them
         settled: dict[int, str] = {}
-        for record in self._audit.unsettled(list(present)):
-            verdict = settle(record.outcome, record.item_id, present[record.task_id])
-            error = f"{verdict.note} ({record.error})" if record.error else verdict.note
-            if self._audit.set_outcome(record.id, verdict.outcome, now, error=error):
+        for record, verdict in verdicts:
+            if record.id in changed:
                 settled[record.id] = verdict.outcome
                 metrics.DELETIONS.labels(rule=record.rule, outcome=verdict.outcome).inc()
                 log.info(
@@ -65,6 +69,10 @@ class Confirmer:
                            "was": record.outcome, "outcome": verdict.outcome},
                 )  # fmt: skip
         return settled
+
+
+def _noted(note: str, error: str | None) -> str:
+    return f"{note} ({error})" if error else note
 
 
 def _ids(entries: Sequence[Mapping[str, object]]) -> list[int]:

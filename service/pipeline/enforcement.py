@@ -80,16 +80,16 @@ class Enforcer:
             rule: max(0, self._max_per_hour - self._audit.count_deleted_since(rule, hour_ago))
             for rule in enforcing
         }
+        # A retry finishes its own work, and a sweep or replay is no portal event: neither is an echo.
+        fresh = [item for item in evaluated if not item.claim.attempts and "event" in item.claim.sources]
+        pairs = [(item.claim.task_id, d.rule) for item in fresh for d in item.evaluation.deletions]
+        last = self._audit.last_deletions(pairs, now - ECHO_WINDOW)
         echo = set()
-        for item in evaluated:
-            # A retry finishes its own work, and a sweep or replay is no portal event: neither is an echo.
-            if item.claim.attempts or "event" not in item.claim.sources:
-                continue
-            first_seen = item.claim.first_received_at
+        for item in fresh:
             for rule in {d.rule for d in item.evaluation.deletions}:
-                last = self._audit.last_deletion_at(item.claim.task_id, rule, now - ECHO_WINDOW)
+                deleted_at = last.get((item.claim.task_id, rule))
                 # An echo: every event of this claim arrived after our own deletion, moments ago.
-                if last is not None and last <= first_seen:
+                if deleted_at is not None and deleted_at <= item.claim.first_received_at:
                     echo.add((item.claim.task_id, rule))
         return policy.Brakes(
             dry_run=self._dry_run,
@@ -119,14 +119,16 @@ class Enforcer:
             answers: dict[tuple[int, int], object] = dict(self._gateway.delete(items))
         except Exception as error:  # the request itself broke down: whether it ran is unknown
             answers = dict.fromkeys(items, error)
+        settled = []
         for action, audit_id in sending:
-            key = (action.deletion.task_id, action.deletion.item_id)
+            key = _key(action)
             answer = answers.get(key)
-            outcome = sent_outcome(answer)
-            self._audit.set_outcome(audit_id, outcome, now, error=describe_answer(answer))
-            if outcome == "deleted":
-                metrics.DELETIONS.labels(rule=action.deletion.rule, outcome=outcome).inc()
-            sent.outcomes[key] = outcome
+            outcome = sent.outcomes[key] = sent_outcome(answer)
+            settled.append((audit_id, outcome, describe_answer(answer)))
+        self._audit.set_outcomes(settled, now)  # the round's outcomes in one transaction
+        for action, _ in sending:
+            if sent.outcomes[_key(action)] == "deleted":
+                metrics.DELETIONS.labels(rule=action.deletion.rule, outcome="deleted").inc()
         self._confirm(sending, answers, sent, now)
         return sent
 

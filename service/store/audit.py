@@ -18,115 +18,34 @@ is unknown, so it is left for a person to check (`abort_restore` makes it restor
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import (
-    JSON,
-    BigInteger,
-    CheckConstraint,
-    Column,
-    Engine,
-    Index,
-    String,
-    Table,
-    Text,
-    func,
-    insert,
-    select,
-    update,
-)
+from sqlalchemy import Engine, func, insert, select, update
 
 from service.core.settling import REFUSED, UNCONFIRMED, UNSETTLED
-from service.store.db import Id, UtcDateTime, metadata, reading
-
-DRAFT_OUTCOMES = ("pending", "shadow", "dry-run", "tripped", "skipped")
-FINAL_OUTCOMES = ("deleted", "gone", "failed")
-ALL_OUTCOMES = DRAFT_OUTCOMES + FINAL_OUTCOMES + (UNCONFIRMED, REFUSED)
-RESTORE_STATES = ("restoring", "restored")
-# What the per-hour budget and the self-echo guard count: deletions sent, about to be sent, or maybe done.
-DELETING = ("pending", UNCONFIRMED, "deleted")
-
-audit_log = Table(
-    "audit_log",
-    metadata,
-    Column("id", Id, primary_key=True, autoincrement=True),
-    Column("task_id", BigInteger, nullable=False),
-    Column("item_id", BigInteger, nullable=False),  # the time entry (task.elapseditem) id
-    Column("rule", String(100), nullable=False),
-    Column("ruleset_version", String(64), nullable=False),
-    Column("mode", String(16), nullable=False),
-    Column("outcome", String(16), nullable=False),
-    Column("entry", JSON, nullable=False),
-    Column("trace", JSON, nullable=False),
-    Column("reason", Text, nullable=False),
-    Column("cause", String(255), nullable=False),
-    Column("created_at", UtcDateTime(), nullable=False),
-    Column("updated_at", UtcDateTime(), nullable=False),
-    Column("error", Text),
-    Column("restore_state", String(16)),  # NULL, restoring, restored
-    Column("restored_item_id", BigInteger),
-    Column("restored_at", UtcDateTime()),
-    # The installed portal the row's task belongs to ('' = the webhook portal): task ids repeat across
-    # portals, so a row is settled only by a read of its own portal (schema version 5).
-    Column("portal", String(64), nullable=False, server_default=""),
-    CheckConstraint(f"outcome IN {ALL_OUTCOMES!r}", name="audit_outcome"),
-    Index("audit_by_task", "task_id", "created_at"),
-    Index("audit_by_rule", "rule", "created_at"),
-    Index("audit_by_time", "created_at"),
-    # The status page (schema version 4): newest-first pages of one rule, outcome or restore state, and
-    # the last 24 h counted per hour, rule and outcome from the index alone.
-    Index("audit_by_rule_id", "rule", "id"),
-    Index("audit_by_outcome", "outcome", "id"),
-    Index("audit_by_restore_state", "restore_state", "id"),
-    Index("audit_hits", "created_at", "rule", "outcome"),
+from service.store.auditrows import (
+    ALL_OUTCOMES,
+    DELETING,
+    DRAFT_OUTCOMES,
+    FINAL_OUTCOMES,
+    RESTORE_STATES,
+    AuditDraft,
+    AuditRecord,
+    audit_log,
 )
+from service.store.db import is_sqlite, reading
 
-
-@dataclass(frozen=True)
-class AuditDraft:
-    task_id: int
-    item_id: int
-    rule: str
-    ruleset_version: str
-    mode: str
-    outcome: str  # one of DRAFT_OUTCOMES
-    entry: dict[str, Any]
-    trace: list[dict[str, Any]]
-    reason: str
-    cause: str  # e.g. "event:12,13" or "sweep"
-
-
-@dataclass(frozen=True)
-class AuditRecord:
-    id: int
-    task_id: int
-    item_id: int
-    rule: str
-    ruleset_version: str
-    mode: str
-    outcome: str
-    entry: dict[str, Any]
-    trace: list[dict[str, Any]]
-    reason: str
-    cause: str
-    created_at: datetime
-    updated_at: datetime
-    error: str | None
-    restore_state: str | None
-    restored_item_id: int | None
-    restored_at: datetime | None
-    portal: str = ""
-
-    @property
-    def shown_outcome(self) -> str:
-        """What `audit` shows: a deleted record that was restored (or is being restored) says so."""
-        return self.restore_state or self.outcome
-
-    @classmethod
-    def from_row(cls, row: Any) -> AuditRecord:
-        return cls(**{column.name: row._mapping[column] for column in audit_log.columns})
+__all__ = [
+    "ALL_OUTCOMES",
+    "DRAFT_OUTCOMES",
+    "FINAL_OUTCOMES",
+    "RESTORE_STATES",
+    "AuditDraft",
+    "AuditLog",
+    "AuditRecord",
+    "audit_log",
+]
 
 
 class AuditLog:
@@ -140,30 +59,47 @@ class AuditLog:
         return self._portal
 
     def record(self, entries: Sequence[AuditDraft], now: datetime) -> list[int]:
-        """Write the decisions (one transaction); return their ids in the same order."""
+        """Write the decisions (one transaction, one multi-row INSERT); return their ids in the same order."""
         for draft in entries:
             if draft.outcome not in DRAFT_OUTCOMES:
                 raise ValueError(f"a decision is recorded as one of {DRAFT_OUTCOMES}, not {draft.outcome!r}")
-        ids: list[int] = []
+        if not entries:
+            return []
+        rows = [dict(vars(draft), created_at=now, updated_at=now, portal=self._portal) for draft in entries]
+        # SQLite numbers a multi-row INSERT's rows in VALUES order, so its ids are sorted instead; asked
+        # to promise the order there, SQLAlchemy would send one INSERT per row. PostgreSQL keeps it in one.
+        sqlite = is_sqlite(self._engine)
+        statement = insert(audit_log).returning(audit_log.c.id, sort_by_parameter_order=not sqlite)
         with self._engine.begin() as connection:
-            for draft in entries:
-                values = dict(vars(draft), created_at=now, updated_at=now, portal=self._portal)
-                statement = insert(audit_log).values(**values).returning(audit_log.c.id)
-                ids.append(int(connection.execute(statement).scalar_one()))
-        return ids
+            ids = [int(audit_id) for audit_id in connection.scalars(statement, rows)]
+        return sorted(ids) if sqlite else ids
 
     def set_outcome(self, audit_id: int, outcome: str, now: datetime, error: str | None = None) -> bool:
         """Record what happened to a deletion not settled yet: deleted, gone, failed, or still unknown
         (unconfirmed, refused). False when the row was settled already (or was never a deletion)."""
-        if outcome not in (*FINAL_OUTCOMES, UNCONFIRMED, REFUSED):
-            raise ValueError(f"a deletion ends as one of {FINAL_OUTCOMES}, not {outcome!r}")
-        statement = (
-            update(audit_log)
-            .where(audit_log.c.id == audit_id, audit_log.c.outcome.in_(UNSETTLED))
-            .values(outcome=outcome, error=error, updated_at=now)
-        )
+        return audit_id in self.set_outcomes([(audit_id, outcome, error)], now)
+
+    def set_outcomes(self, outcomes: Sequence[tuple[int, str, str | None]], now: datetime) -> set[int]:
+        """`set_outcome` for (audit id, outcome, error) of a round's deletions in ONE transaction, one
+        UPDATE per distinct outcome and error; the ids of the rows it changed."""
+        groups: dict[tuple[str, str | None], list[int]] = {}
+        for audit_id, outcome, error in outcomes:
+            if outcome not in (*FINAL_OUTCOMES, UNCONFIRMED, REFUSED):
+                raise ValueError(f"a deletion ends as one of {FINAL_OUTCOMES}, not {outcome!r}")
+            groups.setdefault((outcome, error), []).append(audit_id)
+        changed: set[int] = set()
+        if not groups:
+            return changed
         with self._engine.begin() as connection:
-            return bool(connection.execute(statement).rowcount)
+            for (outcome, error), ids in groups.items():
+                statement = (
+                    update(audit_log)
+                    .where(audit_log.c.id.in_(sorted(ids)), audit_log.c.outcome.in_(UNSETTLED))
+                    .values(outcome=outcome, error=error, updated_at=now)
+                    .returning(audit_log.c.id)
+                )
+                changed.update(int(audit_id) for audit_id in connection.scalars(statement))
+        return changed
 
     def unsettled(self, task_ids: Sequence[int]) -> list[AuditRecord]:
         """The rows of these tasks whose deletion is not settled yet (pending, unconfirmed, refused)."""
@@ -233,12 +169,30 @@ class AuditLog:
 
     def last_deletion_at(self, task_id: int, rule: str, since: datetime) -> datetime | None:
         """When `rule` last deleted (or began deleting) on `task_id`, if it did since `since`."""
-        statement = select(func.max(audit_log.c.created_at)).where(
-            audit_log.c.task_id == task_id, *self._deleting(rule, since)
+        return self.last_deletions([(task_id, rule)], since).get((task_id, rule))
+
+    def last_deletions(
+        self, pairs: Sequence[tuple[int, str]], since: datetime
+    ) -> dict[tuple[int, str], datetime]:
+        """`last_deletion_at` for many (task id, rule) pairs in one query; those with none are absent."""
+        if not pairs:
+            return {}
+        wanted = set(pairs)
+        statement = (
+            select(audit_log.c.task_id, audit_log.c.rule, func.max(audit_log.c.created_at))
+            .where(
+                audit_log.c.portal == self._portal,  # as `_deleting`: this portal's rows only
+                audit_log.c.task_id.in_(sorted({task_id for task_id, _ in wanted})),
+                audit_log.c.rule.in_(sorted({rule for _, rule in wanted})),
+                audit_log.c.outcome.in_(DELETING),
+                audit_log.c.created_at >= since,
+            )
+            .group_by(audit_log.c.task_id, audit_log.c.rule)
         )
         with reading(self._engine) as connection:
-            value = connection.scalar(statement)
-        return value if isinstance(value, datetime) or value is None else None
+            rows = connection.execute(statement).all()
+        found = {(int(task_id), str(rule)): at for task_id, rule, at in rows}
+        return {pair: at for pair, at in found.items() if pair in wanted and isinstance(at, datetime)}
 
     def restored_items(self, task_ids: Sequence[int]) -> set[tuple[int, int]]:
         """(task id, new item id) of the entries `restore` re-created on these tasks."""

@@ -1,8 +1,9 @@
 """Leasing tasks for evaluation: claim a task's events under one lease, then finish or extend it.
 
-A claim takes a row in `task_leases` with one atomic upsert that succeeds only when the task has no
-lease or an expired one (`INSERT … ON CONFLICT DO UPDATE … WHERE expires_at <= now RETURNING`, the same
-SQL on SQLite ≥ 3.35 and PostgreSQL), then moves the task's claimable events to `processing`. Claimable
+A claim takes a row in `task_leases` per task with one atomic upsert for the whole round that takes
+a row only when the task has no lease or an expired one (`INSERT … ON CONFLICT DO UPDATE … WHERE
+expires_at <= now RETURNING`, SQLite ≥ 3.35 and PostgreSQL), then moves the claimable events of the
+tasks it got to `processing` with one UPDATE (`leasing.py`). Claimable
 means pending and due, or `processing` under a lease that expired — a worker that died mid-evaluation;
 such events count one attempt, so an event that kills its worker every time ends up dead-lettered
 instead of looping forever.
@@ -26,12 +27,13 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, func, or_, select, text, update
+from sqlalchemy import Connection, and_, func, or_, select, text, update
 
-from service.store.db import installation_lock_space, is_sqlite, upsert
-from service.store.eventlog import PENDING, PROCESSING, EventRecord, events, task_leases
+from service.store import leasing
+from service.store.db import installation_lock_space, is_sqlite
+from service.store.eventlog import PROCESSING, EventRecord, events, task_leases
+from service.store.leasing import LEASE_LOST as LEASE_LOST  # where callers have always found it
 
-LEASE_LOST = "lease expired before the evaluation finished (worker lost)"
 CANDIDATES_PER_TASK = 4  # look further than max_tasks: other claimers may be taking the first ones
 _CLAIM_LOCKS = "b24rules.claim"  # the advisory lock space of task claims (see installation_lock_space)
 
@@ -98,22 +100,24 @@ def claim_tasks(
             break
         if try_lock(connection, portal, task_id):
             chosen.append(task_id)
-    taken = (take_task(connection, portal, task_id, owner, now, now + lease) for task_id in sorted(chosen))
-    return [claim for claim in taken if claim is not None]
+    return take_tasks(connection, portal, sorted(chosen), owner, now, now + lease)
 
 
-def take_task(
-    connection: Connection, portal: str, task_id: int, owner: str, now: datetime, expires_at: datetime
-) -> Claim | None:
-    """Lease one task (try-locked first on PostgreSQL) and move its claimable events to `processing`;
-    None if another worker holds it or has finished it since it was found."""
-    if not _take_lease(connection, portal, task_id, owner, now, expires_at):
-        return None
-    rows = _take_events(connection, portal, task_id, owner, now)
-    if rows:
-        return _claim(portal, task_id, rows, owner, expires_at)
-    _drop_lease(connection, portal, task_id, owner)  # another worker finished it since we looked
-    return None
+def take_tasks(
+    connection: Connection,
+    portal: str,
+    task_ids: Sequence[int],
+    owner: str,
+    now: datetime,
+    expires_at: datetime,
+) -> list[Claim]:
+    """Lease these tasks (try-locked first on PostgreSQL) with one upsert and move their claimable
+    events to `processing` with one UPDATE (`leasing.py`); in task id order. A task another worker
+    holds is skipped; one whose events another worker finished since it was found gives its lease back."""
+    taken = leasing.take_leases(connection, portal, task_ids, owner, now, expires_at)
+    records = leasing.take_events(connection, portal, taken, owner, now)
+    leasing.drop_leases(connection, portal, [task_id for task_id in taken if task_id not in records], owner)
+    return [_claim(portal, task_id, records[task_id], owner, expires_at) for task_id in sorted(records)]
 
 
 def finish(connection: Connection, claim: Claim, values: dict[str, Any]) -> bool:
@@ -190,7 +194,8 @@ def candidates(
     query = (
         select(events.c.task_id)
         .select_from(events.outerjoin(leases, lease_of))
-        .where(_claimable(now, portal), or_(leases.c.task_id.is_(None), leases.c.expires_at <= now))
+        .where(leasing.claimable(now, portal or None))
+        .where(or_(leases.c.task_id.is_(None), leases.c.expires_at <= now))
         .group_by(events.c.task_id)
         .order_by(func.min(events.c.id))
         .limit(limit)
@@ -218,14 +223,6 @@ def _idle(connection: Connection, now: datetime, quiet: QuietWindow, portal: str
     return len(recent) <= quiet.idle
 
 
-def _claimable(now: datetime, portal: str) -> Any:
-    due = and_(events.c.status == PENDING, events.c.available_at <= now)
-    claimable = or_(due, events.c.status == PROCESSING)
-    # The journal keeps the portal an event came from in `member_id` (auth[member_id]); in webhook mode
-    # there is one portal and every event is its own.
-    return and_(claimable, events.c.member_id == portal) if portal else claimable
-
-
 def try_lock(connection: Connection, portal: str, task_id: int) -> bool:
     if is_sqlite(connection):
         return True  # BEGIN IMMEDIATE: this transaction is the only writer
@@ -233,38 +230,6 @@ def try_lock(connection: Connection, portal: str, task_id: int) -> bool:
     sql = text(f"SELECT pg_try_advisory_xact_lock({installation_lock_space(':space')}, :key)")
     # Task ids are per portal: the portal is part of the lock space, like the schema.
     return bool(connection.scalar(sql, {"space": f"{_CLAIM_LOCKS}:{portal}", "key": key}))
-
-
-def _take_lease(
-    connection: Connection, portal: str, task_id: int, owner: str, now: datetime, expires_at: datetime
-) -> bool:
-    statement = upsert(connection, task_leases).values(
-        portal=portal, task_id=task_id, owner=owner, expires_at=expires_at
-    )
-    statement = statement.on_conflict_do_update(
-        index_elements=[task_leases.c.portal, task_leases.c.task_id],
-        set_={"owner": statement.excluded.owner, "expires_at": statement.excluded.expires_at},
-        where=task_leases.c.expires_at <= now,
-    )
-    return connection.execute(statement.returning(task_leases.c.task_id)).first() is not None
-
-
-def _take_events(
-    connection: Connection, portal: str, task_id: int, owner: str, now: datetime
-) -> list[EventRecord]:
-    orphaned = events.c.status == PROCESSING
-    statement = (
-        update(events)
-        .where(events.c.task_id == task_id, _claimable(now, portal))
-        .values(
-            status=PROCESSING,
-            owner=owner,
-            attempts=case((orphaned, events.c.attempts + 1), else_=events.c.attempts),
-            last_error=case((orphaned, LEASE_LOST), else_=events.c.last_error),
-        )
-        .returning(*events.columns)
-    )
-    return sorted(map(EventRecord.from_columns, connection.execute(statement)), key=lambda r: r.id)
 
 
 def _drop_lease(connection: Connection, portal: str, task_id: int, owner: str) -> bool:

@@ -43,14 +43,16 @@ class DecidedTasks:
         """(task id, task fields, previous status) of each task the rules just decided on."""
         if not tasks:
             return
-        with self._engine.begin() as connection:
-            for task_id, task, previous in tasks:
-                values = {"task": dict(task), "previous_status": previous, "decided_at": now}
-                statement = upsert(connection, decided_tasks).values(
-                    portal=self._portal, task_id=task_id, **values
-                )
-                keys = [decided_tasks.c.portal, decided_tasks.c.task_id]
-                connection.execute(statement.on_conflict_do_update(index_elements=keys, set_=values))
+        rows = [
+            {"portal": self._portal, "task_id": task_id, "task": dict(task), "previous_status": previous,
+             "decided_at": now}
+            for task_id, task, previous in sorted(tasks, key=lambda row: row[0])  # key order: no deadlock
+        ]  # fmt: skip
+        with self._engine.begin() as connection:  # one transaction, one prepared statement
+            insert = upsert(connection, decided_tasks)
+            new = {name: insert.excluded[name] for name in ("task", "previous_status", "decided_at")}
+            keys = [decided_tasks.c.portal, decided_tasks.c.task_id]
+            connection.execute(insert.on_conflict_do_update(index_elements=keys, set_=new), rows)
 
     def get(self, task_ids: Sequence[int]) -> dict[int, DecidedTask]:
         if not task_ids:

@@ -4,6 +4,7 @@ each claim is settled when the task is gone, the portal fails, or no rule set ha
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import event as sqlalchemy_event
 
 from service.assembly.wiring import make_gateway, make_processor
 from service.bitrix.portal import PortalGateway
@@ -115,3 +116,37 @@ def test_a_round_settles_its_tasks_in_two_commits_whatever_their_number(world: R
 def settling_commits(world: Rig) -> list[str]:
     """Commits of transactions that wrote the journal's events or the task snapshots."""
     return commits_writing(world.resources.engine, ("UPDATE EVENTS", "INSERT INTO TASK_SNAPSHOTS"))
+
+
+@pytest.mark.parametrize("seconds", [600, 0], ids=["nothing to delete", "one deletion per task"])
+def test_a_round_runs_as_many_statements_for_20_tasks_as_for_5(seconds: int) -> None:
+    """No statement per task (the worker's CPU per task): the claim, the snapshots, the audit rows, the
+    echo guard's look-up, the deletions' outcomes, the decided tasks and the settling are set-wise."""
+    counts = []
+    for tasks in (5, 20):
+        with rig() as world:
+            task_ids = range(700, 700 + tasks)
+            events = [
+                world.event(world.task(task_id, ({"seconds": 600}, {"seconds": seconds})))
+                for task_id in task_ids
+            ]
+            statements = executed(world)
+
+            assert world.drain() == 1
+
+            assert world.statuses() == dict.fromkeys(events, "done")
+            deleted = [r.task_id for r in world.audit() if r.outcome == "deleted"]
+            assert deleted == ([] if seconds else list(task_ids))
+            counts.append(len(statements))
+    assert counts[0] == counts[1], f"{counts[0]} statements for 5 tasks, {counts[1]} for 20"
+
+
+def executed(world: Rig) -> list[str]:
+    """Every statement the engine sends to the database from now on."""
+    statements: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        statements.append(statement)
+
+    sqlalchemy_event.listen(world.resources.engine, "before_cursor_execute", seen)
+    return statements

@@ -120,6 +120,54 @@ def test_the_echo_guard_sees_when_a_rule_last_deleted_on_a_task(audit: AuditLog,
     assert audit.last_deletion_at(DRAFT.task_id, DRAFT.rule, later + timedelta(seconds=1)) is None
 
 
+def test_the_echo_guard_looks_up_many_tasks_and_rules_at_once(audit: AuditLog, now: datetime) -> None:
+    later = now + timedelta(seconds=30)
+    audit.record([DRAFT, replace(DRAFT, task_id=6, rule="other")], now)
+    audit.record([replace(DRAFT, item_id=302), replace(DRAFT, task_id=7, rule="other")], later)
+    pairs = [(5, DRAFT.rule), (6, "other"), (6, DRAFT.rule), (5, "other"), (8, DRAFT.rule)]
+
+    # (6, rule) and (5, other) are absent although task 6, task 5 and both rules have rows.
+    assert audit.last_deletions(pairs, now) == {(5, DRAFT.rule): later, (6, "other"): now}
+    assert audit.last_deletions(pairs, later) == {(5, DRAFT.rule): later}
+    assert audit.last_deletions([], now) == {}
+
+
+def test_a_rounds_audit_rows_get_their_ids_in_order(audit: AuditLog, now: datetime) -> None:
+    """Outcomes are written by these ids: a row must never get another deletion's outcome."""
+    items = [907, 12, 455, 3, 88, 610, 1, 77] * 5
+    drafts = [replace(DRAFT, item_id=item, task_id=n) for n, item in enumerate(items)]
+
+    ids = audit.record(drafts, now)
+
+    rows = {record.id: record for record in audit.get(ids)}
+    assert len(rows) == len(drafts)
+    assert [(rows[i].task_id, rows[i].item_id) for i in ids] == [(d.task_id, d.item_id) for d in drafts]
+
+
+def test_a_rounds_outcomes_are_set_together_and_settled_rows_stay(audit: AuditLog, now: datetime) -> None:
+    ids = audit.record(
+        [replace(DRAFT, item_id=n) for n in range(4)] + [replace(DRAFT, outcome="shadow")], now
+    )
+    audit.set_outcome(ids[3], "failed", now)
+    later = now + timedelta(seconds=1)
+
+    changed = audit.set_outcomes(
+        [(ids[0], "deleted", None), (ids[1], "gone", "not found"), (ids[2], "unconfirmed", "TIMEOUT"),
+         (ids[3], "deleted", None), (ids[4], "deleted", None)],
+        later,
+    )  # fmt: skip
+
+    assert changed == {ids[0], ids[1], ids[2]}  # a settled row and a shadow decision stay as they were
+    records = audit.get(ids)
+    assert [(r.outcome, r.error) for r in records] == [
+        ("deleted", None), ("gone", "not found"), ("unconfirmed", "TIMEOUT"), ("failed", None),
+        ("shadow", None),
+    ]  # fmt: skip
+    assert [r.updated_at for r in records] == [later, later, later, now, now]
+    with pytest.raises(ValueError, match="ends as one of"):
+        audit.set_outcomes([(ids[0], "pending", None)], later)
+
+
 def test_restore_is_idempotent(audit: AuditLog, now: datetime) -> None:
     [audit_id, pending_id] = audit.record([DRAFT, replace(DRAFT, item_id=302)], now)
     audit.set_outcome(audit_id, "deleted", now)

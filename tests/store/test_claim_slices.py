@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy.exc import OperationalError
 
-from service.store import claims, slices
+from service.store import leasing, slices
 from service.store.journal import Journal
 from tests.store.conftest import task_event
 
@@ -41,7 +41,8 @@ def test_a_claim_past_its_time_slice_goes_on_in_the_next_transaction(
     for task_id in (5, 1, 4, 2, 3):
         journal.append(task_event(task_id), now)
         journal.append(task_event(task_id), now)
-    monkeypatch.setattr(slices, "WRITE_SLICE", 0.0)  # every slice ends after its first task
+    monkeypatch.setattr(slices, "WRITE_SLICE", 0.0)  # every slice ends after its first take
+    monkeypatch.setattr(slices, "TASKS_PER_TAKE", 1)  # of one task
     commits.clear()
 
     taken = journal.claim("w1", now, lease=LEASE, max_tasks=4)
@@ -59,18 +60,42 @@ def test_a_failed_later_slice_keeps_the_tasks_taken_and_leaves_the_rest_claimabl
     for task_id in (1, 2, 3):
         journal.append(task_event(task_id), now)
     monkeypatch.setattr(slices, "WRITE_SLICE", 0.0)
-    real_take = claims._take_lease
+    monkeypatch.setattr(slices, "TASKS_PER_TAKE", 1)
+    real_take = leasing.take_leases
 
-    def failing_on_task_2(connection, portal, task_id, *args):  # type: ignore[no-untyped-def]
-        if task_id == 2:
+    def failing_on_task_2(connection, portal, task_ids, *args):  # type: ignore[no-untyped-def]
+        if 2 in task_ids:
             raise OperationalError("UPDATE", {}, Exception("database is locked"))
-        return real_take(connection, portal, task_id, *args)
+        return real_take(connection, portal, task_ids, *args)
 
-    monkeypatch.setattr(claims, "_take_lease", failing_on_task_2)
+    monkeypatch.setattr(leasing, "take_leases", failing_on_task_2)
     assert [claim.task_id for claim in journal.claim("w1", now, lease=LEASE)] == [1]
 
-    monkeypatch.setattr(claims, "_take_lease", real_take)
+    monkeypatch.setattr(leasing, "take_leases", real_take)
     assert [claim.task_id for claim in journal.claim("w1", now, lease=LEASE)] == [2, 3]
+
+
+def test_a_slice_that_fails_after_taking_some_tasks_claims_none_of_them(
+    journal: Journal, now: datetime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its transaction rolled back: the tasks it had taken are not claims, and stay claimable."""
+    for task_id in (1, 2, 3):
+        journal.append(task_event(task_id), now)
+    monkeypatch.setattr(slices, "WRITE_SLICE", 60.0)  # one slice,
+    monkeypatch.setattr(slices, "TASKS_PER_TAKE", 1)  # three takes in it: tasks 1 and 2, then 3 fails
+    real_take = leasing.take_leases
+
+    def failing_on_task_3(connection, portal, task_ids, *args):  # type: ignore[no-untyped-def]
+        if 3 in task_ids:
+            raise OperationalError("UPDATE", {}, Exception("database is locked"))
+        return real_take(connection, portal, task_ids, *args)
+
+    monkeypatch.setattr(leasing, "take_leases", failing_on_task_3)
+    with pytest.raises(OperationalError):
+        journal.claim("w1", now, lease=LEASE)
+
+    monkeypatch.setattr(leasing, "take_leases", real_take)
+    assert [claim.task_id for claim in journal.claim("w1", now, lease=LEASE)] == [1, 2, 3]
 
 
 def test_a_failure_in_the_first_slice_is_raised(
@@ -81,7 +106,7 @@ def test_a_failure_in_the_first_slice_is_raised(
     def failing(*_args: object) -> bool:
         raise OperationalError("UPDATE", {}, Exception("database is locked"))
 
-    monkeypatch.setattr(claims, "_take_lease", failing)
+    monkeypatch.setattr(leasing, "take_leases", failing)
     with pytest.raises(OperationalError):
         journal.claim("w1", now, lease=LEASE)
 

@@ -4,6 +4,7 @@ from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine, select
+from sqlalchemy import event as sqlalchemy_event
 
 from service.store.claims import LEASE_LOST, QuietWindow
 from service.store.journal import Journal, events
@@ -350,6 +351,46 @@ def test_a_rounds_claims_complete_in_one_go_except_a_lost_lease(journal: Journal
     assert journal.complete_many(mine, now) == 0
     assert journal.complete_many(theirs, now) == 2
     assert [journal.get(event_id).status for event_id in (first, second)] == ["done", "done"]  # type: ignore[union-attr]
+
+
+def test_a_round_of_tasks_is_claimed_with_one_lease_upsert_and_one_events_update(
+    journal: Journal, engine: Engine, now: datetime
+) -> None:
+    """Not two statements per task (the worker's CPU): a lease still held is skipped, an expired one is
+    taken over with its attempt counted, free tasks are leased, all in the same two statements."""
+    expired = journal.append(task_event(2), now - LEASE)
+    journal.claim("w3", now - LEASE, lease=LEASE)  # w3 dies: its lease on task 2 runs out at `now`
+    held = journal.append(task_event(1), now - LEASE + timedelta(seconds=1))
+    journal.claim("w2", now - LEASE + timedelta(seconds=1), lease=3 * LEASE)  # w2 holds task 1
+    fresh = {task_id: journal.append(task_event(task_id), now) for task_id in range(10, 30)}
+    writes = lease_and_event_writes(engine)
+
+    claims = journal.claim("w1", now, lease=LEASE, max_tasks=100)
+
+    by_task = {claim.task_id: claim for claim in claims}
+    assert sorted(by_task) == [2, *range(10, 30)]
+    assert (by_task[2].event_ids, by_task[2].attempts, by_task[2].latest.last_error) == (
+        (expired,),
+        1,
+        LEASE_LOST,
+    )
+    assert all(by_task[t].event_ids == (e,) and by_task[t].attempts == 0 for t, e in fresh.items())
+    assert {c.owner for c in claims} == {"w1"}
+    assert journal.get(held).owner == "w2"  # type: ignore[union-attr]
+    assert writes == ["INSERT INTO task_leases", "UPDATE events"]
+
+
+def lease_and_event_writes(engine: Engine) -> list[str]:
+    """The statements writing task leases or events, from now on (what they write to)."""
+    writes: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        words = " ".join(statement.split()[:3]).removesuffix(" SET")
+        if words.upper().startswith(("INSERT INTO TASK_LEASES", "UPDATE EVENTS")):
+            writes.append(words)
+
+    sqlalchemy_event.listen(engine, "before_cursor_execute", seen)
+    return writes
 
 
 def test_a_steady_trickle_is_held_although_the_worker_keeps_up(journal: Journal, now: datetime) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping, Sequence
+from functools import lru_cache
 from urllib.parse import quote_plus
 
 from service.core.bitrix.calls import Call
@@ -75,6 +76,7 @@ def _scalar(name: str, value: object) -> str:
     raise TypeError(f"{name}: cannot encode a {type(value).__name__}")
 
 
+@lru_cache(maxsize=4096)  # a round encodes the same keys and field names for every task it reads
 def _quote(text: str) -> str:
     # PHP urlencode also encodes '~', which Python's quote_plus leaves alone.
     return quote_plus(text, safe="", encoding="utf-8").replace("~", "%7E")
