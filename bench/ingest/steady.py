@@ -15,6 +15,7 @@ and end: the machine is shared.
 from __future__ import annotations
 
 import argparse
+import shutil
 import statistics
 import subprocess
 import sys
@@ -165,6 +166,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=64, help="keep-alive connections, at most")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes (B24_WORKERS)")
     parser.add_argument("--only", choices=list(SERVERS), action="append", help="measure only these")
+    parser.add_argument("--keep", action="store_true", help="keep each run's folder (logs, databases)")
     args = parser.parse_args()
     names = args.only or list(SERVERS)
     p99s: dict[str, list[float]] = {name: [] for name in names}
@@ -173,13 +175,18 @@ def main() -> None:
     for run in range(1, args.runs + 1):
         workdir = Path(tempfile.mkdtemp(prefix="b24rules-steady-"))
         print(f"run {run}: {args.rate:g}/s for {args.duration:g} s, load average {loadavg()}", flush=True)
-        results = {name: SERVERS[name](args, workdir) for name in names}
+        try:
+            results = {name: SERVERS[name](args, workdir) for name in names}
+        finally:
+            if not args.keep:
+                shutil.rmtree(workdir, ignore_errors=True)
         bare = results.get("bare Flask", next(iter(results.values()))).summary
         print(header + "\n|" + "---|" * 11)
         for name, measured in results.items():
             print(row(name, measured, bare))
             p99s[name].append(measured.summary.p99_ms)
-        print(f"load average at the end: {loadavg()}  (logs in {workdir})", flush=True)
+        kept = f"  (logs in {workdir})" if args.keep else ""
+        print(f"load average at the end: {loadavg()}{kept}", flush=True)
     for name, values in p99s.items():
         print(f"{name}: p99 median {statistics.median(values):.1f} ms "
               f"(min {min(values):.1f}, max {max(values):.1f})")  # fmt: skip
