@@ -16,13 +16,14 @@ from service.bitrix.portal import PortalGateway
 from service.operations.installation import Installer
 from service.operations.portaladmins import PortalAdmins
 from service.operations.subscription import Subscriber
-from service.pipeline.offline import OfflinePoller
+from service.pipeline.offline import WOKEN_POLL_SECONDS, OfflinePoller
 from service.plumbing.clock import utcnow
 from service.plumbing.sentry import capture_failure
 from service.plumbing.settings import Settings
 from service.store.offline import OfflineInbox
 from service.store.portals import UNINSTALLED, Portals
 from service.store.sealing import Sealer
+from service.store.wakeups import Wakeups
 from service.web.ui.parts import PortalChoice
 
 TOKEN_CACHE_SECONDS = 5.0  # an uninstall or reinstall reaches every web process within this
@@ -123,7 +124,13 @@ def offline_poller(resources: Resources, app: Application, member_id: str) -> Of
     if record is None:
         raise LookupError(f"portal {member_id} is not installed")
     client = portal_client(resources, app, record.client_endpoint, member_id, None)
-    return OfflinePoller(OfflineInbox(resources.engine, member_id), client, record.domain)
+    inbox = OfflineInbox(resources.engine, member_id)
+    if not resources.settings.b24_public_url:  # no ONOFFLINEEVENT bound (subscription.planned)
+        return OfflinePoller(inbox, client, record.domain)
+    wakeups = Wakeups(resources.engine)
+    return OfflinePoller(
+        inbox, client, record.domain, poll_seconds=WOKEN_POLL_SECONDS, woken=lambda: wakeups.take(member_id)
+    )
 
 
 def make_installer(resources: Resources, app: Application) -> Installer:

@@ -54,6 +54,7 @@ from service.store.portalchecks import PortalChecks
 from service.store.ratebucket import SqlRateBucket
 from service.store.snapshots import TaskSnapshots
 from service.store.sweeps import SweepState
+from service.store.wakeups import Wakeups
 from service.web.app import create_app
 from service.web.context import WebParts
 from service.web.server import WebServer, gunicorn_options
@@ -269,6 +270,7 @@ def web_parts(resources: Resources) -> WebParts:
         portal_tokens=tokens,
         portal_checks=PortalChecks(resources.engine),
         portal_rules=portal_rules,
+        wakeups=Wakeups(resources.engine) if settings.offline_delivery else None,
     )
 
 

@@ -10,12 +10,14 @@ api-reference/common/events/on-app-install.md):
   gets `APPLICATION_TOKEN` in the body (local-integrations/serverside-local-app-with-ui.md), taken when
   present and well-formed ('' otherwise).
 ONAPPUNINSTALL (common/events/on-app-uninstall.md) carries no tokens: only the application token proves it.
+ONOFFLINEEVENT (events/on-offline-event.md: the portal's offline queue has new rows) is proven the same way.
 
 Pure: no I/O. Errors are `EventError` with a one-line reason that never quotes a value.
 """
 
 from __future__ import annotations
 
+import hmac
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -45,6 +47,8 @@ class InstallRequest:
 
 @dataclass(frozen=True)
 class UninstallRequest:
+    """Who sent an application event without a task (ONAPPUNINSTALL, ONOFFLINEEVENT), and its token."""
+
     member_id: str
     domain: str
     application_token: str = field(repr=False)
@@ -86,7 +90,22 @@ def parse_install(form: Mapping[str, object], query: str) -> InstallRequest:
 
 def parse_uninstall(form: Mapping[str, object]) -> UninstallRequest | None:
     """The ONAPPUNINSTALL event, None for any other event; EventError if it is one but malformed."""
-    if str(form.get("event", "")).upper() != "ONAPPUNINSTALL":
+    return _application_event(form, "ONAPPUNINSTALL")
+
+
+def parse_offline_notice(form: Mapping[str, object]) -> UninstallRequest | None:
+    """The ONOFFLINEEVENT notice, None for any other event; EventError if it is one but malformed."""
+    return _application_event(form, "ONOFFLINEEVENT")
+
+
+def token_matches(given: str, stored: str | None) -> bool:
+    """Whether an application event's token is the portal's, compared in constant time."""
+    return bool(stored) and bool(given) and hmac.compare_digest(given.encode(), (stored or "").encode())
+
+
+def _application_event(form: Mapping[str, object], name: str) -> UninstallRequest | None:
+    """An application event without a task (`name`): who sent it and its application token."""
+    if str(form.get("event", "")).upper() != name:
         return None
     auth = form.get("auth")
     if not isinstance(auth, dict):

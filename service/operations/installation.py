@@ -14,7 +14,6 @@ https://apidocs.bitrix24.com/api-reference/events/safe-event-handlers.html
 
 from __future__ import annotations
 
-import hmac
 import logging
 from collections.abc import Callable
 from dataclasses import replace
@@ -28,6 +27,7 @@ from service.core.appinstall import (
     InstallRequest,
     UninstallRequest,
     endpoint_problem,
+    token_matches,
 )
 from service.core.bitrix import BitrixError, Call
 from service.operations.subscription import Caller, Subscriber
@@ -90,9 +90,7 @@ class Installer:
 
     def uninstall(self, request: UninstallRequest) -> int:
         """Purge the portal's tokens; return how many waiting events were set aside."""
-        stored = self._portals.application_token(request.member_id)
-        given = request.application_token.encode()
-        if not stored or not given or not hmac.compare_digest(given, stored.encode()):
+        if not token_matches(request.application_token, self._portals.application_token(request.member_id)):
             raise InstallRefused("application token does not match this portal's")
         now = self._clock()
         self._portals.uninstall(request.member_id, now)

@@ -1,10 +1,13 @@
 """Subscribing an installed portal to our events with `event.bind`, and checking it with `event.get`.
 
 Online delivery binds the task events to `<B24_PUBLIC_URL>/bitrix24/events`; offline delivery binds them
-with `event_type=offline` (the portal queues changes for `event.offline.get`; admin only). Either way
+with `event_type=offline` (the portal queues changes for `event.offline.get`; admin only) and, when we
+have a public URL, ONOFFLINEEVENT online (the portal's "new rows in the queue" notice, at most one per
+`minTimeout` seconds), which wakes the portal's poller (`store/wakeups.py`). Either way
 ONAPPUNINSTALL is bound online, so an uninstall reaches us and purges the portal's tokens.
 Handlers vanish when the application is reinstalled or updated, so every install binds again.
-https://apidocs.bitrix24.com/api-reference/events/event-bind.html · event-get.html · offline-events.html
+https://apidocs.bitrix24.com/api-reference/events/event-bind.html · event-get.html · offline-events.html ·
+on-offline-event.html
 """
 
 from __future__ import annotations
@@ -22,6 +25,9 @@ log = logging.getLogger(__name__)
 
 TASK_EVENTS = ("ONTASKADD", "ONTASKUPDATE", "ONTASKDELETE")
 UNINSTALL = "ONAPPUNINSTALL"
+WAKEUP = "ONOFFLINEEVENT"
+# The portal sends one ONOFFLINEEVENT, then waits at least this many seconds before the next (its default).
+WAKEUP_MIN_TIMEOUT = 1
 EVENTS_PATH = "/bitrix24/events"
 
 
@@ -33,6 +39,7 @@ class Caller(Protocol):
 class Binding:
     event: str
     offline: bool
+    options: tuple[tuple[str, int], ...] = ()
 
 
 def planned(delivery: str, public_url: str | None) -> list[Binding]:
@@ -41,13 +48,16 @@ def planned(delivery: str, public_url: str | None) -> list[Binding]:
     wanted = [Binding(event, offline) for event in TASK_EVENTS]
     if public_url:
         wanted.append(Binding(UNINSTALL, False))
+        if offline:
+            wanted.append(Binding(WAKEUP, False, (("minTimeout", WAKEUP_MIN_TIMEOUT),)))
     return wanted
 
 
 def bind_call(binding: Binding, handler: str) -> Call:
     if binding.offline:
         return Call("event.bind", (("event", binding.event), ("event_type", "offline")))
-    return Call("event.bind", (("event", binding.event), ("handler", handler)))
+    options = (("options", dict(binding.options)),) if binding.options else ()
+    return Call("event.bind", (("event", binding.event), ("handler", handler), *options))
 
 
 class Subscriber:

@@ -6,13 +6,20 @@ the portal exactly the message ids that are stored, and `event.offline.error` ma
 never be (no task id). Killed anywhere in between, the next round asks with the same process id, gets
 the same reserved rows, stores none of them twice and clears them. Calls go through the portal's gateway
 client, so they take tokens from its rate bucket like every other call.
-https://apidocs.bitrix24.com/api-reference/events/event-offline-get.html · event-offline-clear.html
+
+Between rounds the poller waits `poll_seconds` for the next REST poll. With a wake-up source (ONOFFLINEEVENT
+bound: `store/wakeups.py`, set by the web half) it reads the portal's mark every `WAKE_CHECK_SECONDS`
+meanwhile (a database read, no REST call) and pulls at once when the mark is set, so the REST interval
+can be long (`WOKEN_POLL_SECONDS`) while a change still arrives within about a second.
+https://apidocs.bitrix24.com/api-reference/events/event-offline-get.html · event-offline-clear.html ·
+on-offline-event.html
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Protocol
@@ -25,7 +32,9 @@ from service.store.offline import OfflineEvent, OfflineInbox
 log = logging.getLogger(__name__)
 
 BATCH = 50  # rows per get: the portal's default page
-POLL_SECONDS = 2.0  # between rounds while the queue is empty
+POLL_SECONDS = 2.0  # between rounds while the queue is empty, with no wake-up notices
+WOKEN_POLL_SECONDS = 30.0  # … when ONOFFLINEEVENT wakes the poller: a safety net for a missed notice
+WAKE_CHECK_SECONDS = 0.25  # how often the wake-up mark is read meanwhile
 
 
 TASK_EVENTS = frozenset({"ONTASKADD", "ONTASKUPDATE", "ONTASKDELETE"})
@@ -44,12 +53,14 @@ class OfflinePoller:
         *,
         clock: Callable[[], datetime] = utcnow,
         poll_seconds: float = POLL_SECONDS,
+        woken: Callable[[], bool] | None = None,
     ) -> None:
         self._inbox = inbox
         self._portal = portal
         self._domain = domain
         self._clock = clock
         self._poll = poll_seconds
+        self._woken = woken  # takes the portal's wake-up mark: True once per notice
 
     def run(self, stop: threading.Event) -> None:
         while not stop.is_set():
@@ -60,7 +71,25 @@ class OfflinePoller:
                 capture_failure(error, {"stage": "offline-poll", "domain": self._domain})
                 pulled = 0
             if pulled < BATCH:
-                stop.wait(self._poll)
+                self._wait(stop)
+
+    def _wait(self, stop: threading.Event) -> None:
+        """Until the next REST poll is due, the portal's wake-up mark is set, or `stop`."""
+        if self._woken is None:
+            stop.wait(self._poll)
+            return
+        due = time.monotonic() + self._poll
+        while not stop.wait(min(WAKE_CHECK_SECONDS, max(due - time.monotonic(), 0.0))):
+            if time.monotonic() >= due or self._take_mark():
+                return
+
+    def _take_mark(self) -> bool:
+        assert self._woken is not None
+        try:
+            return self._woken()
+        except Exception:  # the database is away: the REST interval still runs
+            log.warning("could not read the offline wake-up mark", extra={"domain": self._domain})
+            return False
 
     def poll_once(self) -> int:
         """One get → store → clear round; the number of rows the portal handed over."""

@@ -144,6 +144,11 @@ class Settings(BaseSettings):
         """Application mode: installed portals with OAuth instead of one webhook (B24_APP_CLIENT_ID set)."""
         return self.b24_app_client_id is not None or self.b24_app_client_secret is not None
 
+    @property
+    def offline_delivery(self) -> bool:
+        """Application mode pulling the portals' offline queues (B24_DELIVERY=offline)."""
+        return self.app_mode and self.b24_delivery == "offline"
+
     def require_application(self) -> None:
         """What application mode needs; raise ConfigError naming the first setting missing."""
         if self.b24_app_client_id is None:

@@ -27,6 +27,7 @@ class Binding:
     handler: str
     event_type: str  # online | offline
     auth_type: int = 0
+    options: dict[str, Any] = field(default_factory=dict)  # event.bind's options, e.g. minTimeout
 
 
 @dataclass
@@ -50,6 +51,8 @@ class Application:
     refreshes: int = 0  # successful refresh calls (tests count them)
     offline: list[Any] = field(default_factory=list)  # offline.OfflineRow, oldest first
     offline_ids: int = 0
+    offline_notified: dict[str, float] = field(default_factory=dict)  # ONOFFLINEEVENT handler → last sent
+    offline_notices: list[dict[str, Any]] = field(default_factory=list)  # each ONOFFLINEEVENT post's answer
     admins: set[int] = field(default_factory=lambda: {1})  # users whose tokens act as administrators
     lock: threading.RLock = field(default_factory=threading.RLock)
 

@@ -41,7 +41,10 @@ def event_bind(call: Call) -> Outcome:
     with app.lock:
         if any(b.event == name and b.handler == handler and b.event_type == event_type for b in app.bindings):
             raise ApiError(400, "ERROR_CORE", "Unable to set event handler: Handler already binded")
-        app.bindings.append(Binding(name, handler, event_type))
+        options = get_ci(call.params, "options")
+        app.bindings.append(
+            Binding(name, handler, event_type, options=dict(options) if isinstance(options, dict) else {})
+        )
     return Outcome(True)
 
 

@@ -10,7 +10,8 @@
   the user who opened it (`open_app`).
 - Uninstall (common/events/on-app-uninstall.md): ONAPPUNINSTALL goes to the handlers bound for it,
   with no tokens, only the application token; then every token and binding is gone.
-- Task events go to every online handler bound with event.bind, with the application's auth block.
+- Task events go to every online handler bound with event.bind, with the application's auth block; a
+  change bound offline is queued, and ONOFFLINEEVENT's handlers are told (offline_notice.py).
 """
 
 from __future__ import annotations
@@ -18,11 +19,10 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-import requests
-
+from . import offline_notice
 from .offline import record_change
 from .portal import Portal
-from .sender import AppAuth, EventTarget
+from .sender import AppAuth, EventTarget, post_form
 
 
 def install(
@@ -46,7 +46,7 @@ def install(
         ("auth[member_id]", cfg.member_id), ("auth[user_id]", str(user_id)),
         ("auth[refresh_token]", tokens["refresh_token"]), ("auth[application_token]", app.application_token),
     ]  # fmt: skip
-    return _post(url, pairs)
+    return post_form(url, pairs)
 
 
 def open_app(portal: Portal, url: str, host_url: str, *, user_id: int) -> dict[str, Any]:
@@ -67,7 +67,7 @@ def _post_page(portal: Portal, url: str, host_url: str, tokens: dict[str, Any]) 
     pairs = [("AUTH_ID", tokens["access_token"]), ("AUTH_EXPIRES", str(tokens["expires_in"])),
              ("REFRESH_ID", tokens["refresh_token"]), ("SERVER_ENDPOINT", f"{host_url}rest/"),
              ("member_id", cfg.member_id), ("status", "L"), ("PLACEMENT", "DEFAULT")]  # fmt: skip
-    return _post(f"{url}{'&' if '?' in url else '?'}{query}", pairs)
+    return post_form(f"{url}{'&' if '?' in url else '?'}{query}", pairs)
 
 
 def uninstall(portal: Portal) -> list[dict[str, Any]]:
@@ -78,7 +78,7 @@ def uninstall(portal: Portal) -> list[dict[str, Any]]:
         ("ts", str(int(portal.clock()))), ("auth[domain]", cfg.domain), ("auth[member_id]", cfg.member_id),
         ("auth[application_token]", app.application_token),
     ]  # fmt: skip
-    answers = [_post(binding.handler, pairs) for binding in app.handlers_for("ONAPPUNINSTALL")]
+    answers = [post_form(binding.handler, pairs) for binding in app.handlers_for("ONAPPUNINSTALL")]
     app.uninstall()
     return answers
 
@@ -89,7 +89,8 @@ def bound_targets(portal: Portal, event: str, task_id: int) -> list[EventTarget]
     app, cfg = portal.app, portal.config
     if not app.installed:
         return []
-    record_change(portal, event, task_id)
+    if record_change(portal, event, task_id):
+        offline_notice.notify(portal, event)
     targets = []
     for number, binding in enumerate(app.handlers_for(event), start=100):
         with app.lock:
@@ -98,12 +99,3 @@ def bound_targets(portal: Portal, event: str, task_id: int) -> list[EventTarget]
         target.app = AppAuth(access_token=access, expires_in=int(app.token_ttl))
         targets.append(target)
     return targets
-
-
-def _post(url: str, pairs: list[tuple[str, str]]) -> dict[str, Any]:
-    headers = {"Content-Type": "application/x-www-form-urlencoded"}
-    try:
-        response = requests.post(url, data=urlencode(pairs).encode("ascii"), headers=headers, timeout=10)
-    except requests.RequestException as exc:
-        return {"url": url, "status": None, "error": type(exc).__name__}
-    return {"url": url, "status": response.status_code, "body": response.text[:500]}

@@ -132,3 +132,13 @@ class EventSender:
         except requests.RequestException as exc:
             return Delivery(event.upper(), task_id, target.url, None, type(exc).__name__)
         return Delivery(event.upper(), task_id, target.url, response.status_code)
+
+
+def post_form(url: str, pairs: list[tuple[str, str]]) -> dict[str, Any]:
+    """One form post of the portal's own calls (install, uninstall, ONOFFLINEEVENT); what it answered."""
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    try:
+        response = requests.post(url, data=urlencode(pairs).encode("ascii"), headers=headers, timeout=10)
+    except requests.RequestException as exc:
+        return {"url": url, "status": None, "error": type(exc).__name__}
+    return {"url": url, "status": response.status_code, "body": response.text[:500]}

@@ -59,6 +59,7 @@ TABLE_MODULES: tuple[str, ...] = (
     "service.store.fingerprints",
     "service.store.decided",
     "service.store.portalchecks",
+    "service.store.wakeups",
 )
 
 # Surrogate keys: BIGINT on PostgreSQL, but INTEGER on SQLite so that the column aliases the rowid.

@@ -14,6 +14,7 @@ from service.plumbing.rulesource import RuleSource, RuleStatus
 from service.store.breakers import Breakers
 from service.store.journal import Journal
 from service.store.portalchecks import PortalChecks
+from service.store.wakeups import Wakeups
 from service.web.intake import GroupCommit
 
 INTAKE = "b24rules.intake"
@@ -39,6 +40,8 @@ class WebParts:
     portal_checks: PortalChecks | None = None
     # Application mode: each active portal's effective rule set (domain → status), for /readyz.
     portal_rules: Callable[[], dict[str, RuleStatus]] | None = None
+    # Offline delivery: where a verified ONOFFLINEEVENT sets its portal's wake-up mark for the poller.
+    wakeups: Wakeups | None = None
 
     def database_reachable(self) -> bool:
         try:

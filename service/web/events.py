@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Mapping
 from functools import lru_cache
 
 from flask import Blueprint, Response, jsonify, request
 from prometheus_client import Counter
 
-from service.core.appinstall import UninstallRequest, parse_uninstall
+from service.core.appinstall import UninstallRequest, parse_offline_notice, parse_uninstall
 from service.core.events import (
     MAX_BODY_BYTES,
     AuthVerdict,
@@ -27,7 +28,7 @@ from service.core.events import (
 )
 from service.plumbing import metrics
 from service.plumbing.sentry import EPISODES
-from service.web import context, install
+from service.web import context, install, wakeup
 from service.web.intake import IntakeUnavailable
 
 log = logging.getLogger(__name__)
@@ -62,8 +63,10 @@ def receive() -> tuple[Response, int]:
     try:
         event = parse_form(body, request.content_type)
     except EventError as error:
-        if parts.installer is not None and (uninstalling := _uninstall_call(body)) is not None:
+        if parts.installer is not None and (uninstalling := _app_call(parse_uninstall, body)) is not None:
             return install.uninstall(uninstalling)
+        if parts.wakeups is not None and (notice := _app_call(parse_offline_notice, body)) is not None:
+            return wakeup.wake(notice)
         too_large = isinstance(error, BodyTooLarge)
         outcome, code = ("too_large", 413) if too_large else ("malformed", 400)
         # The reason never quotes values, but a key may be anything the sender typed: mask known secrets.
@@ -94,9 +97,12 @@ def receive() -> tuple[Response, int]:
     return _accepted(event.name, "queued" if listened else "ignored", event_id)
 
 
-def _uninstall_call(body: bytes) -> UninstallRequest | None:
-    """ONAPPUNINSTALL (application mode): it has no task id, so it is looked for only once parsing failed."""
+def _app_call(
+    parse: Callable[[Mapping[str, object]], UninstallRequest | None], body: bytes
+) -> UninstallRequest | None:
+    """ONAPPUNINSTALL or ONOFFLINEEVENT (application mode): they have no task id, so they are looked for
+    only once parsing as a task event failed."""
     try:
-        return parse_uninstall(read_form(body, request.content_type))
+        return parse(read_form(body, request.content_type))
     except EventError:
         return None

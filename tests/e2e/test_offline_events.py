@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -121,3 +122,50 @@ def test_a_poller_killed_between_get_and_clear_loses_nothing_and_stores_nothing_
     assert _journal(workdir) == (len(TASKS), len(TASKS))  # one journal event per message, no twins
     deleted = [c for c in portal.portal.calls("task.elapseditem.delete") if c["status"] == 200]
     assert len(deleted) == len(TASKS)  # one zero-second entry per task, deleted once
+
+
+def _notices(portal: SandboxServer) -> list[dict[str, object]]:
+    with portal.portal.app.lock:
+        return list(portal.portal.app.offline_notices)
+
+
+def _gets(portal: SandboxServer) -> int:
+    return len(portal.portal.calls("event.offline.get"))
+
+
+def _zero_left(portal: SandboxServer, task_id: int) -> bool:
+    return any(e.seconds == 0 for e in portal.portal.entries_of(task_id))
+
+
+def test_onofflineevent_wakes_the_poller_out_of_its_long_interval(
+    portal: SandboxServer, workdir: Path
+) -> None:
+    """The poller's REST interval is 30 s once ONOFFLINEEVENT is bound; the portal's notice makes it pull
+    within about a second. With the notice unbound, the same change waits for the interval."""
+    service = _service(workdir, portal)
+    with running(service):
+        control(portal.url, "POST", "app/install", {"url": service.url + "/bitrix24/install"})
+        bound = {
+            (b["event"], b["event_type"], b["handler"]) for b in control(portal.url, "GET", "app")["bindings"]
+        }
+        assert ("ONOFFLINEEVENT", "online", service.url + "/bitrix24/events") in bound
+        wait_for(lambda: _gets(portal) >= 1)  # the portal's poller started, pulled nothing, now waits 30 s
+
+        portal.portal.create_task("woken", task_id=2001, entries=[{"seconds": 0}, {"seconds": 90}])
+        started = time.monotonic()
+        portal.sender.send("ONTASKUPDATE", 2001)  # queued offline; the portal posts ONOFFLINEEVENT to us
+        wait_for(lambda: not _zero_left(portal, 2001), timeout=10, interval=0.05)
+        took = time.monotonic() - started
+        assert took < 5, took  # pulled on the notice (typically ~1 s), not after the 30 s interval
+        assert [d["status"] for d in _notices(portal)] == [200]
+
+        with portal.portal.app.lock:  # no more notices: the next change waits for the REST interval
+            portal.portal.app.bindings = [
+                b for b in portal.portal.app.bindings if b.event != "ONOFFLINEEVENT"
+            ]
+        pulls = _gets(portal)
+        portal.portal.create_task("unwoken", task_id=2002, entries=[{"seconds": 0}])
+        portal.sender.send("ONTASKUPDATE", 2002)
+        time.sleep(5)  # what is asserted is that nothing happens within this time
+        assert _zero_left(portal, 2002)
+        assert _gets(portal) == pulls

@@ -143,3 +143,33 @@ def test_opening_the_app_posts_the_page_form_with_the_openers_token_admin_or_not
         assert (profile["ID"], profile["ADMIN"]) == (str(user_id), admin)
     info = _oauth(sandbox, "app.info", form["AUTH_ID"]).json()["result"]
     assert info["CODE"] == sandbox.portal.app.client_id
+
+
+def test_onofflineevent_tells_its_handler_once_per_min_timeout_with_the_application_token(
+    client: Client, sandbox: SandboxServer, receiver: Receiver, clock: FakeClock
+) -> None:
+    installed = _install(client, receiver)
+    token = installed["auth[access_token]"]
+    _oauth(sandbox, "event.bind", token, event="ONTASKUPDATE", event_type="offline")
+    bound = _oauth(sandbox, "event.bind", token, event="ONOFFLINEEVENT", handler=receiver.url,
+                   options={"minTimeout": 30})  # fmt: skip
+    assert bound.json()["result"] is True
+
+    for _ in range(3):  # three changes inside one pause: one notice
+        client.control("POST", "/events/send", {"event": "ONTASKUPDATE", "task_id": 691})
+    clock.advance(31)
+    client.control("POST", "/events/send", {"event": "ONTASKUPDATE", "task_id": 692})
+
+    notices = [form for form in receiver.forms if form["event"] == "ONOFFLINEEVENT"]
+    assert len(notices) == 2
+    first = notices[0]
+    assert (first["data[type]"], first["data[event]"], first["data[minTimeout]"]) == (
+        "update",
+        "onTaskUpdate",
+        "30",
+    )
+    assert first["data[handler]"] == receiver.url
+    assert first["auth[application_token]"] == installed["auth[application_token]"]
+    assert first["auth[member_id]"] == installed["auth[member_id]"]
+    assert first["auth[refresh_token]"]  # this event carries the refresh token too
+    assert len(sandbox.portal.app.offline) == 2  # the changes were queued, not posted

@@ -95,15 +95,20 @@ def sandbox() -> Iterator[SandboxServer]:
     server.stop()
 
 
+def app_settings(oauth: SandboxServer) -> dict[str, object]:
+    """Application mode's settings, with `oauth` as our OAuth server (a fresh encryption key)."""
+    return {
+        "b24_app_client_id": CLIENT_ID,
+        "b24_app_client_secret": SECRET,
+        "b24_encryption_key": Fernet.generate_key().decode(),
+        "b24_oauth_url": oauth.url + "/oauth/token/",
+        "b24_public_url": "http://127.0.0.1:9",
+    }
+
+
 @pytest.fixture
 def app_mode(make_resources: Callable[..., Resources], sandbox: SandboxServer) -> Resources:
-    return make_resources(
-        b24_app_client_id=CLIENT_ID,
-        b24_app_client_secret=SECRET,
-        b24_encryption_key=Fernet.generate_key().decode(),
-        b24_oauth_url=sandbox.url + "/oauth/token/",
-        b24_public_url="http://127.0.0.1:9",
-    )
+    return make_resources(**app_settings(sandbox))
 
 
 def post_install(client: FlaskClient, sandbox: SandboxServer, **claims: str) -> tuple[int, str]:

@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from click.testing import CliRunner, Result
-from cryptography.fernet import Fernet
 
 from service.assembly.application import make_application
 from service.assembly.resources import Resources
@@ -18,7 +17,7 @@ from service.cli import cli
 from service.core.events import TaskEvent
 from service.sandbox import Portal, PortalConfig, SandboxServer
 from service.web.app import create_app
-from tests.web.conftest import CLIENT_ID, SECRET, post_install
+from tests.web.conftest import CLIENT_ID, app_settings, post_install
 
 ALPHA, BETA = "a" * 32, "b" * 32
 
@@ -42,15 +41,7 @@ def installed(
     make_resources: Callable[..., Resources], two: tuple[SandboxServer, SandboxServer]
 ) -> Resources:
     """Both portals installed through the real install handler (which binds their events)."""
-    resources = make_resources(
-        b24_app_client_id=CLIENT_ID,
-        b24_app_client_secret=SECRET,
-        b24_encryption_key=Fernet.generate_key().decode(),
-        b24_oauth_url=two[0].url + "/oauth/token/",
-        b24_public_url="http://127.0.0.1:9",
-        b24_webhook_url=None,
-        b24_application_token=None,
-    )
+    resources = make_resources(**app_settings(two[0]), b24_webhook_url=None, b24_application_token=None)
     client = create_app(web_parts(resources)).test_client()
     for server, member in zip(two, (ALPHA, BETA), strict=True):
         assert post_install(client, server, member_id=member) == (200, "")

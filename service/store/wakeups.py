@@ -1,0 +1,55 @@
+"""Wake-up marks of the offline poller: "the portal says its offline queue has new rows".
+
+The web half sets a portal's mark when a verified ONOFFLINEEVENT arrives (one upsert, the same however
+often it comes); the portal's poller reads it between its REST polls (one indexed read, no REST call)
+and, when set, takes it (a conditional UPDATE: of several pollers one wins) and pulls at once. A mark
+set while a pull runs is seen by the next read, so no notice is lost; a mark that is never set only
+leaves the poller on its regular interval.
+https://apidocs.bitrix24.com/api-reference/events/on-offline-event.html
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, Column, Engine, String, Table, select, update
+
+from service.store.db import UtcDateTime, metadata, reading, upsert
+
+offline_wakeups = Table(
+    "offline_wakeups",
+    metadata,
+    Column("portal", String(64), primary_key=True),  # the installed portal's member id
+    Column("pending", Boolean, nullable=False),
+    Column("marked_at", UtcDateTime(), nullable=False),  # the last notice (for people reading the table)
+)
+
+
+class Wakeups:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def mark(self, portal: str, now: datetime) -> None:
+        """The portal has new offline rows: its poller should pull now. Idempotent."""
+        values = {"pending": True, "marked_at": now}
+        with self._engine.begin() as connection:
+            statement = upsert(connection, offline_wakeups).values(portal=portal, **values)
+            connection.execute(statement.on_conflict_do_update(index_elements=["portal"], set_=values))
+
+    def pending(self, portal: str) -> bool:
+        query = select(offline_wakeups.c.pending).where(offline_wakeups.c.portal == portal)
+        with reading(self._engine) as connection:
+            return bool(connection.scalar(query))
+
+    def take(self, portal: str) -> bool:
+        """True once per mark: clear it if it is set (the caller then pulls). A read first, so a poller
+        that finds nothing writes nothing."""
+        if not self.pending(portal):
+            return False
+        statement = (
+            update(offline_wakeups)
+            .where(offline_wakeups.c.portal == portal, offline_wakeups.c.pending.is_(True))
+            .values(pending=False)
+        )
+        with self._engine.begin() as connection:
+            return bool(connection.execute(statement).rowcount)
