@@ -2,10 +2,14 @@
 side with a bare Flask endpoint under the same gunicorn settings, in one run.
 
     .venv/bin/python -m bench.ingest.run [--duration 10] [--connections 16] [--workers 2] [--postgres]
+                                         [--command serve] [--before DIR]
 
 Load comes from `wrk` with post.lua (apt-get install -y wrk); without wrk it says so and falls back to a
 Python load generator (slower itself, so its ratios are less telling). After each b24rules run it counts
-the journal's rows: every 200 must be a stored event (rows - 200s must never be negative).
+the journal's rows: every 200 must be a stored event (rows - 200s must never be negative). `--command
+serve` measures `b24rules serve` (its worker running beside the web processes; the portal it would call
+is unreachable, so the worker only polls) instead of `web`; `--before DIR` measures another checkout's
+server too, in the same run.
 """
 
 from __future__ import annotations
@@ -129,12 +133,15 @@ def journal_rows(database_url: str) -> int:
         engine.dispose()
 
 
-def run_b24rules(database_url: str, args: argparse.Namespace, workdir: Path) -> tuple[Result, int]:
+def run_b24rules(
+    database_url: str, args: argparse.Namespace, workdir: Path, service_path: Path = ROOT
+) -> tuple[Result, int]:
     """The measured result, and journal rows minus 200 answers (warm-up included). Negative would mean
     lost events; a small positive surplus is the requests in flight when the load generator stopped."""
     port = free_port()
     env = web_env(port, args.workers, database_url, workdir)
-    command = [sys.executable, "-m", "service", "web"]
+    env["PYTHONPATH"] = str(service_path)
+    command = [sys.executable, "-m", "service", args.command]
     before = journal_rows(database_url)
     with server(command, env, port, workdir / "web.log") as target:
         warm, measured = load(target, args)
@@ -166,6 +173,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2, help="load generator threads")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes (B24_WORKERS)")
     parser.add_argument("--postgres", action="store_true", help="also measure with PostgreSQL")
+    parser.add_argument("--command", choices=("web", "serve"), default="web", help="the b24rules server")
+    parser.add_argument("--before", type=Path, help="another checkout to measure too (SQLite), same run")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         print("wrk not found (apt-get install -y wrk): using the Python load generator instead", flush=True)
@@ -174,11 +183,15 @@ def main() -> None:
         bare = run_bare(args, workdir)
         rows = [report("bare Flask (baseline)", bare, bare, None)]
         sqlite, surplus = run_b24rules(f"sqlite:///{workdir / 'bench.sqlite3'}", args, workdir)
-        rows.append(report("b24rules web, SQLite", sqlite, bare, surplus))
+        rows.append(report(f"b24rules {args.command}, SQLite", sqlite, bare, surplus))
+        if args.before:
+            url = f"sqlite:///{workdir / 'before.sqlite3'}"
+            before, surplus = run_b24rules(url, args, workdir, args.before.resolve())
+            rows.append(report(f"before: b24rules {args.command}, SQLite", before, bare, surplus))
         if args.postgres:
             with throwaway_schema("bench") as url:
                 postgres, surplus = run_b24rules(url, args, workdir)
-            rows.append(report("b24rules web, PostgreSQL", postgres, bare, surplus))
+            rows.append(report(f"b24rules {args.command}, PostgreSQL", postgres, bare, surplus))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     tool = "wrk" if shutil.which("wrk") else "python"

@@ -15,6 +15,7 @@ import urllib.request
 import click
 
 from service.commands.common import ensure_metrics_dir, metrics_dir_or_exit, resources_for, settings_or_exit
+from service.commands.supervisor import WorkerSupervisor, fork_worker, stop_children
 from service.plumbing.settings import ConfigError
 
 # The application token of the sample events in the docs, so a newcomer's `curl` of a sample works.
@@ -43,19 +44,22 @@ def serve(sandbox: bool, sandbox_port: int) -> None:
     try:
         settings.require_portal()
     except Exception as error:
-        _stop(children)
+        stop_children(children)
         raise click.ClickException(f"configuration: {error}") from None
     ensure_metrics_dir()
-    supervisor = _WorkerSupervisor()
+    # The whole service, imported before the worker and gunicorn's web processes are forked: they share it.
+    from service.assembly.wiring import run_web
+
+    # The worker is `b24rules worker` with this environment, as if started on its own.
+    first = fork_worker(lambda: worker.main(args=[], prog_name="b24rules worker"))
+    supervisor = WorkerSupervisor(first)
     supervisor.start()
     atexit.register(supervisor.stop)
-    atexit.register(_stop, children)
-
-    from service.assembly.wiring import run_web
+    atexit.register(stop_children, children)
 
     def on_exit(_arbiter: object) -> None:
         supervisor.stop()
-        _stop(children)
+        stop_children(children)
 
     run_web(settings, on_exit=on_exit)
 
@@ -200,47 +204,6 @@ def _sandbox_banner(sandbox_port: int, port: int) -> None:
         bold=True,
         err=True,
     )
-
-
-class _WorkerSupervisor:
-    """Keeps `serve`'s worker process running: restarts it (with a pause) if it ever exits."""
-
-    def __init__(self) -> None:
-        self._stopping = threading.Event()
-        self._process: subprocess.Popen[bytes] | None = None
-        self._thread = threading.Thread(target=self._watch, name="worker-supervisor", daemon=True)
-
-    def start(self) -> None:
-        self._process = self._spawn()
-        self._thread.start()
-
-    def _spawn(self) -> subprocess.Popen[bytes]:
-        return subprocess.Popen([sys.executable, "-m", "service", "worker"])
-
-    def _watch(self) -> None:
-        while not self._stopping.wait(2.0):
-            process = self._process
-            if process is not None and process.poll() is not None and not self._stopping.is_set():
-                click.echo(f"worker exited with {process.returncode}; restarting it", err=True)
-                self._stopping.wait(3.0)
-                if not self._stopping.is_set():
-                    self._process = self._spawn()
-
-    def stop(self) -> None:
-        self._stopping.set()
-        if self._process is not None:
-            _stop([self._process])
-
-
-def _stop(children: list[subprocess.Popen[bytes]]) -> None:
-    for child in children:
-        if child.poll() is None:
-            child.terminate()
-    for child in children:
-        try:
-            child.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            child.kill()
 
 
 COMMANDS = (serve, web, worker, sandbox)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Callable
 from typing import Any
@@ -48,6 +49,9 @@ def gunicorn_options(settings: Settings, *, on_exit: Callable[[Any], None] | Non
         "accesslog": None,
         "errorlog": "-",
         "loglevel": "warning",
+        # Every object the master made so far is kept out of the collector's generations: its passes in
+        # a web process would write to those objects' pages, copying them out of the shared memory.
+        "pre_fork": lambda _server, _worker: gc.freeze(),
         "child_exit": lambda _server, worker: metrics.process_exited(worker.pid),
         # In the worker, once it has stopped serving: commit what the intake still holds.
         "worker_exit": lambda _server, worker: close_app(getattr(worker, "wsgi", None)),
