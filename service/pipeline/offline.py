@@ -10,7 +10,9 @@ client, so they take tokens from its rate bucket like every other call.
 Between rounds the poller waits `poll_seconds` for the next REST poll. With a wake-up source (ONOFFLINEEVENT
 bound: `store/wakeups.py`, set by the web half) it reads the portal's mark every `WAKE_CHECK_SECONDS`
 meanwhile (a database read, no REST call) and pulls at once when the mark is set, so the REST interval
-can be long (`WOKEN_POLL_SECONDS`) while a change still arrives within about a second.
+can be long (`WOKEN_POLL_SECONDS`) while a change still arrives within about a second. Until the portal's
+first notice it polls every `POLL_SECONDS`: a portal installed before ONOFFLINEEVENT was bound, or one
+that cannot reach our URL, never sends one.
 https://apidocs.bitrix24.com/api-reference/events/event-offline-get.html · event-offline-clear.html ·
 on-offline-event.html
 """
@@ -32,8 +34,8 @@ from service.store.offline import OfflineEvent, OfflineInbox
 log = logging.getLogger(__name__)
 
 BATCH = 50  # rows per get: the portal's default page
-POLL_SECONDS = 2.0  # between rounds while the queue is empty, with no wake-up notices
-WOKEN_POLL_SECONDS = 30.0  # … when ONOFFLINEEVENT wakes the poller: a safety net for a missed notice
+POLL_SECONDS = 2.0  # between rounds while the queue is empty, until the portal sends a wake-up notice
+WOKEN_POLL_SECONDS = 30.0  # … once it has: ONOFFLINEEVENT wakes the poller; this catches a missed notice
 WAKE_CHECK_SECONDS = 0.25  # how often the wake-up mark is read meanwhile
 
 
@@ -53,14 +55,16 @@ class OfflinePoller:
         *,
         clock: Callable[[], datetime] = utcnow,
         poll_seconds: float = POLL_SECONDS,
-        woken: Callable[[], bool] | None = None,
+        woken: Callable[[], bool | None] | None = None,
+        unheard_seconds: float = POLL_SECONDS,
     ) -> None:
         self._inbox = inbox
         self._portal = portal
         self._domain = domain
         self._clock = clock
         self._poll = poll_seconds
-        self._woken = woken  # takes the portal's wake-up mark: True once per notice
+        self._woken = woken  # takes the portal's wake-up mark: True once per notice, None: never notified
+        self._unheard = unheard_seconds
 
     def run(self, stop: threading.Event) -> None:
         while not stop.is_set():
@@ -74,22 +78,27 @@ class OfflinePoller:
                 self._wait(stop)
 
     def _wait(self, stop: threading.Event) -> None:
-        """Until the next REST poll is due, the portal's wake-up mark is set, or `stop`."""
+        """Until the next REST poll is due, the portal's wake-up mark is set, or `stop`. A portal that
+        never sent a notice keeps the short interval (`unheard_seconds`): notices may never come."""
         if self._woken is None:
             stop.wait(self._poll)
             return
-        due = time.monotonic() + self._poll
-        while not stop.wait(min(WAKE_CHECK_SECONDS, max(due - time.monotonic(), 0.0))):
-            if time.monotonic() >= due or self._take_mark():
+        started = time.monotonic()
+        while not stop.wait(WAKE_CHECK_SECONDS):
+            mark = self._take_mark()
+            if mark:
+                return
+            interval = self._poll if mark is not None else self._unheard
+            if time.monotonic() - started >= interval:
                 return
 
-    def _take_mark(self) -> bool:
+    def _take_mark(self) -> bool | None:
         assert self._woken is not None
         try:
             return self._woken()
-        except Exception:  # the database is away: the REST interval still runs
+        except Exception:  # the database is away: poll on the short interval meanwhile
             log.warning("could not read the offline wake-up mark", extra={"domain": self._domain})
-            return False
+            return None
 
     def poll_once(self) -> int:
         """One get → store → clear round; the number of rows the portal handed over."""

@@ -3,8 +3,9 @@
 The web half sets a portal's mark when a verified ONOFFLINEEVENT arrives (one upsert, the same however
 often it comes); the portal's poller reads it between its REST polls (one indexed read, no REST call)
 and, when set, takes it (a conditional UPDATE: of several pollers one wins) and pulls at once. A mark
-set while a pull runs is seen by the next read, so no notice is lost; a mark that is never set only
-leaves the poller on its regular interval.
+set while a pull runs is seen by the next read, so no notice is lost. A portal without a row never sent
+a notice (installed before ONOFFLINEEVENT was bound, or our URL does not reach us from there): its
+poller keeps the short REST interval.
 https://apidocs.bitrix24.com/api-reference/events/on-offline-event.html
 """
 
@@ -36,16 +37,19 @@ class Wakeups:
             statement = upsert(connection, offline_wakeups).values(portal=portal, **values)
             connection.execute(statement.on_conflict_do_update(index_elements=["portal"], set_=values))
 
-    def pending(self, portal: str) -> bool:
+    def pending(self, portal: str) -> bool | None:
+        """Whether the portal's mark is set; None if the portal never sent a notice."""
         query = select(offline_wakeups.c.pending).where(offline_wakeups.c.portal == portal)
         with reading(self._engine) as connection:
-            return bool(connection.scalar(query))
+            value = connection.scalar(query)
+        return None if value is None else bool(value)
 
-    def take(self, portal: str) -> bool:
-        """True once per mark: clear it if it is set (the caller then pulls). A read first, so a poller
-        that finds nothing writes nothing."""
-        if not self.pending(portal):
-            return False
+    def take(self, portal: str) -> bool | None:
+        """True once per mark: clear it if it is set (the caller then pulls); None if the portal never
+        sent a notice. A read first, so a poller that finds nothing writes nothing."""
+        pending = self.pending(portal)
+        if not pending:
+            return pending
         statement = (
             update(offline_wakeups)
             .where(offline_wakeups.c.portal == portal, offline_wakeups.c.pending.is_(True))

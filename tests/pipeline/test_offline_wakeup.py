@@ -1,5 +1,6 @@
-"""The offline poller between its REST polls: with no notices it polls on its interval; with a wake-up
-source it pulls as soon as the portal's mark is set (a database read, no REST), not after the interval."""
+"""The offline poller between its REST polls: it pulls as soon as the portal's wake-up mark is set (a
+database read, no REST), not after its long interval; a portal that never sent a notice keeps the short
+one."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ class EmptyQueue:
 
     def __init__(self) -> None:
         self.pulls: list[float] = []
+        self.takes: list[float] = []  # when the poller took a wake-up mark
 
     def call(self, call: Call) -> Reply:
         assert call.method == "event.offline.get"
@@ -42,11 +44,19 @@ def engine() -> Iterator[Engine]:
         engine.dispose()
 
 
-def _running(engine: Engine, portal: EmptyQueue, seconds: float) -> tuple[threading.Thread, threading.Event]:
-    """A poller of `portal` waiting `seconds` between REST polls, woken by MEMBER's mark, in a thread."""
+def _running(engine: Engine, portal: EmptyQueue, unheard: float) -> tuple[threading.Thread, threading.Event]:
+    """A poller of `portal` woken by MEMBER's mark, in a thread: 60 s between REST polls once the portal
+    sent a notice, `unheard` s before."""
     wakeups = Wakeups(engine)
-    poller = OfflinePoller(OfflineInbox(engine, MEMBER), portal, "p.example", poll_seconds=seconds,
-                           woken=lambda: wakeups.take(MEMBER))  # fmt: skip
+
+    def woken() -> bool | None:
+        taken = wakeups.take(MEMBER)
+        if taken:
+            portal.takes.append(time.monotonic())
+        return taken
+
+    poller = OfflinePoller(OfflineInbox(engine, MEMBER), portal, "p.example", poll_seconds=60,
+                           woken=woken, unheard_seconds=unheard)  # fmt: skip
     stop = threading.Event()
     thread = threading.Thread(target=poller.run, args=(stop,), daemon=True)
     thread.start()
@@ -62,7 +72,7 @@ def _wait(condition: Callable[[], bool], timeout: float) -> bool:
     return False
 
 
-def test_without_notices_it_polls_on_its_interval(engine: Engine) -> None:
+def test_a_portal_that_never_sent_a_notice_is_polled_on_the_short_interval(engine: Engine) -> None:
     portal = EmptyQueue()
     thread, stop = _running(engine, portal, 0.2)
     try:
@@ -74,7 +84,7 @@ def test_without_notices_it_polls_on_its_interval(engine: Engine) -> None:
 
 def test_a_mark_ends_the_long_wait_at_once_and_only_a_mark(engine: Engine) -> None:
     portal, wakeups = EmptyQueue(), Wakeups(engine)
-    thread, stop = _running(engine, portal, 60)
+    thread, stop = _running(engine, portal, 60)  # both intervals long: only a mark can end the wait
     try:
         assert _wait(lambda: len(portal.pulls) == 1, timeout=10)  # the first pull, then a 60 s wait
         Wakeups(engine).mark("someone-else", datetime.now(UTC))  # another portal's mark: not ours
@@ -84,9 +94,23 @@ def test_a_mark_ends_the_long_wait_at_once_and_only_a_mark(engine: Engine) -> No
         Wakeups(engine).mark(MEMBER, datetime.now(UTC))
         assert _wait(lambda: len(portal.pulls) == 2, timeout=5)
         assert portal.pulls[1] - marked < 2.0
-        assert not wakeups.pending(MEMBER)  # taken
+        assert wakeups.pending(MEMBER) is False  # taken
         assert not _wait(lambda: len(portal.pulls) > 2, timeout=1.0)  # one pull per mark
     finally:
         stop.set()
         thread.join(timeout=5)
     assert not thread.is_alive()
+
+
+def test_after_its_first_notice_a_portal_is_polled_on_the_long_interval(engine: Engine) -> None:
+    portal = EmptyQueue()
+    thread, stop = _running(engine, portal, 0.2)
+    try:
+        assert _wait(lambda: len(portal.pulls) >= 2, timeout=10)  # unheard: every 0.2 s
+        Wakeups(engine).mark(MEMBER, datetime.now(UTC))
+        assert _wait(lambda: bool(portal.takes) and portal.pulls[-1] > portal.takes[0], timeout=5)
+        settled = len(portal.pulls)  # the woken pull is done; the portal has been heard from
+        assert not _wait(lambda: len(portal.pulls) > settled, timeout=1.5)  # now 60 s between polls
+    finally:
+        stop.set()
+        thread.join(timeout=5)
