@@ -16,14 +16,14 @@ from service.bitrix.portal import PortalGateway
 from service.operations.installation import Installer
 from service.operations.portaladmins import PortalAdmins
 from service.operations.subscription import Subscriber
-from service.pipeline.offline import WOKEN_POLL_SECONDS, OfflinePoller
+from service.pipeline.offline import WAKE_CHECK_SECONDS, WOKEN_POLL_SECONDS, OfflinePoller
 from service.plumbing.clock import utcnow
 from service.plumbing.sentry import capture_failure
 from service.plumbing.settings import Settings
 from service.store.offline import OfflineInbox
 from service.store.portals import UNINSTALLED, Portals
 from service.store.sealing import Sealer
-from service.store.wakeups import Wakeups
+from service.store.wakeups import MarkBoard, Wakeups
 from service.web.ui.parts import PortalChoice
 
 TOKEN_CACHE_SECONDS = 5.0  # an uninstall or reinstall reaches every web process within this
@@ -119,18 +119,27 @@ def portal_gateway(resources: Resources, app: Application, member_id: str) -> Po
     return PortalGateway(portal_client(resources, app, record.client_endpoint, member_id, None))
 
 
-def offline_poller(resources: Resources, app: Application, member_id: str) -> OfflinePoller:
+def offline_poller(
+    resources: Resources, app: Application, member_id: str, marks: MarkBoard | None = None
+) -> OfflinePoller:
+    """A portal's poller; with `marks` (ONOFFLINEEVENT bound: B24_PUBLIC_URL set) woken by its notices."""
     record = app.portals.get(member_id)
     if record is None:
         raise LookupError(f"portal {member_id} is not installed")
     client = portal_client(resources, app, record.client_endpoint, member_id, None)
     inbox = OfflineInbox(resources.engine, member_id)
-    if not resources.settings.b24_public_url:  # no ONOFFLINEEVENT bound (subscription.planned)
+    if marks is None:
         return OfflinePoller(inbox, client, record.domain)
-    wakeups = Wakeups(resources.engine)
     return OfflinePoller(
-        inbox, client, record.domain, poll_seconds=WOKEN_POLL_SECONDS, woken=lambda: wakeups.take(member_id)
+        inbox, client, record.domain, poll_seconds=WOKEN_POLL_SECONDS, woken=lambda: marks.take(member_id)
     )
+
+
+def wakeup_marks(resources: Resources) -> MarkBoard | None:
+    """The process's shared read of the wake-up marks, when ONOFFLINEEVENT is bound (subscription.planned)."""
+    if not resources.settings.b24_public_url:
+        return None
+    return MarkBoard(Wakeups(resources.engine), max_age=WAKE_CHECK_SECONDS)
 
 
 def make_installer(resources: Resources, app: Application) -> Installer:

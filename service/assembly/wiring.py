@@ -19,6 +19,7 @@ from service.assembly.application import (
     offline_poller,
     portal_choices,
     portal_gateway,
+    wakeup_marks,
 )
 from service.assembly.operator import WEBHOOK, PortalScope, operator_portal, scope_gateway, scope_rules
 from service.assembly.resources import Resources, build_resources
@@ -152,11 +153,11 @@ def make_worker(
     """The webhook portal's worker, or in application mode one worker per installed portal."""
     if resources.settings.app_mode:
         app = make_application(resources)
-        offline = resources.settings.b24_delivery == "offline"
+        offline, marks = resources.settings.b24_delivery == "offline", wakeup_marks(resources)
         return PortalWorkers(
             lambda: [record.member_id for record in app.portals.active()],
             lambda member: make_portal_worker(resources, app, member, owner=owner, sweep=sweep),
-            poller=(lambda member: offline_poller(resources, app, member)) if offline else None,
+            poller=(lambda member: offline_poller(resources, app, member, marks)) if offline else None,
         )
     limiter = shared_limiter(resources, portal_key(resources.settings.webhook_url or ""))
     return assemble_worker(resources, make_gateway(resources), limiter, owner=owner, sweep=sweep)

@@ -11,6 +11,9 @@ https://apidocs.bitrix24.com/api-reference/events/on-offline-event.html
 
 from __future__ import annotations
 
+import math
+import threading
+import time
 from datetime import datetime
 
 from sqlalchemy import Boolean, Column, Engine, String, Table, select, update
@@ -48,8 +51,10 @@ class Wakeups:
         """True once per mark: clear it if it is set (the caller then pulls); None if the portal never
         sent a notice. A read first, so a poller that finds nothing writes nothing."""
         pending = self.pending(portal)
-        if not pending:
-            return pending
+        return self.clear(portal) if pending else pending
+
+    def clear(self, portal: str) -> bool:
+        """Clear a set mark; True only for the caller that cleared it (of several pollers, one pulls)."""
         statement = (
             update(offline_wakeups)
             .where(offline_wakeups.c.portal == portal, offline_wakeups.c.pending.is_(True))
@@ -57,3 +62,32 @@ class Wakeups:
         )
         with self._engine.begin() as connection:
             return bool(connection.execute(statement).rowcount)
+
+    def marks(self) -> dict[str, bool]:
+        """Every portal that ever sent a notice → whether its mark is set: one read."""
+        query = select(offline_wakeups.c.portal, offline_wakeups.c.pending)
+        with reading(self._engine) as connection:
+            return {str(portal): bool(pending) for portal, pending in connection.execute(query)}
+
+
+class MarkBoard:
+    """The marks of every portal, read once per `max_age` seconds for all of a process's pollers (one
+    query whatever the number of portals, instead of one per portal per check)."""
+
+    def __init__(self, wakeups: Wakeups, max_age: float) -> None:
+        self._wakeups = wakeups
+        self._max_age = max_age
+        self._lock = threading.Lock()
+        self._read_at = -math.inf
+        self._marks: dict[str, bool] = {}
+
+    def take(self, portal: str) -> bool | None:
+        """`Wakeups.take`, answered from the shared read; only a set mark costs a write."""
+        with self._lock:
+            if time.monotonic() - self._read_at >= self._max_age:
+                self._marks = self._wakeups.marks()
+                self._read_at = time.monotonic()
+            state = self._marks.get(portal)
+            if state:
+                self._marks[portal] = False  # taken (or lost to another process): not again until read
+        return self._wakeups.clear(portal) if state else state
