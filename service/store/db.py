@@ -16,15 +16,15 @@ import importlib
 import json
 import os
 import sqlite3
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import psycopg
 from sqlalchemy import (
     BigInteger,
     Connection,
@@ -38,9 +38,12 @@ from sqlalchemy import (
     event,
     exc,
 )
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.types import TypeDecorator
+
+if TYPE_CHECKING:
+    from sqlalchemy.dialects import postgresql
 
 metadata = MetaData()
 
@@ -159,14 +162,16 @@ def _sqlite_begin(connection: Connection) -> None:
 def is_outage(error: BaseException) -> bool:
     """The database cannot be reached or used at all (gone, locked, disconnected, disk error), as
     opposed to refusing the values of one statement (DataError, IntegrityError, …)."""
-    return isinstance(error, _OUTAGES)
+    # psycopg is imported by SQLAlchemy when a PostgreSQL engine connects, not here: on SQLite (`serve`)
+    # no process loads it (~10 MB). Without it loaded, no psycopg error can exist.
+    psycopg = sys.modules.get("psycopg")
+    drivers = (psycopg.OperationalError, psycopg.InterfaceError) if psycopg is not None else ()
+    return isinstance(error, (*_OUTAGES, *drivers))
 
 
 _OUTAGES = (
     sqlite3.OperationalError,
     sqlite3.InterfaceError,
-    psycopg.OperationalError,
-    psycopg.InterfaceError,
     exc.OperationalError,
     exc.InterfaceError,
     OSError,
@@ -223,6 +228,8 @@ def upsert(connection: Connection, table: Table) -> postgresql.Insert | sqlite.I
     """An INSERT that accepts `on_conflict_do_update` / `on_conflict_do_nothing` on both engines."""
     if is_sqlite(connection):
         return sqlite.insert(table)
+    from sqlalchemy.dialects import postgresql  # loaded by a PostgreSQL engine already (see is_outage)
+
     return postgresql.insert(table)
 
 
