@@ -13,8 +13,8 @@ from service.core.conditions import (
     evaluate,
     referenced_fields,
 )
-from service.core.loader import parse_yaml
 from service.core.positions import Reporter
+from service.core.yamlnodes import parse_yaml
 
 NOW = datetime(2025, 9, 27, 12, tzinfo=UTC)
 ALL_SCOPES = frozenset({"event", "task", "entry"})
