@@ -63,7 +63,7 @@ def _install(app: object, server: SandboxServer) -> str:
 
 
 def _left(server: SandboxServer) -> int:
-    return sum(1 for e in server.portal.entries.values() if e.seconds == 0)
+    return sum(1 for e in server.portal.entries_of(None) if e.seconds == 0)
 
 
 class Fleet:
