@@ -4,10 +4,12 @@ and does nothing twice: `b24rules web` and separate `b24rules worker` processes 
 from __future__ import annotations
 
 import signal
+import time
 from pathlib import Path
 
 import pytest
 
+from service.pipeline.worker import QUIET
 from service.sandbox import SandboxServer
 from service.sandbox.control import apply_config
 from tests.e2e.harness import Service, running, service_env, wait_for
@@ -42,8 +44,12 @@ def test_sigkill_mid_round_then_a_new_worker_finishes_everything_exactly_once(
 
     with running(service, "web"):
         assert len(set(post_all(service, bodies))) == 500
+        posted_at = time.monotonic()
         engine = database(service)
         assert statuses(engine) == {"pending": 500}
+        # Every task's last event past the quiet window, so that the first round claims all 100 tasks
+        # (a worker started sooner takes only the tasks already quiet: a short round, over before the kill).
+        time.sleep(max(0.0, QUIET.quiet.total_seconds() + 0.5 - (time.monotonic() - posted_at)))
         first = WorkerProcess(service, "doomed").start()
         try:
             # Some selected entries are deleted, some are not yet: the round is half done.
