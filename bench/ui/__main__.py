@@ -22,7 +22,7 @@ from flask.testing import FlaskClient
 
 from bench.ui.seed import RULES, seed
 from service.assembly.resources import build_resources
-from service.assembly.wiring import ui_parts, web_parts
+from service.assembly.webwiring import ui_parts, web_parts
 from service.plumbing.clock import utcnow
 from service.plumbing.settings import load_settings
 from service.store.db import open_database

@@ -48,7 +48,7 @@ def serve(sandbox: bool, sandbox_port: int) -> None:
         raise click.ClickException(f"configuration: {error}") from None
     ensure_metrics_dir()
     # The whole service, imported before the worker and gunicorn's web processes are forked: they share it.
-    from service.assembly.wiring import run_web
+    from service.assembly.webwiring import run_web
 
     # The worker is `b24rules worker` with this environment, as if started on its own.
     first = fork_worker(lambda: worker.main(args=[], prog_name="b24rules worker"))
@@ -76,7 +76,7 @@ def web() -> None:
     except ConfigError as error:
         raise click.ClickException(f"configuration: {error}") from None
     ensure_metrics_dir()
-    from service.assembly.wiring import run_web
+    from service.assembly.webwiring import run_web
 
     run_web(settings)
 

@@ -70,6 +70,9 @@ def test_wrong_or_missing_token_is_refused_and_nothing_is_called(
     assert "691" not in touched  # no REST call ever concerned the forged events' task
 
 
+STARTUP_CALLS = ("batch", "profile", "scope", "tasks.task.list")
+
+
 def test_malformed_and_oversized_bodies(sandbox: SandboxServer, workdir: Path) -> None:
     service = Service(workdir, service_env(workdir, sandbox.webhook_url))
     body = sample("ontaskupdate-webhook.form")
@@ -91,7 +94,10 @@ def test_malformed_and_oversized_bodies(sandbox: SandboxServer, workdir: Path) -
             assert "\n" not in reason, name
         big = body + b"&pad=" + b"x" * (70 * 1024)
         assert service.post_event(big).status_code == 413
-    assert sandbox.portal.calls() == []
+    # Nothing refused reached the portal: no task was read or touched (the worker's own start-up calls,
+    # its rights check and first sweep, may come at any moment and are not about these bodies).
+    about_tasks = [c["method"] for c in sandbox.portal.calls() if c["method"] not in STARTUP_CALLS]
+    assert about_tasks == []
 
 
 def test_permanent_portal_error_reaches_sentry_with_tags_and_no_secret(

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from service.assembly.wiring import make_gateway, make_processor, web_parts
+from service.assembly.webwiring import web_parts
+from service.assembly.wiring import make_gateway, make_processor
 from service.core.backoff import MAX_ATTEMPTS
 from service.operations.deadletters import dead_letters, table
 from service.plumbing.clock import utcnow

@@ -14,7 +14,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from service.assembly.resources import Resources, build_resources
-from service.assembly.wiring import web_parts
+from service.assembly.webwiring import web_parts
 from service.plumbing.settings import load_settings
 from service.sandbox import Portal, PortalConfig, SandboxServer
 from service.web.app import create_app

@@ -12,7 +12,7 @@ from click.testing import CliRunner, Result
 
 from service.assembly.application import make_application
 from service.assembly.resources import Resources
-from service.assembly.wiring import web_parts
+from service.assembly.webwiring import web_parts
 from service.cli import cli
 from service.core.events import TaskEvent
 from service.sandbox import Portal, PortalConfig, SandboxServer

@@ -14,7 +14,7 @@ from prometheus_client import REGISTRY
 from werkzeug.test import TestResponse
 
 from service.assembly.resources import Resources
-from service.assembly.wiring import web_parts
+from service.assembly.webwiring import web_parts
 from service.web.app import create_app
 from tests.web.conftest import FORM, TOKEN, sample
 

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from service.assembly.application import ApplicationTokens, make_application
 from service.assembly.resources import Resources
-from service.assembly.wiring import web_parts
+from service.assembly.webwiring import web_parts
 from service.sandbox import SandboxServer
 from service.store.portals import portals as portals_table
 from service.web.app import create_app

@@ -17,7 +17,7 @@ from flask import Flask
 from sqlalchemy import Engine
 
 from service.assembly.resources import Resources
-from service.assembly.wiring import web_parts
+from service.assembly.webwiring import web_parts
 from service.core.events import TaskEvent
 from service.store.journal import Journal
 from service.web.app import create_app

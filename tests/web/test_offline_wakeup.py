@@ -11,7 +11,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from service.assembly.resources import Resources
-from service.assembly.wiring import web_parts
+from service.assembly.webwiring import web_parts
 from service.sandbox import SandboxServer
 from service.store.wakeups import Wakeups
 from service.web.app import create_app

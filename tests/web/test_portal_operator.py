@@ -10,7 +10,8 @@ from flask.testing import FlaskClient
 
 from service.assembly.operator import operator_portal, scope_rules
 from service.assembly.resources import Resources
-from service.assembly.wiring import make_differ, make_simulator, web_parts
+from service.assembly.webwiring import web_parts
+from service.assembly.wiring import make_differ, make_simulator
 from service.core.loader import load_ruleset
 from service.sandbox import SandboxServer
 from service.web.app import create_app

@@ -10,7 +10,7 @@ from pathlib import Path
 from cryptography.fernet import Fernet
 
 from service.assembly.resources import Resources
-from service.assembly.wiring import web_parts
+from service.assembly.webwiring import web_parts
 from service.store.portals import Installation, Portals
 from service.store.sealing import Sealer
 from service.web.app import create_app

@@ -1,4 +1,4 @@
-"""What the status page uses, handed to it by the composition root (assembly/wiring.py)."""
+"""What the status page uses, handed to it by the composition root (assembly/webwiring.py)."""
 
 from __future__ import annotations
 

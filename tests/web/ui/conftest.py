@@ -11,7 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from service.assembly.resources import Resources
-from service.assembly.wiring import ui_parts, web_parts
+from service.assembly.webwiring import ui_parts, web_parts
 from service.web.app import create_app
 from service.web.ui.parts import UiParts
 

@@ -8,7 +8,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from service.assembly.resources import Resources
-from service.assembly.wiring import ui_parts, web_parts
+from service.assembly.webwiring import ui_parts, web_parts
 from service.plumbing.settings import ConfigError, load_settings
 from service.web.app import create_app
 from tests.web.conftest import TOKEN, sample

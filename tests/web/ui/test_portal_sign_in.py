@@ -19,7 +19,7 @@ from flask.testing import FlaskClient
 
 from service.assembly.application import make_application
 from service.assembly.resources import Resources
-from service.assembly.wiring import ui_parts, web_parts
+from service.assembly.webwiring import ui_parts, web_parts
 from service.plumbing.clock import utcnow
 from service.sandbox import Portal, PortalConfig, SandboxServer
 from service.store.audit import AuditLog
