@@ -113,7 +113,7 @@ def worker(once: bool, metrics_port: int | None, no_sweep: bool, grace: float) -
 
     loop = make_worker(resources, sweep=not no_sweep)
     if once:
-        rounds = loop.drain()
+        rounds = loop.drain(timeout=None)  # what is queued, however long it takes
         click.echo(f"processed {rounds} round(s)")
         return
     if metrics_port:

@@ -51,7 +51,7 @@ class PortalWorkers:
         self._reconcile(set())
         log.info("portal workers stopped")
 
-    def drain(self, timeout: float = 60.0) -> int:
+    def drain(self, timeout: float | None = 60.0) -> int:
         """Pull what the portals queued (offline), then process every portal's queue until empty (CLI
         `worker --once`, tests); total rounds."""
         rounds = 0

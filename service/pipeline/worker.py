@@ -159,11 +159,12 @@ class Worker:
                 log.exception("could not release a claim", extra={"task_id": claim.task_id})
         return released
 
-    def drain(self, timeout: float = 60.0) -> int:
-        """Process until the queue is empty (CLI, tests); return the number of rounds."""
+    def drain(self, timeout: float | None = 60.0) -> int:
+        """Process until the queue is empty, or until `timeout` seconds have passed (None: no limit, as
+        `worker --once` asks); return the number of rounds."""
         rounds = 0
-        deadline = self._clock() + timedelta(seconds=timeout)
-        while self._clock() < deadline and self.run_once(NO_WAIT):  # asked for now: no quiet window
+        deadline = None if timeout is None else self._clock() + timedelta(seconds=timeout)
+        while (deadline is None or self._clock() < deadline) and self.run_once(NO_WAIT):  # no quiet window
             rounds += 1
         return rounds
 

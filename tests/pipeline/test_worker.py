@@ -135,6 +135,30 @@ def test_the_assembled_worker_drains_an_event_to_a_deletion_on_the_portal(world:
     assert [(r.item_id, r.outcome) for r in world.audit(691)] == [(1, "deleted"), (2, "deleted")]
 
 
+def test_drain_without_a_limit_processes_the_whole_queue_however_long_it_takes(world: Rig) -> None:
+    # `worker --once` drains with no limit: a backlog whose rounds take minutes is still worked through.
+    events = [world.event(task, START) for task in (world.task(), world.task(692), world.task(693))]
+    clock = Clock()
+    processor = make_processor(world.resources, make_gateway(world.resources))
+    run = processor.run
+
+    def a_minute_per_round(claims: Sequence[Claim]) -> bool:
+        clock.now += timedelta(minutes=1)
+        return run(claims)
+
+    processor.run = a_minute_per_round  # type: ignore[method-assign]
+    engine = world.resources.engine
+    retention = Retention(AuditLog(engine), TaskSnapshots(engine), timedelta(days=1), timedelta(days=30))
+    worker = Worker(
+        world.resources.journal, world.resources.rules, processor, None, retention,
+        owner="w1", lease=timedelta(hours=1), poll_seconds=0.02, clock=clock, max_tasks=1,
+    )  # fmt: skip
+    assert worker.drain(timeout=60) == 1  # the default limit: one round of a minute, then it stops
+    assert worker.drain(timeout=None) == 2  # no limit: the rest
+    assert set(world.statuses().values()) == {"done"}
+    assert sorted(world.statuses()) == sorted(events)
+
+
 def test_a_stop_past_the_grace_period_abandons_the_round_and_gives_its_tasks_back(
     world: Rig, monkeypatch: pytest.MonkeyPatch
 ) -> None:
