@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
+from service.bitrix.answers import entry_id_set, entry_rows, history_rows, ids_of, recent_rows, task_rows
 from service.bitrix.paging import complete_entries, more_rows
 from service.core.bitrix import (
     ENTRY_PAGE,
@@ -138,13 +139,13 @@ class PortalGateway:
         for batch_calls, answers in self._run(pack(calls)):
             for key in batch_calls:
                 task_id, answer = int(key[1:]), answers[key]
-                out[task_id] = _ids(answer)
+                out[task_id] = entry_id_set(answer)
                 if not isinstance(answer, Reply) or not isinstance(answer.result, list):
                     continue
                 if more_rows(answer, len(answer.result)):
                     unfinished[task_id] = [row for row in answer.result if isinstance(row, dict)]
         for task_id, found in complete_entries(self._run, unfinished).items():
-            out[task_id] = found if isinstance(found, BitrixError) else frozenset(_ids_of(found))
+            out[task_id] = found if isinstance(found, BitrixError) else frozenset(ids_of(found))
         return out
 
     def add_entry(
@@ -174,7 +175,7 @@ class PortalGateway:
         boundary, skip = since, 0
         while True:
             reply = self._client.call(task_list_changed(boundary, skip))
-            rows = _task_rows(reply.result)
+            rows = task_rows(reply.result)
             yield from rows
             if not rows or not more_rows(reply, skip + len(rows)):
                 return
@@ -185,14 +186,14 @@ class PortalGateway:
 
     def newest_entry_id(self) -> int:
         """The highest time-entry id on the portal (0 when there is none)."""
-        rows = _entry_rows(self._client.call(entries_after(0, newest_first=True, page_size=1)).result)
+        rows = entry_rows(self._client.call(entries_after(0, newest_first=True, page_size=1)).result)
         return rows[0][0] if rows else 0
 
     def entries_after(self, last_id: int, max_pages: int) -> Iterator[tuple[int, int]]:
         """(entry id, task id) of every entry with an id above `last_id`, lowest first, across all tasks;
         at most `max_pages` requests of 50 (the caller's watermark picks up the rest next time)."""
         for _page in range(max_pages):
-            rows = _entry_rows(self._client.call(entries_after(last_id)).result)
+            rows = entry_rows(self._client.call(entries_after(last_id)).result)
             yield from rows
             if len(rows) < ENTRY_PAGE:
                 return
@@ -203,7 +204,7 @@ class PortalGateway:
         one call learns how many there are (`total`), then batches of up to 50 pages (2,500 entries) each.
         Stops after `max_requests` HTTP requests (the rest waits for the next pass)."""
         first = self._client.call(entries_created_since(since, 0))
-        rows = _recent_rows(first.result)
+        rows = recent_rows(first.result)
         yield from rows
         left = (first.total - len(rows)) if first.total is not None else None
         for _request in range(max_requests - 1):
@@ -218,7 +219,7 @@ class PortalGateway:
                 answer = answers[key]
                 if isinstance(answer, BitrixError):
                     raise answer
-                rows = _recent_rows(answer.result)
+                rows = recent_rows(answer.result)
                 yield from rows
                 left = None if left is None else max(0, left - len(rows))
                 if len(rows) < ENTRY_PAGE:
@@ -249,7 +250,7 @@ def _state(task_id: int, answers: Mapping[str, Reply | BitrixError]) -> TaskStat
     if not isinstance(fields, dict) or isinstance(entries, NotFound):
         return TaskState(None, [], None)
     rows = entries.result if isinstance(entries, Reply) and isinstance(entries.result, list) else []
-    return TaskState(fields, [r for r in rows if isinstance(r, dict)], _history_rows(history))
+    return TaskState(fields, [r for r in rows if isinstance(r, dict)], history_rows(history))
 
 
 def _partial(state: TaskState | BitrixError, listed: Reply | BitrixError) -> bool:
@@ -257,56 +258,3 @@ def _partial(state: TaskState | BitrixError, listed: Reply | BitrixError) -> boo
     if not isinstance(state, TaskState) or state.task is None or not isinstance(listed, Reply):
         return False
     return more_rows(listed, len(state.entries))
-
-
-def _ids(answer: Reply | BitrixError) -> frozenset[int] | BitrixError | None:
-    if isinstance(answer, NotFound):  # "#1 task not found": the task went, and its entries with it
-        return None
-    if isinstance(answer, BitrixError):
-        return answer
-    rows = answer.result if isinstance(answer.result, list) else []
-    return frozenset(_ids_of(row for row in rows if isinstance(row, dict)))
-
-
-def _ids_of(rows: Iterable[Mapping[str, Any]]) -> list[int]:
-    return [int(str(row["ID"])) for row in rows if str(row.get("ID", "")).isdigit()]
-
-
-def _history_rows(history: Reply | BitrixError | None) -> list[dict[str, Any]] | None:
-    if not isinstance(history, Reply):
-        return None
-    listed = history.result.get("list") if isinstance(history.result, dict) else None
-    return [r for r in listed if isinstance(r, dict)] if isinstance(listed, list) else []
-
-
-def _task_rows(result: object) -> list[tuple[int, datetime]]:
-    tasks = result.get("tasks") if isinstance(result, dict) else None
-    rows: list[tuple[int, datetime]] = []
-    for task in tasks if isinstance(tasks, list) else []:
-        if not isinstance(task, dict):
-            raise TransientError("ERROR_UNEXPECTED_ANSWER", "bad task row", 200, "tasks.task.list")
-        task_id = task.get("id", task.get("ID"))
-        changed = task.get("changedDate", task.get("CHANGED_DATE"))
-        try:
-            rows.append((int(str(task_id)), datetime.fromisoformat(str(changed))))
-        except (TypeError, ValueError):
-            raise TransientError("ERROR_UNEXPECTED_ANSWER", "bad task row", 200, "tasks.task.list") from None
-    return rows
-
-
-def _recent_rows(result: object) -> list[dict[str, Any]]:
-    rows = [row for row in result if isinstance(row, dict)] if isinstance(result, list) else []
-    if any(not str(row.get("ID", "")).isdigit() for row in rows):
-        raise TransientError("ERROR_UNEXPECTED_ANSWER", "bad entry row", 200, "task.elapseditem.getlist")
-    return rows
-
-
-def _entry_rows(result: object) -> list[tuple[int, int]]:
-    method = "task.elapseditem.getlist"
-    rows: list[tuple[int, int]] = []
-    for row in result if isinstance(result, list) else []:
-        try:
-            rows.append((int(str(row["ID"])), int(str(row["TASK_ID"]))))
-        except (KeyError, TypeError, ValueError):
-            raise TransientError("ERROR_UNEXPECTED_ANSWER", "bad entry row", 200, method) from None
-    return rows
