@@ -62,6 +62,9 @@ class Sweeper:
         self._state = state
         self._interval = interval
         self._next_at: datetime | None = None
+        # The tasks the first sweep listed and left alone on purpose, with their change times: the
+        # watermark includes its own second, so later sweeps list them again; unchanged, they stay alone.
+        self._anchored: dict[int, datetime] = {}
 
     def maybe_run(self, now: datetime) -> SweepReport | None:
         interval = self._interval
@@ -79,9 +82,10 @@ class Sweeper:
             # task changed lately. Back-fill on purpose with `b24rules sweep --since 7d`.
             first = since is None and self._state.watermark() is None
             start = since or self._state.watermark() or now
-            changed, newest = self._changed_tasks(start)
+            listed, newest = self._changed_tasks(start)
             if first:  # listed only to anchor the watermark on the portal's clock, not to act on
-                changed = set()
+                self._anchored = listed
+            changed = {task for task, at in listed.items() if self._anchored.get(task) != at}
             added, last_entry = self._new_entries()
             edited = self._rescan.run(now) if self._rescan is not None else set()
             unsettled = self._unsettled(now)
@@ -107,11 +111,12 @@ class Sweeper:
         tasks = self._audit.unsettled_tasks(before=now - self._settle_after)
         return tasks - self._journal.open_tasks(sorted(tasks))
 
-    def _changed_tasks(self, start: datetime) -> tuple[set[int], datetime]:
-        tasks: set[int] = set()
+    def _changed_tasks(self, start: datetime) -> tuple[dict[int, datetime], datetime]:
+        """Each task changed since `start` with its change time, and the newest of those times."""
+        tasks: dict[int, datetime] = {}
         newest = start
         for task_id, changed in self._gateway.changed_since(start):
-            tasks.add(task_id)
+            tasks[task_id] = changed
             newest = max(newest, changed)
         return tasks, newest
 

@@ -76,6 +76,23 @@ def test_the_first_sweep_acts_on_nothing_and_later_ones_find_changes_no_event_to
     assert second.entry_watermark == max(e.id for e in world.sandbox.portal.entries_of(None))
 
 
+def test_tasks_the_first_sweep_left_alone_stay_alone_until_they_change(
+    world: Rig, clock: PortalClock
+) -> None:
+    # The tasks changed in the very second the first sweep lists from: it lists them and leaves them
+    # alone; the next sweeps list them again (the watermark includes its second) and must too.
+    sweeper, at_install = sweeper_of(world), datetime.fromtimestamp(clock.now, UTC)
+    first = sweeper.run_once(at_install)
+    assert first is not None
+    assert first.tasks == 0
+    clock.now += 60
+    assert sweeper.run_once(at_install + timedelta(seconds=60)) is not None
+    assert queued(world) == []
+    world.sandbox.portal.set_status(1, 5)  # changed since: a lost event, swept
+    assert sweeper.run_once(at_install + timedelta(seconds=120)) is not None
+    assert queued(world) == [(1, "sweep")]
+
+
 def test_a_sweep_queues_every_task_it_found_in_one_commit(world: Rig, clock: PortalClock) -> None:
     """A first back-fill of a big portal finds every task: one commit per task took 10,000 tasks ~50 s."""
     for task_id in range(10, 70):
