@@ -3,7 +3,7 @@ write lock between them), without changing what is claimed or completed."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 
 import pytest
@@ -16,6 +16,18 @@ from service.store.journal import Journal
 from tests.store.conftest import task_event
 
 LEASE = timedelta(seconds=30)
+REAL_TAKE = leasing.take_leases
+
+
+def failing_on(task_id: int) -> Callable[..., object]:
+    """`leasing.take_leases` as it is, but a take that includes `task_id` fails like a locked database."""
+
+    def take(connection, portal, task_ids, *args):  # type: ignore[no-untyped-def]
+        if task_id in task_ids:
+            raise OperationalError("UPDATE", {}, Exception("database is locked"))
+        return REAL_TAKE(connection, portal, task_ids, *args)
+
+    return take
 
 
 @pytest.fixture
@@ -61,17 +73,10 @@ def test_a_failed_later_slice_keeps_the_tasks_taken_and_leaves_the_rest_claimabl
         journal.append(task_event(task_id), now)
     monkeypatch.setattr(slices, "WRITE_SLICE", 0.0)
     monkeypatch.setattr(slices, "TASKS_PER_TAKE", 1)
-    real_take = leasing.take_leases
-
-    def failing_on_task_2(connection, portal, task_ids, *args):  # type: ignore[no-untyped-def]
-        if 2 in task_ids:
-            raise OperationalError("UPDATE", {}, Exception("database is locked"))
-        return real_take(connection, portal, task_ids, *args)
-
-    monkeypatch.setattr(leasing, "take_leases", failing_on_task_2)
+    monkeypatch.setattr(leasing, "take_leases", failing_on(2))
     assert [claim.task_id for claim in journal.claim("w1", now, lease=LEASE)] == [1]
 
-    monkeypatch.setattr(leasing, "take_leases", real_take)
+    monkeypatch.setattr(leasing, "take_leases", REAL_TAKE)
     assert [claim.task_id for claim in journal.claim("w1", now, lease=LEASE)] == [2, 3]
 
 
@@ -83,18 +88,11 @@ def test_a_slice_that_fails_after_taking_some_tasks_claims_none_of_them(
         journal.append(task_event(task_id), now)
     monkeypatch.setattr(slices, "WRITE_SLICE", 60.0)  # one slice,
     monkeypatch.setattr(slices, "TASKS_PER_TAKE", 1)  # three takes in it: tasks 1 and 2, then 3 fails
-    real_take = leasing.take_leases
-
-    def failing_on_task_3(connection, portal, task_ids, *args):  # type: ignore[no-untyped-def]
-        if 3 in task_ids:
-            raise OperationalError("UPDATE", {}, Exception("database is locked"))
-        return real_take(connection, portal, task_ids, *args)
-
-    monkeypatch.setattr(leasing, "take_leases", failing_on_task_3)
+    monkeypatch.setattr(leasing, "take_leases", failing_on(3))
     with pytest.raises(OperationalError):
         journal.claim("w1", now, lease=LEASE)
 
-    monkeypatch.setattr(leasing, "take_leases", real_take)
+    monkeypatch.setattr(leasing, "take_leases", REAL_TAKE)
     assert [claim.task_id for claim in journal.claim("w1", now, lease=LEASE)] == [1, 2, 3]
 
 
