@@ -62,15 +62,6 @@ class RefreshRefused(Exception):
         super().__init__(f"the OAuth server refused the refresh: {code}")
 
 
-def token_url(server_endpoint: str, fixed: str | None = None) -> str:
-    """Where to refresh: B24_OAUTH_URL when set, else `/oauth/token/` on the host of the portal's
-    `server_endpoint` (https://oauth.bitrix.info/rest/ → https://oauth.bitrix.info/oauth/token/)."""
-    if fixed:
-        return fixed
-    parts = urlsplit(server_endpoint)
-    return f"{parts.scheme}://{parts.netloc}/oauth/token/"
-
-
 class OAuthServer:
     """The refresh call: GET token_url?grant_type=refresh_token&client_id&client_secret&refresh_token."""
 
@@ -95,7 +86,7 @@ class OAuthServer:
         return "OAuthServer(<credentials hidden>)"
 
     def refresh(self, server_endpoint: str, refresh_token: str) -> Grant:
-        url = token_url(server_endpoint, self._fixed)
+        url = self.trusted_url(server_endpoint)  # where its install was checked: never another host
         return self._grant(*self._ask(url, refresh_token))
 
     def renew_for_install(self, refresh_token: str, server_endpoint: str = "") -> Renewal:

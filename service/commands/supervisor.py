@@ -88,7 +88,7 @@ def fork_worker(work: Callable[[], None]) -> Forked:
         work()
         code = 0
     except SystemExit as stop:
-        code = stop.code if isinstance(stop.code, int) else 1
+        code = 0 if stop.code is None else stop.code if isinstance(stop.code, int) else 1
     except BaseException as error:
         click.echo(f"worker failed: {type(error).__name__}", err=True)
     finally:

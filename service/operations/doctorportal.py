@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
 
 from service.bitrix.portal import PortalGateway
 from service.core.bitrix import BitrixError, Reply
@@ -20,7 +20,7 @@ from service.core.bitrix.rights import ADMIN_FIX, SCOPE_FIX
 from service.operations.checkup import Fail, Findings, InstalledPortals
 from service.plumbing.settings import Settings
 from service.store.breakers import Breakers
-from service.store.eventlog import events
+from service.store.insight import Insight
 from service.store.journal import Journal
 from service.store.portals import ACTIVE
 
@@ -126,11 +126,8 @@ def _bindings(found: Findings) -> str:
 
 def _last_event(found: Findings) -> str:
     engine: Engine = found.need("engine", "database")
-    newest_query = select(func.max(events.c.received_at))
-    if found.portal:
-        newest_query = newest_query.where(events.c.member_id == found.member_id)
-    with engine.connect() as connection:
-        newest = connection.scalar(newest_query)
+    # What the portal posted: sweeps and replays queue events too, and would hide a dead webhook.
+    newest = Insight(engine, found.member_id if found.portal else "").last_event_at()
     if newest is None:
         return "none received yet"
     age = found.clock() - newest

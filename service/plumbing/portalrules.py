@@ -20,10 +20,6 @@ class PortalRules:
         self._sources: dict[str, RuleSource] = {}
         self._lock = threading.Lock()
 
-    @property
-    def directory(self) -> Path:
-        return self._directory
-
     def source(self, member_id: str, domain: str) -> RuleSource:
         """The portal's rule source; the folder may be named by its domain or its member id."""
         with self._lock:

@@ -85,5 +85,7 @@ class EventRecord:
         return cls(*row)
 
 
-# `from_columns` relies on the fields and the table's columns being in the same order.
-assert [column.name for column in events.columns] == list(EventRecord.__dataclass_fields__)
+# `from_columns` relies on the fields and the table's columns being in the same order (checked at import,
+# also under `python -O`).
+if [column.name for column in events.columns] != list(EventRecord.__dataclass_fields__):
+    raise RuntimeError("EventRecord's fields and the events table's columns differ in order")

@@ -38,8 +38,9 @@ from service.store.db import Id, UtcDateTime, metadata, reading
 WOULD_NOTIFY = "would-notify"
 OUTCOMES = (WOULD_NOTIFY, "pending", "sent", "failed", "abandoned")
 MAX_ATTEMPTS = 5
-# Far longer than one send takes (one batch request, the client's 65 s read timeout at most).
-STALE_PENDING = timedelta(minutes=15)
+# Far longer than one send takes (one batch request, the client's 65 s read timeout at most) and than a
+# round runs: a record is written with its round's start time, and a live worker's must not look dead.
+STALE_PENDING = timedelta(hours=1)
 
 notifications = Table(
     "notifications",

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+
 from flask import Blueprint, Response, jsonify, request
 
 from service.plumbing import metrics
 from service.plumbing.clock import utcnow
 from service.plumbing.rulesource import RuleStatus
 from service.web import context
+
+log = logging.getLogger(__name__)
 
 blueprint = Blueprint("health", __name__)
 
@@ -34,7 +38,7 @@ def readyz() -> tuple[Response, int]:
     database_ok = parts.database_reachable()
     running = rules.version is not None
     portals = _portal_rules(parts) if database_ok else None
-    rules_ok = rules.ok and all(portal["ok"] for portal in (portals or {}).values())
+    rules_ok = rules.ok and _portals_ok(parts, portals)
     credentials = _credentials(parts) if database_ok else {"ok": None, "reason": "database unreachable"}
     ready = running and database_ok and credentials["ok"] is not False
     ready = ready and (rules_ok or not request.args.get("strict"))
@@ -61,6 +65,13 @@ def _shown(rules: RuleStatus) -> dict[str, object]:
     }
 
 
+def _portals_ok(parts: context.WebParts, portals: dict[str, dict[str, object]] | None) -> bool:
+    """Every portal's rule set runs; in application mode, sets that could not be read are not ok."""
+    if parts.portal_rules is None:
+        return True
+    return portals is not None and all(portal["ok"] for portal in portals.values())
+
+
 def _portal_rules(parts: context.WebParts) -> dict[str, dict[str, object]] | None:
     """Application mode: each active portal's effective rule set (the shared folder extended by its own
     folder), by domain; a portal whose set is refused makes the status `degraded` like the shared one."""
@@ -68,7 +79,8 @@ def _portal_rules(parts: context.WebParts) -> dict[str, dict[str, object]] | Non
         return None
     try:
         statuses = parts.portal_rules()
-    except Exception:  # the database went away since the check above: the other fields say so
+    except Exception:  # unknown is not ok (`_portals_ok`): the database may have gone since its check
+        log.warning("could not read the portals' rule sets", exc_info=True)
         return None
     return {domain: _shown(status) for domain, status in statuses.items()}
 
@@ -109,8 +121,7 @@ def metrics_endpoint() -> Response:
         return metrics.StoreState(stats.pending, stats.dead, stats.oldest_pending_age_seconds, tripped)
 
     def rules_ok() -> bool:
-        portals = _portal_rules(parts) or {}
-        return parts.rules.status().ok and all(portal["ok"] for portal in portals.values())
+        return parts.rules.status().ok and _portals_ok(parts, _portal_rules(parts))
 
     body, content_type = metrics.render(metrics.QueueCollector(store_state, rules_ok))
     return Response(body, content_type=content_type)

@@ -19,8 +19,8 @@ from sqlalchemy import Engine
 from service.bitrix.auth import OAuthAuth, with_auth
 from service.bitrix.client import BitrixClient
 from service.bitrix.limiter import SharedLimiter
-from service.bitrix.oauth import Grant, PortalTokens, RefreshRefused, token_url
-from service.core.bitrix import Call, PermanentError
+from service.bitrix.oauth import Grant, OAuthServer, PortalTokens, RefreshRefused
+from service.core.bitrix import Call, PermanentError, TransientError
 from service.store.db import open_database
 from service.store.portals import NEEDS_REINSTALL, Installation, Portals
 from service.store.ratebucket import SqlRateBucket
@@ -83,11 +83,30 @@ def test_the_token_goes_last_in_the_body_so_positions_hold() -> None:
     assert with_auth(b"{}", "tok") == b'{"auth":"tok"}'
 
 
-def test_the_refresh_url_comes_from_the_server_endpoint_unless_fixed() -> None:
-    assert token_url("https://oauth.bitrix.info/rest/") == "https://oauth.bitrix.info/oauth/token/"
-    assert token_url("https://oauth.bitrix.info/rest/", "http://127.0.0.1:1/oauth/token/").startswith(
-        "http://127"
+def test_a_refresh_goes_only_where_installs_are_checked() -> None:
+    asked: list[str] = []
+
+    class Unreachable(requests.Session):
+        def get(self, url: str | bytes, **_: Any) -> requests.Response:  # type: ignore[override]
+            asked.append(str(url))
+            raise requests.ConnectionError("no network in this test")
+
+    cloud = OAuthServer("client", "secret", session=Unreachable())
+    fixed = OAuthServer(
+        "client", "secret", fixed_url="http://127.0.0.1:1/oauth/token/", session=Unreachable()
     )
+    for oauth, endpoint in (
+        (cloud, "https://oauth.bitrix24.tech/rest/"),
+        (cloud, "https://portal.example.com/rest/"),  # a stored endpoint on any other host: not asked
+        (fixed, "https://oauth.bitrix.info/rest/"),
+    ):
+        with pytest.raises(TransientError):
+            oauth.refresh(endpoint, "refresh-token")
+    assert asked == [
+        "https://oauth.bitrix24.tech/oauth/token/",
+        "https://oauth.bitrix.info/oauth/token/",
+        "http://127.0.0.1:1/oauth/token/",
+    ]
 
 
 def test_concurrent_keepers_refresh_once_and_all_get_the_new_token(portals: Portals) -> None:

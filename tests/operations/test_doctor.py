@@ -13,6 +13,7 @@ from click.testing import CliRunner, Result
 
 from service.cli import cli
 from service.core.events import TaskEvent
+from service.operations.doctorportal import QUIET_WARNING
 from service.store.breakers import Breakers
 from service.store.claims import NO_WAIT
 from tests.inprocess import Rig, rig
@@ -128,3 +129,13 @@ def test_portal_is_refused_in_webhook_mode(healthy: Rig) -> None:
     result = CliRunner().invoke(cli, ["doctor", "--portal", "acme.bitrix24.com"], env=env)
     assert result.exit_code == 1
     assert "--portal is for application mode" in line(result, "settings")
+
+
+def test_the_last_event_is_what_the_portal_posted_not_what_a_sweep_queued(healthy: Rig) -> None:
+    journal = healthy.resources.journal
+    now = datetime.now(UTC)
+    event = TaskEvent("ONTASKUPDATE", 691, None, "7", "acme.bitrix24.com", "m-1", "t")
+    journal.append(event, now - QUIET_WARNING - timedelta(hours=1))  # the portal's, long ago
+    journal.append(event, now, source="sweep")  # a sweep found it since: the webhook stays silent
+    result = doctor(healthy)
+    assert line(result, "last event").startswith("FAIL"), result.output

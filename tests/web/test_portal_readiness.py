@@ -4,6 +4,7 @@ files are refused shows its problems at file:line:col and makes the service `deg
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from cryptography.fernet import Fernet
 
 from service.assembly.resources import Resources
 from service.assembly.webwiring import web_parts
+from service.plumbing.rulesource import RuleStatus
 from service.store.portals import Installation, Portals
 from service.store.sealing import Sealer
 from service.web.app import create_app
@@ -57,3 +59,24 @@ def test_each_portals_rules_are_reported_and_a_refused_one_degrades(
     ]
     assert (beta["ok"], beta["count"]) == (True, body["rules"]["count"] + 1)
     assert beta["version"] != body["rules"]["version"]
+
+
+def test_portal_rule_sets_that_cannot_be_read_are_not_reported_as_fine(
+    make_resources: Callable[..., Resources], folders: tuple[Path, Path]
+) -> None:
+    resources = make_resources(
+        b24_app_client_id="local.x",
+        b24_app_client_secret="client-secret-77",
+        b24_encryption_key=Fernet.generate_key().decode(),
+        b24_public_url="https://b24rules.example",
+    )
+    parts = web_parts(resources)
+
+    def unreadable() -> dict[str, RuleStatus]:
+        raise OSError("the portals table went away")
+
+    client = create_app(replace(parts, portal_rules=unreadable)).test_client()
+    answer, strict = client.get("/readyz"), client.get("/readyz?strict=1")
+
+    assert (answer.status_code, answer.get_json()["status"], strict.status_code) == (200, "degraded", 503)
+    assert "b24rules_rules_ok 0.0" in client.get("/metrics").text

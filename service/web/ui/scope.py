@@ -11,6 +11,7 @@ from __future__ import annotations
 from flask import abort, g, redirect, request
 from werkzeug.wrappers import Response
 
+from service.store.portals import ACTIVE
 from service.web.ui.access import Identity, current_operator, operator, safe_next, start_session
 from service.web.ui.parts import PortalChoice, PortalView, ui_parts
 
@@ -21,6 +22,10 @@ def settle() -> None:
     if identity is None:  # sign-in pages: no portal data
         return
     parts = ui_parts()
+    if identity.pinned and not any(
+        choice.member_id == identity.portal and choice.status == ACTIVE for choice in parts.portals()
+    ):  # uninstalled, or its tokens cannot be renewed: the sign-in it was given no longer holds
+        abort(401, "b24rules is no longer installed on your portal, or needs reinstalling: open it again")
     choices = [] if identity.pinned else parts.portals()
     g.portal_choices = choices
     g.portal = identity.portal if identity.pinned else _kept_or_first(identity.portal, choices)
@@ -37,15 +42,6 @@ def current_view() -> PortalView:
     view = g.get("view")
     assert isinstance(view, PortalView)
     return view
-
-
-def portal_domain() -> str:
-    """The domain of the portal shown ('' in webhook mode), for templates and action records."""
-    identity = operator()
-    if identity.pinned:
-        return identity.domain
-    portal = g.get("portal", "")
-    return next((choice.domain for choice in g.get("portal_choices", []) if choice.member_id == portal), "")
 
 
 def choices_for_template() -> list[PortalChoice]:

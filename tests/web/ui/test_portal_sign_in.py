@@ -195,6 +195,17 @@ def test_an_unknown_missing_or_uninstalled_portal_is_refused_without_asking_anyo
     assert calls(sandboxes[ALPHA]) == []
 
 
+def test_an_admins_session_ends_when_their_portal_uninstalls_b24rules(
+    client: FlaskClient, sandboxes: dict[str, SandboxServer], resources: Resources
+) -> None:
+    assert open_app(client, page_form(sandboxes[BETA], ADMIN), domain=BETA).status_code == 303
+    assert client.get("/ui/audit").status_code == 200
+    make_application(resources).portals.uninstall(member(BETA), datetime.now(UTC))
+    refused = client.get("/ui/audit")
+    assert refused.status_code == 401
+    assert "no longer installed on your portal" in refused.text
+
+
 def test_a_portal_administrator_sees_and_acts_on_their_own_portal_only(
     client: FlaskClient, sandboxes: dict[str, SandboxServer], resources: Resources
 ) -> None:
