@@ -43,6 +43,9 @@ from service.store.eventlog import (
 __all__ = ["Claim", "EventRecord", "Journal", "QueueStats", "events", "task_leases"]
 
 
+ENQUEUE_CHUNK = 1000  # sweep events per write transaction: one bounded INSERT holds SQLite's lock
+
+
 @dataclass(frozen=True)
 class QueueStats:
     pending: int
@@ -114,16 +117,18 @@ class Journal:
         )
 
     def enqueue_tasks(self, task_ids: Sequence[int], now: datetime, *, source: str = "sweep") -> int:
-        """`enqueue_task` for many tasks in ONE transaction (a sweep of 100,000 tasks: one commit, not
-        100,000); how many were queued."""
+        """`enqueue_task` for many tasks, `ENQUEUE_CHUNK` to a write transaction (a sweep of 100,000 tasks:
+        100 commits, not 100,000), each taking its turn at SQLite's write lock with the web's group
+        commits, which must not wait seconds behind one big back-fill. A failure part-way leaves earlier
+        chunks queued; the sweeper keeps its watermark and queues all again (they coalesce). How many."""
         if source not in SOURCES:
             raise ValueError(f"event source must be one of {SOURCES}, not {source!r}")
         row = {"name": "ONTASKUPDATE", "ts": None, "handler_id": "", "domain": "", "member_id": self._portal,
                "source": source, "status": PENDING, "attempts": 0, "received_at": now, "available_at": now,
                "finished_at": None}  # fmt: skip
-        with self._engine.begin() as connection:
-            for start in range(0, len(task_ids), 5000):  # bounded statements, still one transaction
-                chunk = task_ids[start : start + 5000]
+        for start in range(0, len(task_ids), ENQUEUE_CHUNK):
+            chunk = task_ids[start : start + ENQUEUE_CHUNK]
+            with slices.writing(self._engine) as connection:
                 connection.execute(insert(events), [dict(row, task_id=int(t)) for t in chunk])
         return len(task_ids)
 

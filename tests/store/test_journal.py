@@ -6,8 +6,10 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy import event as sqlalchemy_event
 
+from service.store import journal as journal_module
 from service.store.claims import LEASE_LOST, QuietWindow
 from service.store.journal import Journal, events
+from tests.inprocess import commits_writing
 from tests.store.conftest import SECRET, task_event
 
 LEASE = timedelta(seconds=30)
@@ -285,6 +287,17 @@ def test_many_tasks_are_queued_at_once_as_sweep_events_that_coalesce(journal: Jo
     assert {c.task_id: c.sources for c in claims} == {7: ("event", "sweep"), 8: ("sweep",), 9: ("sweep",)}
     with pytest.raises(ValueError, match="source"):
         journal.enqueue_tasks([1], now, source="nowhere")
+
+
+def test_a_big_sweep_is_queued_in_bounded_write_transactions(
+    journal: Journal, engine: Engine, now: datetime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each holds SQLite's write lock briefly, so the web's commits never wait behind a whole back-fill."""
+    monkeypatch.setattr(journal_module, "ENQUEUE_CHUNK", 2)
+    inserts = commits_writing(engine, ("INSERT INTO EVENTS",))
+    assert journal.enqueue_tasks([1, 2, 3, 4, 5], now) == 5
+    assert len(inserts) == 3
+    assert sorted(c.task_id for c in journal.claim("w1", now, lease=LEASE, max_tasks=10)) == [1, 2, 3, 4, 5]
 
 
 def test_unknown_sources_are_refused(journal: Journal, now: datetime) -> None:
