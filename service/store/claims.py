@@ -82,27 +82,6 @@ class QuietWindow:
 NO_WAIT = QuietWindow()
 
 
-def claim_tasks(
-    connection: Connection,
-    owner: str,
-    now: datetime,
-    lease: timedelta,
-    max_tasks: int,
-    quiet: QuietWindow = NO_WAIT,
-    portal: str = "",
-) -> list[Claim]:
-    """Lease up to `max_tasks` tasks with claimable events, oldest first; all their events coalesce.
-
-    `portal` '' (webhook mode) claims every event; a member id claims only that portal's events."""
-    chosen: list[int] = []
-    for task_id in candidates(connection, now, max_tasks * CANDIDATES_PER_TASK, quiet, portal):
-        if len(chosen) == max_tasks:
-            break
-        if try_lock(connection, portal, task_id):
-            chosen.append(task_id)
-    return take_tasks(connection, portal, sorted(chosen), owner, now, now + lease)
-
-
 def take_tasks(
     connection: Connection,
     portal: str,
@@ -111,7 +90,7 @@ def take_tasks(
     now: datetime,
     expires_at: datetime,
 ) -> list[Claim]:
-    """Lease these tasks (try-locked first on PostgreSQL) with one upsert and move their claimable
+    """Lease these tasks (the caller try-locked them, `try_lock`) with one upsert and move their claimable
     events to `processing` with one UPDATE (`leasing.py`); in task id order. A task another worker
     holds is skipped; one whose events another worker finished since it was found gives its lease back."""
     taken = leasing.take_leases(connection, portal, task_ids, owner, now, expires_at)
@@ -188,7 +167,8 @@ def extend(connection: Connection, claims: Sequence[Claim], expires_at: datetime
 def candidates(
     connection: Connection, now: datetime, limit: int, quiet: QuietWindow, portal: str
 ) -> list[int]:
-    """Tasks with claimable events, ripe under `quiet`, oldest first. Only reads: `take_task` checks again."""
+    """Tasks with claimable events, ripe under `quiet`, oldest first. Only reads: `take_tasks` checks
+    again."""
     leases = task_leases
     lease_of = and_(leases.c.portal == portal, leases.c.task_id == events.c.task_id)
     query = (

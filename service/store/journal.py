@@ -149,7 +149,7 @@ class Journal:
         max_tasks: int = 16,
         quiet: claims.QuietWindow = claims.NO_WAIT,
     ) -> list[Claim]:
-        """Lease up to `max_tasks` tasks that have claimable events; see `claims.claim_tasks`, done in
+        """Lease up to `max_tasks` tasks that have claimable events; see `slices.claim`, done in
         short write transactions (`slices.claim`)."""
         return slices.claim(self._engine, owner, now, lease, max_tasks, quiet, self._portal)
 

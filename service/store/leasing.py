@@ -1,6 +1,6 @@
 """Taking a round's leases and events set-wise: two statements per round instead of two per task.
 
-`claims.claim_tasks` chooses up to 100 tasks, then takes them here: one upsert for all their leases
+`slices.claim` chooses up to 100 tasks, then takes them here: one upsert for all their leases
 (each row inserted, or taken over only where the old lease expired — the same condition as before, row
 by row, in ascending task id order), and one UPDATE … RETURNING for all the events of the tasks it got.
 Measured in process on a 300-task drain (SQLite), the per-task pair of Core statements was half of the

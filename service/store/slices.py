@@ -50,9 +50,10 @@ def claim(
     quiet: QuietWindow,
     portal: str,
 ) -> list[Claim]:
-    """`claims.claim_tasks` in slices: the same tasks (the oldest ripe ones, each taken in task id order
-    within its transaction). If a later slice fails, the claims already taken are returned (their
-    transactions committed) and the rest stay claimable; a failure before any claim is raised."""
+    """Lease up to `max_tasks` tasks with claimable events, in slices: the oldest ripe ones (each taken
+    in task id order within its transaction); all their events coalesce. If a later slice fails, the
+    claims already taken are returned (their transactions committed) and the rest stay claimable; a
+    failure before any claim is raised."""
     with reading(engine) as connection:
         rest = claims.candidates(connection, now, max_tasks * claims.CANDIDATES_PER_TASK, quiet, portal)
     taken: list[Claim] = []
@@ -89,7 +90,7 @@ def _take_slice(
         looked += 1
         if claims.try_lock(connection, portal, task_id):
             chosen.append(task_id)
-    chosen.sort()  # lease rows in task id order, as claim_tasks takes them
+    chosen.sort()  # lease rows in task id order: two workers never wait on each other's rows in a cycle
     taken: list[Claim] = []
     for start in range(0, len(chosen), TASKS_PER_TAKE):
         end = start + TASKS_PER_TAKE
