@@ -195,6 +195,17 @@ def test_an_unknown_missing_or_uninstalled_portal_is_refused_without_asking_anyo
     assert calls(sandboxes[ALPHA]) == []
 
 
+def test_an_administrators_token_of_another_application_is_refused(
+    client: FlaskClient, sandboxes: dict[str, SandboxServer]
+) -> None:
+    sandboxes[ALPHA].portal.app.client_id = "local.another0000000000.00000000"  # app.info names that app
+    answer = open_app(client, page_form(sandboxes[ALPHA], ADMIN))
+    assert answer.status_code == 403
+    assert "the access token is not one of b24rules&#39; on this portal" in answer.text
+    assert "Set-Cookie" not in answer.headers
+    assert client.get("/ui/audit").status_code != 200
+
+
 def test_an_admins_session_ends_when_their_portal_uninstalls_b24rules(
     client: FlaskClient, sandboxes: dict[str, SandboxServer], resources: Resources
 ) -> None:
