@@ -13,7 +13,7 @@ from service.bitrix.auth import OAuthAuth, TokenSource
 from service.bitrix.client import BitrixClient
 from service.bitrix.oauth import OAuthServer, PortalTokens
 from service.bitrix.portal import PortalGateway
-from service.operations.installation import Installer
+from service.operations.installation import Connect, Installer
 from service.operations.portaladmins import PortalAdmins
 from service.operations.subscription import Subscriber
 from service.pipeline.offline import WAKE_CHECK_SECONDS, WOKEN_POLL_SECONDS, OfflinePoller
@@ -142,10 +142,17 @@ def wakeup_marks(resources: Resources) -> MarkBoard | None:
     return MarkBoard(Wakeups(resources.engine), max_age=WAKE_CHECK_SECONDS)
 
 
-def make_installer(resources: Resources, app: Application) -> Installer:
+def _connector(resources: Resources, app: Application) -> Connect:
+    """A REST caller for (member id, client endpoint, tokens or None for the stored ones)."""
+
     def connect(member_id: str, client_endpoint: str, tokens: TokenSource | None) -> BitrixClient:
         return portal_client(resources, app, client_endpoint, member_id, tokens)
 
+    return connect
+
+
+def make_installer(resources: Resources, app: Application) -> Installer:
+    connect = _connector(resources, app)
     return Installer(
         app.portals, resources.journal, app.subscriber, connect, app.client_id, utcnow,
         app.oauth.renew_for_install, plain_http_allowed=_loopback_http(app.oauth.trusted_url()),
@@ -154,11 +161,13 @@ def make_installer(resources: Resources, app: Application) -> Installer:
 
 def make_portal_admins(resources: Resources, app: Application) -> PortalAdmins:
     """The status page's check of a portal administrator signing in from inside their portal."""
+    return PortalAdmins(app.portals, _connector(resources, app), app.client_id)
 
-    def connect(member_id: str, client_endpoint: str, tokens: TokenSource | None) -> BitrixClient:
-        return portal_client(resources, app, client_endpoint, member_id, tokens)
 
-    return PortalAdmins(app.portals, connect, app.client_id)
+def domain_of(app: Application | None, member_id: str) -> str:
+    """An installed portal's domain (its rules folder may be named by it); the member id if unknown."""
+    record = app.portals.get(member_id) if app else None
+    return record.domain if record else member_id
 
 
 def portal_choices(app: Application) -> list[PortalChoice]:

@@ -11,7 +11,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from service.assembly.application import PortalChoiceError, choose_portal, make_application, portal_gateway
+from service.assembly.application import (
+    PortalChoiceError,
+    choose_portal,
+    domain_of,
+    make_application,
+    portal_gateway,
+)
 from service.assembly.resources import Resources
 from service.bitrix.portal import PortalGateway
 from service.plumbing.rulesource import RuleSource
@@ -37,8 +43,7 @@ def operator_portal(resources: Resources, key: str | None, *, reading: bool = Fa
         return WEBHOOK
     app = make_application(resources)
     member_id = choose_portal(app, key, uninstalled_ok=reading)
-    record = app.portals.get(member_id)
-    return PortalScope(member_id, record.domain if record else member_id)
+    return PortalScope(member_id, domain_of(app, member_id))
 
 
 def portal_domains(resources: Resources) -> dict[str, str] | None:

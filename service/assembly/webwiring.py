@@ -9,8 +9,8 @@ from typing import Any
 from flask import Flask
 
 from service.assembly.application import (
-    Application,
     ApplicationTokens,
+    domain_of,
     make_application,
     make_installer,
     make_portal_admins,
@@ -93,7 +93,7 @@ def ui_parts(resources: Resources, parts: WebParts) -> UiParts | None:
         cookie_secure=settings.b24_ui_cookie_secure,
         actions=OperatorActions(resources.engine),
         redactor=resources.redactor,
-        view=PortalViews(resources, parts, lambda member: _domain_of(app, member)),
+        view=PortalViews(resources, parts, lambda member: domain_of(app, member)),
         restore=restore,
         simulate=simulate,
         database_reachable=parts.database_reachable,
@@ -102,11 +102,6 @@ def ui_parts(resources: Resources, parts: WebParts) -> UiParts | None:
         portals=(lambda: portal_choices(app)) if app else (lambda: []),
         portal_admins=make_portal_admins(resources, app) if app else None,
     )
-
-
-def _domain_of(app: Application | None, member_id: str) -> str:
-    record = app.portals.get(member_id) if app else None
-    return record.domain if record else member_id
 
 
 def make_web_app(settings: Settings) -> Flask:

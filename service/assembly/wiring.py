@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 
 from service.assembly.application import (
     Application,
+    domain_of,
     make_application,
     offline_poller,
     portal_gateway,
@@ -138,7 +139,7 @@ def make_worker(
     """The webhook portal's worker, or in application mode one worker per installed portal."""
     if resources.settings.app_mode:
         app = make_application(resources)
-        offline, marks = resources.settings.b24_delivery == "offline", wakeup_marks(resources)
+        offline, marks = resources.settings.offline_delivery, wakeup_marks(resources)
         return PortalWorkers(
             lambda: [record.member_id for record in app.portals.active()],
             lambda member: make_portal_worker(resources, app, member, owner=owner, sweep=sweep),
@@ -155,7 +156,7 @@ def make_portal_worker(
     record = app.portals.get(member_id)
     # The same bucket as the portal's client (application.portal_client keys it by the portal's host).
     limiter = shared_limiter(resources, portal_key(record.client_endpoint)) if record else None
-    rules = resources.portal_rules.source(member_id, record.domain if record else member_id)
+    rules = resources.portal_rules.source(member_id, domain_of(app, member_id))
     return assemble_worker(
         resources, gateway, limiter, owner=owner, sweep=sweep, portal=member_id, rules=rules
     )
