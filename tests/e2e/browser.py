@@ -20,7 +20,6 @@ from selenium.webdriver.chrome.service import Service as DriverService
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
-from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -98,7 +97,15 @@ def submit(driver: WebDriver, button: WebElement, timeout: float = 30) -> None:
     """
     old_page = driver.find_element(By.TAG_NAME, "html")
     button.click()
-    WebDriverWait(driver, timeout).until(expected_conditions.staleness_of(old_page))
+
+    def replaced(_: WebDriver) -> bool:
+        try:
+            old_page.tag_name  # noqa: B018 (asked only to see whether the old page is still there)
+        except WebDriverException:  # stale, or (mid-navigation, in ChromeDriver) "node … does not belong
+            return True  # to the document": either way the old page is gone
+        return False
+
+    WebDriverWait(driver, timeout).until(replaced)
     WebDriverWait(driver, timeout).until(
         lambda d: d.execute_script("return document.readyState") == "complete"
     )
