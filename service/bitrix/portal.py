@@ -199,11 +199,14 @@ class PortalGateway:
                 return
             last_id = max(entry_id for entry_id, _ in rows)
 
-    def recent_entries(self, since: datetime, max_requests: int) -> Iterator[dict[str, Any]]:
-        """Every time entry created at or after `since`, across all tasks, lowest id first, in few requests:
-        one call learns how many there are (`total`), then batches of up to 50 pages (2,500 entries) each.
-        Stops after `max_requests` HTTP requests (the rest waits for the next pass)."""
-        first = self._client.call(entries_created_since(since, 0))
+    def recent_entries(
+        self, since: datetime, max_requests: int, after_id: int = 0
+    ) -> Iterator[dict[str, Any]]:
+        """Every time entry created at or after `since` with an id above `after_id`, across all tasks,
+        lowest id first, in few requests: one call learns how many there are (`total`), then batches of up
+        to 50 pages (2,500 entries) each. Stops after `max_requests` HTTP requests, having read at most
+        `recent_capacity(max_requests)` entries; a caller that read that many resumes after the last id."""
+        first = self._client.call(entries_created_since(since, after_id))
         rows = recent_rows(first.result)
         yield from rows
         left = (first.total - len(rows)) if first.total is not None else None
@@ -258,3 +261,8 @@ def _partial(state: TaskState | BitrixError, listed: Reply | BitrixError) -> boo
     if not isinstance(state, TaskState) or state.task is None or not isinstance(listed, Reply):
         return False
     return more_rows(listed, len(state.entries))
+
+
+def recent_capacity(max_requests: int) -> int:
+    """The most entries `recent_entries` reads in `max_requests` requests: one page, then full batches."""
+    return ENTRY_PAGE + max(0, max_requests - 1) * MAX_COMMANDS * ENTRY_PAGE

@@ -10,7 +10,9 @@ import pytest
 import requests
 
 from service.assembly.wiring import make_gateway, make_sweeper
+from service.pipeline.rescan import EditRescan
 from service.plumbing.clock import utcnow
+from service.store.fingerprints import EntryFingerprints
 from tests.inprocess import Rig, rig
 
 WORK = {"seconds": 3600, "user_id": 1, "comment": "real work"}
@@ -94,3 +96,17 @@ def test_with_the_rescan_off_an_edit_goes_unnoticed(world: Rig, clock: PortalClo
     assert report is not None
     assert report.edited == 0
     assert len(world.entries(task)) == 2
+
+
+def test_a_window_larger_than_one_pass_is_read_over_the_next_sweeps(world: Rig, clock: PortalClock) -> None:
+    """One request reads 50 entries here (a real pass: 100,000): the 61 recent entries take two passes,
+    and an edit to the newest one is seen by the pass that reaches it, not left out for ever."""
+    task = world.task(691, (*[MINUTE] * 60, WORK))
+    newest = max(int(e["ID"]) for e in world.entries(task))
+    rescan = EditRescan(make_gateway(world.resources), EntryFingerprints(world.resources.engine), hours=48,
+                        max_requests=1)  # fmt: skip
+    assert [rescan.run(utcnow()) for _ in range(2)] == [set(), set()]  # first sightings only: stored
+
+    edit_seconds(world, task, newest, 0)
+
+    assert [rescan.run(utcnow()) for _ in range(2)] == [set(), {task}]  # the oldest 50, then the rest
