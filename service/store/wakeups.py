@@ -1,11 +1,11 @@
 """Wake-up marks of the offline poller: "the portal says its offline queue has new rows".
 
 The web half sets a portal's mark when a verified ONOFFLINEEVENT arrives (one upsert, the same however
-often it comes); the portal's poller reads it between its REST polls (one indexed read, no REST call)
-and, when set, takes it (a conditional UPDATE: of several pollers one wins) and pulls at once. A mark
-set while a pull runs is seen by the next read, so no notice is lost. A portal without a row never sent
-a notice (installed before ONOFFLINEEVENT was bound, or our URL does not reach us from there): its
-poller keeps the short REST interval.
+often it comes). The pollers of a process read every portal's mark in one query (`MarkBoard`, no REST
+call) between their REST polls; a poller whose mark is set takes it (a conditional UPDATE: of several
+pollers one wins) and pulls at once. A mark set while a pull runs is seen by the next read, so no notice
+is lost. A portal without a row never sent a notice (installed before ONOFFLINEEVENT was bound, or our
+URL does not reach us from there): its poller keeps the short REST interval.
 https://apidocs.bitrix24.com/api-reference/events/on-offline-event.html
 """
 
@@ -40,19 +40,6 @@ class Wakeups:
             statement = upsert(connection, offline_wakeups).values(portal=portal, **values)
             connection.execute(statement.on_conflict_do_update(index_elements=["portal"], set_=values))
 
-    def pending(self, portal: str) -> bool | None:
-        """Whether the portal's mark is set; None if the portal never sent a notice."""
-        query = select(offline_wakeups.c.pending).where(offline_wakeups.c.portal == portal)
-        with reading(self._engine) as connection:
-            value = connection.scalar(query)
-        return None if value is None else bool(value)
-
-    def take(self, portal: str) -> bool | None:
-        """True once per mark: clear it if it is set (the caller then pulls); None if the portal never
-        sent a notice. A read first, so a poller that finds nothing writes nothing."""
-        pending = self.pending(portal)
-        return self.clear(portal) if pending else pending
-
     def clear(self, portal: str) -> bool:
         """Clear a set mark; True only for the caller that cleared it (of several pollers, one pulls)."""
         statement = (
@@ -82,7 +69,8 @@ class MarkBoard:
         self._marks: dict[str, bool] = {}
 
     def take(self, portal: str) -> bool | None:
-        """`Wakeups.take`, answered from the shared read; only a set mark costs a write."""
+        """True once per mark (the caller then pulls), False when none is set, None if the portal never
+        sent a notice; answered from the shared read, only a set mark costs a write (`Wakeups.clear`)."""
         with self._lock:
             if time.monotonic() - self._read_at >= self._max_age:
                 self._marks = self._wakeups.marks()

@@ -18,7 +18,7 @@ from service.core.bitrix import Call, Reply
 from service.pipeline.offline import OfflinePoller
 from service.store.db import open_database
 from service.store.offline import OfflineInbox
-from service.store.wakeups import Wakeups
+from service.store.wakeups import MarkBoard, Wakeups
 
 MEMBER = "w" * 32
 
@@ -47,10 +47,10 @@ def engine() -> Iterator[Engine]:
 def _running(engine: Engine, portal: EmptyQueue, unheard: float) -> tuple[threading.Thread, threading.Event]:
     """A poller of `portal` woken by MEMBER's mark, in a thread: 60 s between REST polls once the portal
     sent a notice, `unheard` s before."""
-    wakeups = Wakeups(engine)
+    board = MarkBoard(Wakeups(engine), max_age=0)
 
     def woken() -> bool | None:
-        taken = wakeups.take(MEMBER)
+        taken = board.take(MEMBER)
         if taken:
             portal.takes.append(time.monotonic())
         return taken
@@ -94,7 +94,7 @@ def test_a_mark_ends_the_long_wait_at_once_and_only_a_mark(engine: Engine) -> No
         Wakeups(engine).mark(MEMBER, datetime.now(UTC))
         assert _wait(lambda: len(portal.pulls) == 2, timeout=5)
         assert portal.pulls[1] - marked < 2.0
-        assert wakeups.pending(MEMBER) is False  # taken
+        assert wakeups.marks()[MEMBER] is False  # taken
         assert not _wait(lambda: len(portal.pulls) > 2, timeout=1.0)  # one pull per mark
     finally:
         stop.set()

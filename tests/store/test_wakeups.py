@@ -25,12 +25,14 @@ class CountedReads(Wakeups):
 
 def test_a_mark_is_idempotent_and_taken_once(engine: Engine) -> None:
     wakeups = Wakeups(engine)
-    assert wakeups.take("p1") is None  # never notified
+    board = MarkBoard(wakeups, max_age=0)  # reads every time
+    assert board.take("p1") is None  # never notified
     wakeups.mark("p1", NOW)
     wakeups.mark("p1", NOW)
-    assert wakeups.take("p1") is True
-    assert wakeups.take("p1") is False  # heard from, nothing pending
+    assert board.take("p1") is True
+    assert board.take("p1") is False  # heard from, nothing pending
     assert wakeups.marks() == {"p1": False}
+    assert (wakeups.clear("p1"), wakeups.marks()) == (False, {"p1": False})  # clearing twice: no winner
 
 
 def test_the_board_reads_all_portals_once_per_interval_and_each_mark_is_taken_once(engine: Engine) -> None:

@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 from service.assembly.resources import Resources
 from service.assembly.webwiring import web_parts
 from service.sandbox import SandboxServer
-from service.store.wakeups import Wakeups
+from service.store.wakeups import MarkBoard, Wakeups
 from service.web.app import create_app
 from tests.web.conftest import FORM, MEMBER, app_settings, post_install
 
@@ -61,16 +61,16 @@ def test_a_genuine_notice_marks_its_portal_and_a_forged_one_is_refused(
 
     assert forged.status_code == 401
     assert unknown.status_code == 401
-    assert wakeups.pending(MEMBER) is None  # no row: nothing stored
-    assert wakeups.pending("z" * 32) is None
+    assert wakeups.marks() == {}  # no row: nothing stored
 
     genuine = client.post("/bitrix24/events", data=notice(APP_TOKEN), content_type=FORM)
     again = client.post("/bitrix24/events", data=notice(APP_TOKEN), content_type=FORM)
 
     assert (genuine.status_code, genuine.get_json()) == (200, {"status": "woken"})
     assert again.status_code == 200  # idempotent
-    assert wakeups.take(MEMBER) is True  # the poller takes the mark once…
-    assert wakeups.take(MEMBER) is False  # …and it is gone until the next notice
+    board = MarkBoard(wakeups, max_age=0)  # what the pollers read
+    assert board.take(MEMBER) is True  # the poller takes the mark once…
+    assert board.take(MEMBER) is False  # …and it is gone until the next notice
     assert offline.journal.find(limit=10) == []  # a notice is no task event
 
 
@@ -80,4 +80,4 @@ def test_online_delivery_does_not_take_notices(app_mode: Resources, sandbox: San
     assert not any(b.event == "ONOFFLINEEVENT" for b in sandbox.portal.app.bindings)
     answer = client.post("/bitrix24/events", data=notice(APP_TOKEN), content_type=FORM)
     assert answer.status_code == 400
-    assert Wakeups(app_mode.engine).pending(MEMBER) is None
+    assert Wakeups(app_mode.engine).marks() == {}
