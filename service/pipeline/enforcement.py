@@ -125,9 +125,9 @@ class Enforcer:
             answer = answers.get(key)
             outcome = sent.outcomes[key] = sent_outcome(answer)
             settled.append((audit_id, outcome, describe_answer(answer)))
-        self._audit.set_outcomes(settled, now)  # the round's outcomes in one transaction
-        for action, _ in sending:
-            if sent.outcomes[_key(action)] == "deleted":
+        changed = self._audit.set_outcomes(settled, now)  # the round's outcomes in one transaction
+        for action, audit_id in sending:  # a row someone else settled meanwhile was counted by them
+            if sent.outcomes[_key(action)] == "deleted" and audit_id in changed:
                 metrics.DELETIONS.labels(rule=action.deletion.rule, outcome="deleted").inc()
         self._confirm(sending, answers, sent, now)
         return sent

@@ -6,11 +6,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from prometheus_client import REGISTRY
 
 from service.bitrix.portal import PortalGateway
 from service.core.bitrix.errors import TransientError
 from service.core.policy import RESTORED
 from service.pipeline import enforcement
+from service.plumbing.clock import utcnow
+from service.store.audit import AuditLog
 from service.store.breakers import Breakers
 from tests.inprocess import Rig, rig
 
@@ -91,3 +94,30 @@ def test_a_failed_delete_is_on_record_and_the_claim_is_retried(
     row = world.event_row(event)
     assert (row.status, row.attempts) == ("pending", 1)
     assert len(world.entries(691)) == 3
+
+
+def test_a_deletion_another_worker_settled_meanwhile_is_counted_once(
+    world: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker that took over a lapsed claim may settle the rows (from its read) while the first
+    worker's delete answer is still on its way: b24rules_deletions_total counts each deletion once."""
+
+    def counted() -> float:
+        labels = {"rule": "drop-zero", "outcome": "deleted"}
+        return REGISTRY.get_sample_value("b24rules_deletions_total", labels) or 0.0
+
+    delete = PortalGateway.delete
+
+    def settled_by_another_worker_first(self: PortalGateway, items: list[tuple[int, int]]) -> object:
+        answers = delete(self, items)
+        AuditLog(world.resources.engine).set_outcomes([(r.id, "deleted", None) for r in world.audit(691)],
+                                                      utcnow())  # fmt: skip
+        return answers
+
+    world.event(world.task())
+    monkeypatch.setattr(PortalGateway, "delete", settled_by_another_worker_first)
+    before = counted()
+    world.drain()
+
+    assert [r.outcome for r in world.audit(691)] == ["deleted", "deleted"]
+    assert counted() - before == 0  # counted by the worker that settled them, not again here
