@@ -17,6 +17,7 @@ from typing import Any
 from service.bitrix.portal import PortalGateway
 from service.core import policy
 from service.core.backoff import retry_delay
+from service.core.bitrix.replies import Reply
 from service.core.notices import Notable, Notice, plan_notices
 from service.core.rules import RuleSet
 from service.plumbing.sentry import capture_failure
@@ -77,17 +78,28 @@ class Notifier:
         except Exception as error:  # the whole batch failed: each message is retried on its own
             answers = [error] * len(sending)
         for (notice_id, call), answer in zip(sending, answers, strict=True):
-            if not isinstance(answer, BaseException):
+            problem = _failure(answer)
+            if problem is None:
                 self._log.finish(notice_id, "sent", now)
                 continue
             tries = attempts[notice_id] + 1
             if tries >= MAX_ATTEMPTS:
-                self._log.finish(notice_id, "abandoned", now, error=str(answer))
+                self._log.finish(notice_id, "abandoned", now, error=problem)
                 log.error("notification abandoned", extra={"notice": notice_id, "method": call.method})
-                capture_failure(f"notification {notice_id} abandoned: {answer}", {"kind": "notify"})
+                capture_failure(f"notification {notice_id} abandoned: {problem}", {"kind": "notify"})
             else:
                 next_at = now + retry_delay(tries, random.random(), base=RETRY_BASE_SECONDS)
-                self._log.finish(notice_id, "failed", now, error=str(answer), next_at=next_at)
+                self._log.finish(notice_id, "failed", now, error=problem, next_at=next_at)
+
+
+def _failure(answer: object) -> str | None:
+    """Why a message was not delivered, or None when it was."""
+    if isinstance(answer, BaseException):
+        return str(answer)
+    if isinstance(answer, Reply) and answer.result is False:
+        # im.notify.system.add answers `false` when it did not create the notification (its docs).
+        return "the portal answered false: the message was not created"
+    return None
 
 
 def _draft(notice: Notice) -> NoticeDraft:

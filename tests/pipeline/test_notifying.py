@@ -3,9 +3,14 @@ dry-run record what would have been sent and send nothing."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
+from typing import cast
 
 from service.assembly.wiring import make_gateway
+from service.bitrix.portal import PortalGateway
+from service.core.bitrix.calls import Call
+from service.core.bitrix.replies import Reply
 from service.pipeline.notifying import Notifier
 from service.plumbing.clock import utcnow
 from service.sandbox import apply_config
@@ -84,3 +89,28 @@ def test_a_message_a_dead_worker_left_pending_is_sent_once_by_a_later_worker() -
         notifier.retry_due(later + STALE_PENDING)  # sent: never again
         assert [(m["user_id"], m["text"]) for m in portal.messages] == [(5, "7: A timer slip.")]
         assert [(n.id, n.outcome, n.attempts) for n in log.query()] == [(notice_id, "sent", 1)]
+
+
+class _Answering:
+    """A portal that takes every message and answers `false` (im.notify.system.add: not created)."""
+
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+
+    def send(self, calls: Sequence[Call]) -> list[Reply]:
+        self.calls.extend(calls)
+        return [Reply(result=False) for _ in calls]
+
+
+def test_a_notification_the_portal_answers_false_to_was_not_sent_and_is_retried() -> None:
+    with rig(NOTIFY) as world:
+        log = NoticeLog(world.resources.engine)
+        draft = NoticeDraft(691, 5, "notification", "drop-zero", [7], "7: A timer slip.", "pending")
+        portal = _Answering()
+        notifier = Notifier(cast(PortalGateway, portal), log)
+        (notice_id,) = log.record([draft], utcnow())
+        notifier.retry_due(utcnow() + STALE_PENDING + timedelta(seconds=1))
+        [record] = log.query()
+        assert (record.id, record.outcome, record.attempts) == (notice_id, "failed", 1)
+        assert record.error == "the portal answered false: the message was not created"
+        assert [call.method for call in portal.calls] == ["im.notify.system.add"]
