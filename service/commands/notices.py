@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
+from service.core.notices import TASK_COMMENT
 from service.operations.listing import columns
 from service.store.notices import NoticeLog, NoticeRecord
 
@@ -40,9 +41,13 @@ def _row(record: NoticeRecord) -> tuple[str, ...]:
     outcome = record.outcome + (f" ({record.attempts} tries: {record.error})" if record.error else "")
     return (
         str(record.id), record.created_at.strftime("%Y-%m-%d %H:%M:%S"), str(record.task_id),
-        f"user {record.recipient}", record.via, record.rules, ",".join(str(i) for i in record.item_ids),
+        _recipient(record), record.via, record.rules, ",".join(str(i) for i in record.item_ids),
         outcome, message,
     )  # fmt: skip
+
+
+def _recipient(record: NoticeRecord) -> str:
+    return "the task" if record.recipient == TASK_COMMENT else f"user {record.recipient}"
 
 
 def _as_dict(record: NoticeRecord) -> dict[str, object]:

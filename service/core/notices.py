@@ -1,9 +1,12 @@
-"""From a round's deletions to the messages owed to people: one per person per task per channel (pure).
+"""From a round's deletions to the messages owed to people (pure): one notification per person per task,
+one comment per task.
 
 Every deleted entry of a rule with `notify` is rendered through the rule's message; the lines for one
-person on one task are joined into one message, so three entries make one comment naming all three,
-not three comments. Entries that were only recorded (shadow mode, dry-run) make the same messages,
-marked `would`: they are recorded, never sent.
+person on one task are joined into one message, so three entries make one message naming all three,
+not three messages. A task comment is read by everyone on the task, so whoever `to` names, the task gets
+one comment with every line (`to: [author, responsible]` would otherwise post the same text twice); its
+record names no single person (`TASK_COMMENT`). Entries that were only recorded (shadow mode, dry-run)
+make the same messages, marked `would`: they are recorded, never sent.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from service.core.bitrix.calls import Call
 from service.core.bitrix.messages import comment_add, system_notify
 from service.core.facts import entry_facts, task_facts
 from service.core.rules import Rule
+
+TASK_COMMENT = 0  # the recipient of a comment: the task's comment thread, not one person
 
 
 @dataclass(frozen=True)
@@ -61,7 +66,10 @@ def plan_notices(notables: Sequence[Notable]) -> list[Notice]:
         if not isinstance(task_id, int) or not isinstance(entry_id, int):
             continue
         line = notify.message.render(facts)
-        for person in notify.recipients(facts):
+        people = notify.recipients(facts)
+        if notify.via == "comment":
+            people = [TASK_COMMENT] if people else []
+        for person in people:
             key = (task_id, person, notify.via, item.would)
             notice = notices.setdefault(key, Notice(task_id, person, notify.via, item.would))
             _add(notice, line, entry_id, item.rule.name)

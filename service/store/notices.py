@@ -50,7 +50,7 @@ notifications = Table(
     # back to the portal the message belongs to.
     Column("portal", String(64), nullable=False, server_default="", default=""),
     Column("task_id", BigInteger, nullable=False),
-    Column("recipient", BigInteger, nullable=False),  # the user id the message is for
+    Column("recipient", BigInteger, nullable=False),  # the user id the message is for; 0: a task comment
     Column("via", String(16), nullable=False),  # comment | notification
     Column("rules", String(1000), nullable=False),  # comma-separated rule names
     Column("item_ids", JSON, nullable=False),  # the entries it names

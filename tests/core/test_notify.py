@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from service.core.loader import load_ruleset
-from service.core.notices import Notable, plan_notices
+from service.core.notices import TASK_COMMENT, Notable, plan_notices
 from service.core.rules import Rule
 
 RULE = """\
@@ -99,4 +99,15 @@ def test_a_message_that_names_no_entry_lists_them() -> None:
     [notice] = plan_notices(items)
     assert notice.would
     assert notice.lines == ["Rule drop-short removed time on this task.", "Entries: #1, #2"]
+    assert notice.call().method == "task.commentitem.add"
+
+
+def test_a_task_gets_one_comment_whoever_it_is_for() -> None:
+    """Everyone on the task reads its comments: author and responsible get one comment, not one each."""
+    rule, _ = load(GOOD.replace("via: notification", "via: comment"))
+    assert rule is not None
+    items = [Notable(rule, TASK, entry(i, s, u), would=False) for i, s, u in ((1, 10, 3), (2, 20, 4))]
+    [notice] = plan_notices(items)
+    assert (notice.recipient, notice.item_ids) == (TASK_COMMENT, [1, 2])
+    assert notice.lines == ["10 s on 04.03 (Build) by drop-short", "20 s on 04.03 (Build) by drop-short"]
     assert notice.call().method == "task.commentitem.add"

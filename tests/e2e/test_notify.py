@@ -72,7 +72,7 @@ def test_three_deleted_entries_of_one_author_make_one_comment_naming_them(
     assert call["keys"] == ["TASKID", "FIELDS"]  # positional: the order is the contract
     assert call["in_batch"] is not None  # sent through `batch`, like the deletions
     [record] = notices(service)
-    assert (record["outcome"], record["recipient"], record["via"]) == ("sent", AUTHOR, "comment")
+    assert (record["outcome"], record["recipient"], record["via"]) == ("sent", 0, "comment")  # the task
     assert len(record["item_ids"]) == 3
 
 
@@ -86,7 +86,7 @@ def test_in_shadow_mode_nothing_is_posted_and_the_audit_says_what_would_have_bee
     assert control(sandbox.url, "GET", "messages") == []
     assert sandbox.portal.calls("task.commentitem.add") == []
     [record] = notices(service)
-    assert (record["outcome"], record["recipient"], record["via"]) == ("would-notify", AUTHOR, "comment")
+    assert (record["outcome"], record["recipient"], record["via"]) == ("would-notify", 0, "comment")
     assert record["message"].splitlines() == expected_lines(sandbox)
     text = run_cli(service, "audit", "--notifications").stdout
     assert "would-notify" in text
