@@ -8,7 +8,15 @@ import pytest
 from service.sandbox import SandboxServer
 from tests.e2e.harness import SentryReceiver
 
-pytestmark = pytest.mark.e2e
+HERE = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test in this folder is `e2e`, so `pytest -m 'not e2e'` is the fast suite. (A `pytestmark`
+    in a conftest marks nothing: it applies to the tests of its own module only.)"""
+    for item in items:
+        if HERE in item.path.parents:
+            item.add_marker(pytest.mark.e2e)
 
 
 @pytest.fixture
