@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import Engine
 
+from service.assembly.clients import counted_client, limiter_on
 from service.assembly.resources import Resources
 from service.bitrix.auth import OAuthAuth, TokenSource
 from service.bitrix.client import BitrixClient
@@ -76,8 +77,6 @@ def client_on(
     member_id: str,
     tokens: TokenSource | None,
 ) -> BitrixClient:
-    from service.assembly.wiring import counted_client, limiter_on
-
     if tokens is None:
         record = app.portals.get(member_id)
         server_endpoint = record.server_endpoint if record else ""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from urllib.parse import urlsplit
 
 from sqlalchemy import Engine
 
@@ -15,13 +14,11 @@ from service.assembly.application import (
     portal_gateway,
     wakeup_marks,
 )
+from service.assembly.clients import counted_client, limiter_on, portal_key, shared_limiter
 from service.assembly.operator import WEBHOOK, PortalScope, operator_portal, scope_gateway, scope_rules
 from service.assembly.resources import Resources
-from service.bitrix.auth import RestAuth
-from service.bitrix.client import BitrixClient
 from service.bitrix.limiter import SharedLimiter
 from service.bitrix.portal import PortalGateway
-from service.core.bitrix.leaky import usable_burst
 from service.operations.diff import RuleDiffer
 from service.operations.simulation import Simulator
 from service.pipeline.confirmation import Confirmer
@@ -34,7 +31,6 @@ from service.pipeline.rounds import Processor
 from service.pipeline.settlement import Settlement
 from service.pipeline.sweeper import Sweeper
 from service.pipeline.worker import IDLE_CLAIM_ROOM, Retention, Worker, worker_name
-from service.plumbing import metrics
 from service.plumbing.rulesource import RuleSource
 from service.plumbing.settings import Settings
 from service.store.audit import AuditLog
@@ -43,39 +39,8 @@ from service.store.decided import DecidedTasks
 from service.store.fingerprints import EntryFingerprints
 from service.store.notices import NoticeLog
 from service.store.portalchecks import PortalChecks
-from service.store.ratebucket import SqlRateBucket
 from service.store.snapshots import TaskSnapshots
 from service.store.sweeps import SweepState
-
-
-def portal_key(webhook_url: str) -> str:
-    """The rate bucket's key: the portal's host (every app on one portal shares its limit), never the code."""
-    return urlsplit(webhook_url).netloc.lower()
-
-
-def shared_limiter(resources: Resources, key: str) -> SharedLimiter:
-    """The portal's request budget, shared by every process through the database (one bucket per host)."""
-    return limiter_on(resources.settings, resources.engine, key)
-
-
-def limiter_on(settings: Settings, engine: Engine, key: str) -> SharedLimiter:
-    return SharedLimiter(
-        SqlRateBucket(engine),
-        key,
-        rate=settings.b24_rate_limit,
-        # A little below the portal's X, so uneven delivery never tips its counter over (limits.md).
-        burst=usable_burst(settings.b24_rate_limit, settings.b24_rate_burst),
-    )
-
-
-def counted_client(auth: str | RestAuth, limiter: SharedLimiter) -> BitrixClient:
-    def count_request(method: str, outcome: str) -> None:
-        metrics.REST_REQUESTS.labels(method=method, result=outcome).inc()
-
-    def count_call(method: str, outcome: str) -> None:
-        metrics.REST_CALLS.labels(method=method, result=outcome).inc()
-
-    return BitrixClient(auth, limiter, on_request=count_request, on_call=count_call)
 
 
 def webhook_gateway(settings: Settings, engine: Engine) -> PortalGateway:

@@ -16,8 +16,9 @@ import pytest
 from cryptography.fernet import Fernet
 
 from service.assembly.application import make_application, portal_gateway
+from service.assembly.clients import portal_key
 from service.assembly.resources import Resources, build_resources
-from service.assembly.wiring import make_gateway, portal_key
+from service.assembly.wiring import make_gateway
 from service.core.bitrix.errors import RateLimited
 from service.plumbing.clock import utcnow
 from service.sandbox import SandboxServer
