@@ -56,7 +56,7 @@ def ruleset(rules: int) -> RuleSet:
 def entries(count: int, seed: int = 16) -> list[dict[str, object]]:
     """Entries as task.elapseditem.getlist returns them: UPPER_CASE keys, every value a string."""
     rng = random.Random(seed)
-    made = []
+    made: list[dict[str, object]] = []
     for item_id in range(1, count + 1):
         seconds = rng.choice((0, 5, 45, 60, 600, 1800, 3600, rng.randrange(0, 30000)))
         created = NOW - timedelta(days=rng.randrange(0, 400), seconds=rng.randrange(86400))

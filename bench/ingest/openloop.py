@@ -190,7 +190,8 @@ class OpenLoop:
                     writer.write(b"%sContent-Length: %d\r\n\r\n%s" % (self._head.encode(), len(body), body))
                     status, answer, keep = await _answer(reader)
                 except (OSError, asyncio.IncompleteReadError, ValueError, IndexError):
-                    streams = _close(streams)  # no answer: an error, outside the percentiles
+                    _close(streams)  # no answer: an error, outside the percentiles
+                    streams = None
                     continue
                 finally:
                     self._in_flight -= 1
@@ -198,7 +199,8 @@ class OpenLoop:
                 outcome.status = status
                 outcome.event_id = event_id(answer) if status == 200 else None
                 if not keep:
-                    streams = _close(streams)
+                    _close(streams)
+                    streams = None
         finally:
             _close(streams)
 

@@ -48,8 +48,8 @@ def main() -> None:
     args = parser.parse_args()
     with SandboxServer(config=PortalConfig(rate=1e6, burst=1e6)) as sandbox:
         for task_id in range(1, args.tasks + 1):
-            entries = [{"seconds": 60 * (n + 1)} for n in range(args.per_task)]
-            sandbox.portal.create_task(f"task {task_id}", task_id=task_id, status=3, entries=entries)
+            seeded = [{"seconds": 60 * (n + 1)} for n in range(args.per_task)]
+            sandbox.portal.create_task(f"task {task_id}", task_id=task_id, status=3, entries=seeded)
         # The sandbox filters in Python (a real portal uses an index): give its big batches time.
         client = BitrixClient(sandbox.webhook_url, Unlimited(), timeout=(3.05, 900.0))
         gateway = PortalGateway(client)

@@ -55,11 +55,11 @@ def drain(kind: str, rate: tuple[float, float], tasks: int, workers: int) -> tup
     try:
         with database(kind, workdir) as url:
             # The breaker (500 deletions per rule and hour) would trip: this drain is meant to delete.
-            limits = {"B24_RATE_LIMIT": str(rate[0]), "B24_RATE_BURST": str(int(rate[1])),
-                      "B24_MAX_DELETIONS_PER_HOUR": "10000000"}  # fmt: skip
             settings = service_env(
-                workdir, sandbox.webhook_url, B24_DATABASE_URL=url, B24_LOG_LEVEL="WARNING", **limits
-            )
+                workdir, sandbox.webhook_url, B24_DATABASE_URL=url, B24_LOG_LEVEL="WARNING",
+                B24_RATE_LIMIT=str(rate[0]), B24_RATE_BURST=str(int(rate[1])),
+                B24_MAX_DELETIONS_PER_HOUR="10000000",
+            )  # fmt: skip
             engine = open_database(url)
             journal = Journal(engine)
             queued = datetime.now(UTC) - timedelta(minutes=1)  # quiet already: claimable at once
