@@ -194,4 +194,4 @@ def test_the_redactor_gets_every_secret_setting_and_the_database_password() -> N
     class Later(Settings):
         b24_future_key: SecretStr | None = None
 
-    assert "future-key-123456" in Later(b24_future_key="future-key-123456").secret_values()
+    assert "future-key-123456" in Later(b24_future_key=SecretStr("future-key-123456")).secret_values()

@@ -32,7 +32,8 @@ def source(folder: Path, clock: Clock, problems: list[tuple[str, ...]]) -> RuleS
 
 def test_a_change_is_picked_up_after_the_interval(tmp_path: Path) -> None:
     (tmp_path / "rules.yaml").write_text(GOOD)
-    clock, problems = Clock(), []
+    clock = Clock()
+    problems: list[tuple[str, ...]] = []
     rules = source(tmp_path, clock, problems)
     first = rules.current()
     assert first is not None
@@ -49,7 +50,8 @@ def test_a_change_is_picked_up_after_the_interval(tmp_path: Path) -> None:
 
 def test_a_broken_set_keeps_the_last_good_one_and_is_reported_once(tmp_path: Path) -> None:
     (tmp_path / "rules.yaml").write_text(GOOD)
-    clock, problems = Clock(), []
+    clock = Clock()
+    problems: list[tuple[str, ...]] = []
     rules = source(tmp_path, clock, problems)
     good = rules.current()
     (tmp_path / "rules.yaml").write_text(BROKEN)
@@ -70,7 +72,8 @@ def test_a_broken_set_keeps_the_last_good_one_and_is_reported_once(tmp_path: Pat
 
 def test_a_set_whose_inline_test_fails_is_refused_like_a_broken_one(tmp_path: Path) -> None:
     (tmp_path / "rules.yaml").write_text(OTHER)
-    clock, problems = Clock(), []
+    clock = Clock()
+    problems: list[tuple[str, ...]] = []
     rules = source(tmp_path, clock, problems)
     good = rules.current()
     assert good is not None
@@ -103,7 +106,8 @@ def test_configmap_style_symlink_swap_is_seen(tmp_path: Path) -> None:
     (second / "rules.yaml").write_text(OTHER)
     os.symlink(first.name, tmp_path / "..data")
     os.symlink("..data/rules.yaml", tmp_path / "rules.yaml")
-    clock, problems = Clock(), []
+    clock = Clock()
+    problems: list[tuple[str, ...]] = []
     rules = source(tmp_path, clock, problems)
     before = rules.current()
     assert before is not None
@@ -117,7 +121,8 @@ def test_configmap_style_symlink_swap_is_seen(tmp_path: Path) -> None:
 
 
 def test_a_missing_folder_is_a_problem_not_a_crash(tmp_path: Path) -> None:
-    clock, problems = Clock(), []
+    clock = Clock()
+    problems: list[tuple[str, ...]] = []
     rules = source(tmp_path / "nope", clock, problems)
     assert rules.current() is None
     status = rules.status()
@@ -150,7 +155,8 @@ def test_a_swap_between_two_file_reads_never_mixes_two_versions(
         return text
 
     monkeypatch.setattr(Path, "read_text", read_then_swap)
-    clock, problems = Clock(), []
+    clock = Clock()
+    problems: list[tuple[str, ...]] = []
     rules = source(tmp_path, clock, problems)
     loaded = rules.current()
     assert problems == []

@@ -20,7 +20,7 @@ CONNINFO = f"host=127.0.0.1 port=5432 user=postgres password={PASSWORD} dbname=t
 TOKEN = "apptoken-5b4a39c2d1e0f9a8"
 
 
-class Recorder(Transport):  # type: ignore[misc]
+class Recorder(Transport):
     def __init__(self) -> None:
         super().__init__()
         self.envelopes: list[bytes] = []

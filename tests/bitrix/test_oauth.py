@@ -87,7 +87,7 @@ def test_a_refresh_goes_only_where_installs_are_checked() -> None:
     asked: list[str] = []
 
     class Unreachable(requests.Session):
-        def get(self, url: str | bytes, **_: Any) -> requests.Response:  # type: ignore[override]
+        def get(self, url: str | bytes, **_: Any) -> requests.Response:
             asked.append(str(url))
             raise requests.ConnectionError("no network in this test")
 

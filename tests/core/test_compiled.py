@@ -131,7 +131,7 @@ def entry(draw: st.DrawFn, item_id: int) -> dict[str, Any]:
 
 @st.composite
 def task(draw: st.DrawFn) -> dict[str, Any]:
-    tags = draw(st.sampled_from(({"1": {"id": "1", "title": "billing"}}, [], None)))
+    tags: object = draw(st.sampled_from(({"1": {"id": "1", "title": "billing"}}, [], None)))
     raw = {"id": str(TASK_ID), "status": draw(st.sampled_from(("2", "3", "5", "", None))),
            "title": draw(RAW_TEXT), "responsibleId": draw(RAW_INT), "createdBy": draw(RAW_INT),
            "timeSpentInLogs": draw(RAW_INT), "deadline": draw(RAW_DATE), "tags": tags}  # fmt: skip

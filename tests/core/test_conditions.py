@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from service.core.condition_values import Ref
 from service.core.conditions import (
     Condition,
     ConditionTrace,
     Leaf,
-    Ref,
     compile_condition,
     evaluate,
     referenced_fields,
@@ -102,7 +102,7 @@ def test_references_in_lists_and_between() -> None:
         "entry.user_id: {in: [$task.responsible_id, 1]}", {"entry.user_id": 9, "task.responsible_id": 9}
     )
     text = "entry.created_date: {between: [$task.status_changed_date, $task.closed_date]}"
-    facts = {
+    facts: dict[str, object] = {
         "entry.created_date": datetime(2025, 9, 2, tzinfo=UTC),
         "task.status_changed_date": datetime(2025, 9, 1, tzinfo=UTC),
         "task.closed_date": datetime(2025, 9, 3, tzinfo=UTC),

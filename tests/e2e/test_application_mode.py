@@ -61,7 +61,9 @@ def _app_env(workdir: Path, key: str, oauth: SandboxServer) -> dict[str, str]:
 
 
 def _install(service: Service, portal: SandboxServer) -> dict[str, object]:
-    answer = control(portal.url, "POST", "app/install", {"url": service.url + "/bitrix24/install"})
+    answer: dict[str, object] = control(
+        portal.url, "POST", "app/install", {"url": service.url + "/bitrix24/install"}
+    )
     assert answer["status"] == 200, answer
     return answer
 

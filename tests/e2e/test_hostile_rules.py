@@ -39,10 +39,13 @@ def test_the_catastrophic_pattern_holds_no_worker_and_sigterm_stops_one_mid_roun
 ) -> None:
     portal = sandbox.portal
     portal.configure(rate=500.0, burst=1000.0)
-    hostile = [{"seconds": 60, "comment": HOSTILE}, {"seconds": 60, "comment": "a" * 30}]
+    hostile: list[dict[str, object]] = [
+        {"seconds": 60, "comment": HOSTILE},
+        {"seconds": 60, "comment": "a" * 30},
+    ]
     portal.create_task("hostile", task_id=501, status=3, entries=hostile)
     for task_id in range(502, 510):
-        entries = [{"seconds": 0, "comment": HOSTILE * 50}, {"seconds": 90}]
+        entries: list[dict[str, object]] = [{"seconds": 0, "comment": HOSTILE * 50}, {"seconds": 90}]
         portal.create_task(f"t{task_id}", task_id=task_id, status=3, entries=entries)
     env = service_env(workdir, sandbox.webhook_url, rules=write_rules(workdir, RULES), **FAST)
     service = Service(workdir, env)

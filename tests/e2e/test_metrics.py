@@ -7,8 +7,10 @@ import json
 import shutil
 import tempfile
 from collections import Counter
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -61,7 +63,7 @@ def in_flight(journal: Journal) -> int:
     return stats.pending + stats.processing
 
 
-def evaluated_lines(logs: str) -> list[dict[str, object]]:
+def evaluated_lines(logs: str) -> list[dict[str, Any]]:
     lines = [json.loads(line) for line in logs.splitlines() if line.startswith("{")]
     return [line for line in lines if line.get("msg") == "evaluated"]
 
@@ -130,10 +132,10 @@ def test_serve_metrics_sum_every_process_and_the_gauges_follow_the_queue(
     events: dict[int, set[int]] = {691: set(), 700: set()}
     outcomes: dict[int, Counter[str]] = {691: Counter(), 700: Counter()}
     for line in evaluated_lines(logs):
-        task = int(line["task_id"])  # type: ignore[call-overload]
-        events[task].update(line["events"])  # type: ignore[call-overload]
-        outcomes[task].update(line["outcomes"])  # type: ignore[arg-type]
-        assert line["rules"][RULE] == {"applies": True, "selected": 1}  # type: ignore[index]
+        task = int(line["task_id"])
+        events[task].update(line["events"])
+        outcomes[task].update(line["outcomes"])
+        assert line["rules"][RULE] == {"applies": True, "selected": 1}
     assert (len(events[691]), len(events[700])) == (posted - dead, dead)
     assert outcomes[691] == {"deleted": 1}
     assert set(outcomes[700]) == {"failed"}
@@ -203,7 +205,7 @@ def test_a_chunked_body_over_64_kib_is_413_through_gunicorn(sandbox: SandboxServ
     service = Service(workdir, service_env(workdir, sandbox.webhook_url))
     body = sample("ontaskupdate-webhook.form") + b"&pad=" + b"x" * (70 * 1024)
 
-    def chunks():  # type: ignore[no-untyped-def]
+    def chunks() -> Iterator[bytes]:
         for start in range(0, len(body), 8192):
             yield body[start : start + 8192]
 

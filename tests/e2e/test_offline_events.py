@@ -105,9 +105,11 @@ def test_a_poller_killed_between_get_and_clear_loses_nothing_and_stores_nothing_
         {"faults": {"forced": {"event.offline.clear": {"code": "INTERNAL_SERVER_ERROR"}}}},
     )
 
+    def failed_clear() -> list[dict[str, object]]:
+        return [c for c in portal.portal.calls("event.offline.clear") if c["status"] != 200]
+
     service.start()
     try:
-        failed_clear = lambda: [c for c in portal.portal.calls("event.offline.clear") if c["status"] != 200]  # noqa: E731
         wait_for(lambda: _journal(workdir)[1] >= 50 and failed_clear(), timeout=40)
         assert len(portal.portal.app.offline) == len(TASKS)  # nothing was cleared at the portal yet
     finally:

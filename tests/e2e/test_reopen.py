@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -65,7 +66,7 @@ def _ids(sandbox: SandboxServer) -> list[int]:
     return sorted(e.id for e in sandbox.portal.entries_of(TASK))
 
 
-def _history_reads(sandbox: SandboxServer) -> list[dict[str, object]]:
+def _history_reads(sandbox: SandboxServer) -> list[dict[str, Any]]:
     return sandbox.portal.calls("tasks.task.history.list")
 
 

@@ -79,7 +79,9 @@ def test_an_operator_restores_a_deletion_and_replays_a_dead_letter_from_the_brow
         # Audit: the deletion, the entry as it was, and the per-condition trace.
         driver.get(service.url + "/ui/audit?task=691")
         record = driver.find_element(By.CSS_SELECTOR, "article.record")
-        audit_id = record.get_attribute("id").removeprefix("record-")
+        record_id = record.get_attribute("id")
+        assert record_id is not None
+        audit_id = record_id.removeprefix("record-")
         shown = record.text
         assert "deleted" in shown
         assert "drop-zero-duration-entries" in shown

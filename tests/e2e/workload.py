@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 import requests
 from sqlalchemy import Engine, func, select
@@ -22,9 +22,19 @@ from tests.e2e.harness import FORM, MEMBER_ID, TOKEN, Service
 # Entry seconds per task, cycling: most tasks have zero-second entries among others, some have none.
 ENTRY_PATTERNS: tuple[tuple[int, ...], ...] = ((0, 60), (0, 0, 300), (3600,), (0,), (120, 0, 45, 0))
 
+
+class FastSettings(TypedDict):
+    """FAST's keys, spelled out: `service_env(..., **FAST)` then cannot be taken to pass `rules=`."""
+
+    B24_RATE_LIMIT: str
+    B24_RATE_BURST: str
+    B24_LEASE_SECONDS: str
+    B24_RETRY_BASE_SECONDS: str
+
+
 # Quick settings for tests: a generous shared rate limit, a short lease (a killed worker's tasks come
 # back in seconds, not minutes) and a short first retry delay.
-FAST = {
+FAST: FastSettings = {
     "B24_RATE_LIMIT": "500",
     "B24_RATE_BURST": "1000",
     "B24_LEASE_SECONDS": "4",

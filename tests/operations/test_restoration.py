@@ -3,7 +3,7 @@ author, date), once; a refusal leaves it restorable, an unknown outcome leaves i
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 import pytest
 
@@ -23,7 +23,7 @@ def world() -> Iterator[Rig]:
         yield made
 
 
-def kept(entry: dict[str, object]) -> tuple[object, ...]:
+def kept(entry: Mapping[str, object]) -> tuple[object, ...]:
     return tuple(entry[key] for key in KEPT)
 
 

@@ -4,14 +4,15 @@ us, restorable), gone (by someone else) or failed (still there) once its task is
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 
 from service.assembly.wiring import make_gateway, make_processor, make_sweeper
-from service.bitrix.portal import PortalGateway
+from service.bitrix.portal import PortalGateway, TaskState
+from service.core.bitrix import BitrixError
 from service.pipeline.rounds import Processor
 from service.plumbing.clock import utcnow
 from service.store.audit import AuditDraft, AuditLog
@@ -116,8 +117,10 @@ def test_not_found_counts_gone_only_once_a_read_shows_the_entry_absent(world: Ri
     round_ = Round(world)
     fetch = round_.gateway.fetch
 
-    def read_then_someone_deletes(*args: object, **kwargs: object) -> object:
-        states = fetch(*args, **kwargs)  # type: ignore[arg-type]
+    def read_then_someone_deletes(
+        task_ids: Sequence[int], select: Sequence[str], with_history: Iterable[int] = ()
+    ) -> dict[int, TaskState | BitrixError]:
+        states = fetch(task_ids, select, with_history)
         world.sandbox.portal.delete_entry(zero[0])  # between our read and our delete
         return states
 

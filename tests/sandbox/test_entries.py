@@ -10,7 +10,9 @@ from .conftest import Client, FakeClock
 
 
 def _entry(client: Client, item_id: int) -> dict[str, Any]:
-    result: dict[str, Any] = client.call("task.elapseditem.get", {"TASKID": 691, "ITEMID": item_id}).json()
+    result: dict[str, dict[str, Any]] = client.call(
+        "task.elapseditem.get", {"TASKID": 691, "ITEMID": item_id}
+    ).json()
     return result["result"]
 
 

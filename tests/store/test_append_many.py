@@ -58,7 +58,7 @@ def test_batches_from_many_threads_at_once_each_get_their_own_rows(
     results: dict[int, list[tuple[int, int]]] = {}
 
     def append(thread: int) -> None:
-        mine = []
+        mine: list[tuple[int, int]] = []
         for round_ in range(10):
             batch = [task_event(thread * 10_000 + round_ * 100 + n) for n in range(8)]
             ids = journal.append_many(batch, now, ["pending"] * len(batch))

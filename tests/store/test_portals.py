@@ -8,7 +8,7 @@ import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import Engine, text
 
-from service.store.portals import ACTIVE, NEEDS_REINSTALL, UNINSTALLED, Installation, Portals
+from service.store.portals import ACTIVE, NEEDS_REINSTALL, UNINSTALLED, Installation, PortalRecord, Portals
 from service.store.sealing import Sealer, SealError
 
 KEY = Fernet.generate_key().decode()
@@ -31,6 +31,11 @@ def _installation(now: datetime, member_id: str = "m-1", domain: str = "a.exampl
 @pytest.fixture
 def registry(engine: Engine) -> Portals:
     return Portals(engine, Sealer(KEY))
+
+
+def _present(record: PortalRecord | None) -> PortalRecord:
+    assert record is not None
+    return record
 
 
 def _raw_rows(engine: Engine) -> str:
@@ -66,9 +71,9 @@ def test_find_takes_a_domain_or_a_member_id(registry: Portals, now: datetime) ->
     registry.install(_installation(now, "m-2", "b.example"), now)
 
     assert registry.find("B.example") is not None
-    assert registry.find("B.example").member_id == "m-2"
+    assert _present(registry.find("B.example")).member_id == "m-2"
     assert registry.find("m-1") is not None
-    assert registry.find("m-1").domain == "a.example"
+    assert _present(registry.find("m-1")).domain == "a.example"
     assert registry.find("c.example") is None
     assert [p.member_id for p in registry.active()] == ["m-1", "m-2"]
 
@@ -101,10 +106,10 @@ def test_needs_reinstall_is_reported_once_and_stops_token_use(registry: Portals,
     assert registry.mark_needs_reinstall("m-1", "invalid_grant", now)
     assert not registry.mark_needs_reinstall("m-1", "invalid_grant", now)
 
-    assert registry.get("m-1").status == NEEDS_REINSTALL
+    assert _present(registry.get("m-1")).status == NEEDS_REINSTALL
     assert registry.tokens("m-1") is None
     registry.install(_installation(now), now)  # a reinstall brings it back
-    assert registry.get("m-1").status == ACTIVE
+    assert _present(registry.get("m-1")).status == ACTIVE
 
 
 def test_uninstall_purges_every_token(engine: Engine, registry: Portals, now: datetime) -> None:
@@ -112,7 +117,7 @@ def test_uninstall_purges_every_token(engine: Engine, registry: Portals, now: da
 
     assert registry.uninstall("m-1", now)
 
-    assert registry.get("m-1").status == UNINSTALLED
+    assert _present(registry.get("m-1")).status == UNINSTALLED
     assert registry.tokens("m-1") is None
     assert registry.application_token("m-1") is None
     with engine.connect() as connection:

@@ -13,6 +13,7 @@ from service.plumbing.clock import utcnow
 def test_readyz_reports_dead_letters_and_stays_ready(client: FlaskClient, resources: Resources) -> None:
     answer = client.get("/readyz")
     assert answer.status_code == 200
+    assert answer.json is not None
     assert answer.json["dead_letters"] == {"events": 0, "see": None}
 
     journal, now = resources.journal, utcnow()
@@ -23,5 +24,6 @@ def test_readyz_reports_dead_letters_and_stays_ready(client: FlaskClient, resour
 
     answer = client.get("/readyz")
     assert answer.status_code == 200  # a dead letter is for a person to act on, not a restart
+    assert answer.json is not None
     assert answer.json["status"] == "ready"
     assert answer.json["dead_letters"] == {"events": 2, "see": "b24rules dead-letters"}

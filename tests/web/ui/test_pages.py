@@ -13,6 +13,7 @@ from service.assembly.resources import Resources
 from service.plumbing.clock import utcnow
 from service.store.audit import AuditDraft, AuditLog
 from service.store.breakers import Breakers
+from service.store.journal import Claim
 from service.web.ui.pages import AUDIT_PAGE
 from tests.web.ui.conftest import sign_in
 
@@ -37,7 +38,10 @@ def test_overview_shows_readiness_queue_dead_letters_tripped_rules_and_hits(
     now = utcnow()
     journal.enqueue_task(41, now, source="replay")
     dead = journal.enqueue_task(42, now, source="replay")
-    [claim] = [c for c in journal.claim("w", now, lease=timedelta(minutes=1)) if c.task_id == 42] or [None]
+    found: list[Claim | None] = [
+        c for c in journal.claim("w", now, lease=timedelta(minutes=1)) if c.task_id == 42
+    ]
+    [claim] = found or [None]
     assert claim is not None
     journal.dead_letter(claim, now, error="permanent: ACCESS_DENIED at http://x/rest/1/webhookcode123/")
     Breakers(resources.engine).trip("void-time-before-reopen", "limit 20 exceeded on task 7", now)
