@@ -17,7 +17,9 @@ from sqlalchemy import Engine
 from service.bitrix.portal import PortalGateway
 from service.core.bitrix import BitrixError, Reply
 from service.core.bitrix.rights import ADMIN_FIX, SCOPE_FIX
-from service.operations.checkup import Fail, Findings, InstalledPortals
+from service.core.layering import load_layered
+from service.operations.checkup import Fail, Findings, InstalledPortals, Skip
+from service.plumbing.rulesource import RulesDirError, read_rule_layers
 from service.plumbing.settings import Settings
 from service.store.breakers import Breakers
 from service.store.insight import Insight
@@ -34,6 +36,7 @@ FIXES: dict[str, dict[str, str]] = {
         "refused": "the webhook is not accepted: copy the incoming webhook's URL again into B24_WEBHOOK_URL",
         "credentials": "copy the incoming webhook's URL again into B24_WEBHOOK_URL",
         "scope": SCOPE_FIX,
+        "scope im": "edit the incoming webhook and give it the scope im (Chat and notifications)",
         "administrator": ADMIN_FIX,
         "quiet": "check the outgoing webhook's handler URL (…/bitrix24/events) and that it is reachable",
     },
@@ -42,6 +45,7 @@ FIXES: dict[str, dict[str, str]] = {
         "refused": f"the portal refused the application's token: {REINSTALL}",
         "credentials": REINSTALL,
         "scope": "give the local application the scope task in the portal, then reinstall it",
+        "scope im": "give the local application the scope im in the portal, then reinstall it",
         "administrator": "reinstall the application as a portal administrator (its token acts as that user)",
         "quiet": "check the event bindings above, and that the events URL or the offline poller works",
     },
@@ -94,6 +98,30 @@ def _scope(found: Findings) -> str:
     if "task" not in granted or isinstance(answers["tasks"], BitrixError):
         raise Fail(f"scopes: {', '.join(map(str, granted)) or 'none'}", _fix(found, "scope"))
     return "task"
+
+
+def _scope_im(found: Findings) -> str:
+    """`notify` with `via: notification` calls im.notify.system.add, which needs the scope im: without it
+    every such message fails five times and is abandoned; say so before the first one does."""
+    settings: Settings = found.need("settings", "settings")
+    keys = (found.portal.domain, found.portal.member_id) if found.portal else ()
+    try:
+        loaded = load_layered(*read_rule_layers(settings.b24_rules_dir, keys))
+    except RulesDirError:
+        raise Skip("skipped: rules failed") from None
+    if loaded.ruleset is None:
+        raise Skip("skipped: rules failed")
+    rules = loaded.ruleset.rules
+    notifying = [r.name for r in rules if r.enabled and r.notify and r.notify.via == "notification"]
+    if not notifying:
+        return "not needed: no rule notifies via notification"
+    scopes = found.need("rights", "portal")["scope"]
+    granted = scopes.result if isinstance(scopes, Reply) and isinstance(scopes.result, list) else []
+    if "im" not in granted:
+        names = ", ".join(notifying)
+        raise Fail(f"{names} notif{'ies' if len(notifying) == 1 else 'y'} via notification; scopes: "
+                   f"{', '.join(map(str, granted)) or 'none'}", _fix(found, "scope im"))  # fmt: skip
+    return f"im (for {', '.join(notifying)})"
 
 
 def _administrator(found: Findings) -> str:
@@ -166,6 +194,7 @@ _PORTAL_CHECKS: tuple[tuple[str, Callable[[Findings], str], bool], ...] = (
     ("portal reachable", _portal, False),
     ("credentials", _credentials, False),
     ("scope task", _scope, False),
+    ("scope im", _scope_im, False),
     ("administrator", _administrator, False),
     ("clock", _clock, False),
     ("event bindings", _bindings, True),

@@ -47,7 +47,8 @@ def healthy() -> Iterator[Rig]:
 def test_a_sound_deployment_passes_every_check(healthy: Rig) -> None:
     result = doctor(healthy)
     assert result.exit_code == 0, result.output
-    assert "11 of 11 checks pass" in result.output
+    assert "12 of 12 checks pass" in result.output
+    assert "not needed" in line(result, "scope im")
     assert "fix:" not in result.output
     assert "user 1 is an administrator" in line(result, "administrator")
 
@@ -68,6 +69,31 @@ def test_a_webhook_without_scope_task_fails_with_the_fix(healthy: Rig) -> None:
     assert result.exit_code == 1
     assert line(result, "scope task").startswith("FAIL")
     assert "give it the scope task" in result.output
+
+
+NOTIFYING = """\
+- name: drop-zero
+  on: [ONTASKUPDATE]
+  where: {entry.seconds: 0}
+  action: delete
+  notify: {to: [author], via: notification, message: "{entry.seconds} s removed by {rule.name}"}
+"""
+
+
+def test_a_rule_notifying_via_notification_needs_the_scope_im() -> None:
+    with rig(NOTIFYING) as r:
+        without = doctor(r)  # the sandbox's admin webhook has the scope task only
+        r.sandbox.portal.add_webhook(7, NOT_ADMIN_CODE, admin=True, scopes=["task", "im"])
+        granted = doctor(r, r.sandbox.webhook_url_for(7, NOT_ADMIN_CODE))
+
+    assert without.exit_code == 1
+    assert (
+        line(without, "scope im")
+        == "FAIL  scope im          drop-zero notifies via notification; scopes: task"
+    )
+    assert "give it the scope im (Chat and notifications)" in without.output
+    assert granted.exit_code == 0, granted.output
+    assert line(granted, "scope im").split(None, 3) == ["PASS", "scope", "im", "im (for drop-zero)"]
 
 
 def test_a_wrong_webhook_code_fails_as_not_accepted(healthy: Rig) -> None:
