@@ -132,6 +132,24 @@ def test_not_found_counts_gone_only_once_a_read_shows_the_entry_absent(world: Ri
     assert "already absent" in (gone.error or "")
 
 
+def test_not_found_while_the_entry_is_still_there_is_failed_never_gone(world: Rig) -> None:
+    from service.sandbox import apply_config
+
+    event = world.event(world.task())
+    zero = zero_ids(world)
+    # What a webhook that cannot see the entry gets (the kernel's #512), while the entry stays put.
+    not_found = "TASKS_ERROR_EXCEPTION_#512; Check listitem not found or not accessible; 512/TE/…"
+    forced = {"code": "ERROR_CORE", "status": 400, "description": not_found}
+    apply_config(world.sandbox.portal, {"faults": {"forced": {"task.elapseditem.delete": forced}}})
+
+    Round(world).run()
+
+    assert outcomes(world) == dict.fromkeys(zero, "failed")  # not counted gone: the read saw them
+    assert all("still there" in (r.error or "") for r in world.audit())
+    assert len(world.entries(691)) == 3  # nothing was deleted
+    assert world.statuses() == {event: "dead"}  # permanent: an operator is told, not a silent success
+
+
 def test_the_sweeper_requeues_tasks_with_open_rows_and_no_event(world: Rig) -> None:
     world.event(world.task())
     zero = zero_ids(world)
