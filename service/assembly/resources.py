@@ -42,7 +42,7 @@ def build_resources(
     settings: Settings, *, component: str, configure: bool = True, read_only: bool = False
 ) -> Resources:
     """`read_only`: the database must exist already and is neither created nor migrated (for commands
-    that only read, run from any folder: `audit`, `dead-letters`, `simulate`)."""
+    that only read, run from any folder: `audit`, `dead-letters`, `simulate`, `diff`)."""
     redactor = make_redactor(settings)
     if configure:
         if component == "cli":

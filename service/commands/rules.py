@@ -186,9 +186,13 @@ def diff(
     from service.operations.diffreport import render_text, to_json
 
     task_ids = _task_ids(task_list)
-    resources = resources_for(settings_or_exit(), "cli")
+    shared = _proposed(Path(new_rules_dir))  # broken rules are refused before anything else is opened
+    # Read-only: where there is no database it says so instead of creating an empty one (which would
+    # list no active task and report "0 task(s)"); given --tasks, the portal alone is enough.
+    live_tasks = bool(task_ids) and not from_audit
+    resources = resources_for(settings_or_exit(), "cli", read_only=True, missing_ok=live_tasks)
     scope = chosen_portal(resources, portal_key)
-    proposed = _proposed(Path(new_rules_dir), (scope.domain, scope.member_id) if scope.member_id else ())
+    proposed = _proposed(Path(new_rules_dir), (scope.domain, scope.member_id)) if scope.member_id else shared
     rules = scope_rules(resources, scope)
     running = rules.current()
     if running is None:

@@ -66,7 +66,8 @@ def test_an_unreachable_portal_is_one_line_without_the_webhook_secret(tmp_path: 
     proposed = folder(tmp_path / "proposed", 120)
     result = diff(tmp_path, "http://127.0.0.1:9/rest/1/s3cretcode/", str(proposed), "--tasks", "5")
     assert result.returncode == 1
-    assert result.stderr.startswith("Error: cannot read task 5:")
+    assert result.stderr.splitlines()[0] == f"database: sqlite:///{tmp_path / 'b24rules.sqlite3'}"
+    assert result.stderr.splitlines()[-1].startswith("Error: cannot read task 5:")
     assert "s3cretcode" not in result.stderr
     assert "Traceback" not in result.stderr
 

@@ -1,5 +1,6 @@
-"""Read-only commands (`audit`, `dead-letters`) as a person runs them: they say which database they read,
-never create one where there is none, and `dead-letters` shows each given-up task with its HTTP status."""
+"""Read-only commands (`audit`, `dead-letters`, `diff`) as a person runs them: they say which database
+they read, never create one where there is none, and `dead-letters` shows each given-up task with its
+HTTP status."""
 
 from __future__ import annotations
 
@@ -25,8 +26,9 @@ def run(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_audit_in_a_folder_with_no_database_says_so_and_creates_nothing(tmp_path: Path) -> None:
-    for command in ("audit", "dead-letters"):
-        done = run(tmp_path, command)
+    webhook = "http://127.0.0.1:9/rest/1/r3adonlyc0de/"  # set, so `diff` would get as far as the portal
+    for command in (["audit"], ["dead-letters"], ["diff", str(ROOT / "rules")]):
+        done = run(tmp_path, *command, B24_WEBHOOK_URL=webhook)
         assert done.returncode == 1, done
         expected = f"no database at sqlite:///{tmp_path / 'var' / 'b24rules.sqlite3'}"
         assert expected in done.stderr
