@@ -6,6 +6,7 @@ deleted-by-us row, `restore` brings each back exactly once, and nothing else was
 from __future__ import annotations
 
 import signal
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -75,13 +76,17 @@ def test_chaos_leaves_every_row_settled_and_every_lost_entry_restorable_once(
         engine = database(service)
         doomed = WorkerProcess(service, "doomed").start()
         try:  # killed with some deletions sent and others not yet
-            # The first delete batch has reached the portal: its answer dies with the worker.
-            wait_for(lambda: portal.calls("task.elapseditem.delete"), timeout=90, interval=0.01)
+            # Its first rows are written `pending` and their delete batch is on its way; the portal answers
+            # after its 0.3 s latency, so the answer dies with the worker. (Waiting for the portal to log
+            # the delete instead raced the worker recording the answer: 1 run in 3 killed it after.)
+            wait_for(lambda: outcomes(service)["pending"], timeout=90, interval=0.01)
+            time.sleep(0.1)
             doomed.signal(signal.SIGKILL)
             doomed.wait(timeout=10)
         finally:
             doomed.stop()
         # Its rows are `pending` (written, sent, never answered): whoever reads the task next settles them.
+        assert outcomes(service)["pending"] > 0, outcomes(service)  # the kill did land mid-delete
         apply_config(portal, {"faults": {"latency": 0.02}})
         fleet = [WorkerProcess(service, f"survivor-{n}").start() for n in range(2)]
         try:  # the survivors take over the dead worker's tasks, still under the faults
