@@ -39,10 +39,17 @@ def make_redactor(settings: Settings) -> Redactor:
 
 
 def build_resources(
-    settings: Settings, *, component: str, configure: bool = True, read_only: bool = False
+    settings: Settings,
+    *,
+    component: str,
+    configure: bool = True,
+    read_only: bool = False,
+    existing: bool = False,
 ) -> Resources:
     """`read_only`: the database must exist already and is neither created nor migrated (for commands
-    that only read, run from any folder: `audit`, `dead-letters`, `simulate`, `diff`)."""
+    that only read, run from any folder: `audit`, `dead-letters`, `simulate`, `diff`). `existing`: it
+    must exist already, and is migrated (commands that act on what is stored: `restore`, `rearm`,
+    `replay`)."""
     redactor = make_redactor(settings)
     if configure:
         if component == "cli":
@@ -60,7 +67,7 @@ def build_resources(
             traces_sample_rate=settings.sentry_traces_sample_rate,
         )
     url = settings.b24_database_url
-    engine = open_existing_database(url) if read_only else open_database(url)
+    engine = open_existing_database(url) if read_only else open_database(url, existing=existing)
 
     def report_rule_problems(portal: str, problems: tuple[str, ...]) -> None:
         metrics.RULE_RELOADS.labels(result="refused").inc()

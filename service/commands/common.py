@@ -63,18 +63,24 @@ def settings_or_exit(**overrides: object) -> Settings:
 
 
 def resources_for(
-    settings: Settings, component: str, *, read_only: bool = False, missing_ok: bool = False
+    settings: Settings,
+    component: str,
+    *,
+    read_only: bool = False,
+    missing_ok: bool = False,
+    existing: bool = False,
 ) -> Resources:
     """The command's resources. `read_only` commands say on stderr which database they read (password
     masked) and refuse, in one line, to run where there is none instead of creating an empty one —
-    unless `missing_ok`: then they go on with an empty store in memory (and say so)."""
+    unless `missing_ok`: then they go on with an empty store in memory (and say so). `existing`
+    commands act on what is stored (restore, rearm, replay): the same refusal, but they may write."""
     from service.assembly.resources import build_resources
     from service.store.db import NoDatabase, shown_url
 
-    if read_only:
+    if read_only or existing:
         click.echo(f"database: {shown_url(settings.b24_database_url)}", err=True)
     try:
-        return build_resources(settings, component=component, read_only=read_only)
+        return build_resources(settings, component=component, read_only=read_only, existing=existing)
     except NoDatabase as error:
         if missing_ok:
             known = "no snapshot, tripped rule or restore is known"

@@ -167,7 +167,7 @@ def restore(
 
     if not audit_ids and not rule:
         raise click.UsageError("give AUDIT_IDs, or --rule NAME [--since 2h]")
-    resources = resources_for(settings_or_exit(), "cli")
+    resources = resources_for(settings_or_exit(), "cli", existing=True)
     start = parse_since(since, utcnow())
     scope = chosen_portal(resources, portal_key)
     with one_line_failure("restore", resources.redactor):
@@ -198,7 +198,7 @@ def rearm(rule: str, portal_key: str | None) -> None:
     from service.assembly.operator import scope_rules
     from service.store.breakers import Breakers
 
-    resources = resources_for(settings_or_exit(), "cli")
+    resources = resources_for(settings_or_exit(), "cli", existing=True)
     scope = chosen_portal(resources, portal_key)
     on = f" on {scope.domain}" if scope.domain else ""
     if Breakers(resources.engine, scope.member_id).rearm(rule):
@@ -219,7 +219,7 @@ def replay(event_ids: tuple[int, ...], failed: bool, portal_key: str | None) -> 
     """Re-process stored events (e.g. after fixing a rule): they are queued again for the workers."""
     if not event_ids and not failed:
         raise click.UsageError("give EVENT_IDs or --failed")
-    resources = resources_for(settings_or_exit(), "cli")
+    resources = resources_for(settings_or_exit(), "cli", existing=True)
     scope = chosen_portal(resources, portal_key)
     journal = resources.journal.for_portal(scope.member_id)
     unknown = [event_id for event_id in event_ids if journal.get(event_id) is None]

@@ -233,8 +233,11 @@ def upsert(connection: Connection, table: Table) -> postgresql.Insert | sqlite.I
     return postgresql.insert(table)
 
 
-def open_database(url: str) -> Engine:
-    """Engine for `url` with the schema created or migrated (idempotent, safe to run concurrently)."""
+def open_database(url: str, *, existing: bool = False) -> Engine:
+    """Engine for `url` with the schema created or migrated (idempotent, safe to run concurrently).
+    `existing`: only a database b24rules already made is migrated; NoDatabase otherwise (never created)."""
+    if existing:
+        open_existing_database(url).dispose()
     for module in TABLE_MODULES:
         importlib.import_module(module)
     engine = make_engine(url)

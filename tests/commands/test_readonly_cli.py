@@ -1,6 +1,6 @@
-"""Read-only commands (`audit`, `dead-letters`, `diff`) as a person runs them: they say which database
-they read, never create one where there is none, and `dead-letters` shows each given-up task with its
-HTTP status."""
+"""Read-only commands (`audit`, `dead-letters`, `diff`) and those acting on stored records (`restore`,
+`rearm`, `replay`) as a person runs them: they say which database they use, never create one where there
+is none, and `dead-letters` shows each given-up task with its HTTP status."""
 
 from __future__ import annotations
 
@@ -27,7 +27,12 @@ def run(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
 
 def test_audit_in_a_folder_with_no_database_says_so_and_creates_nothing(tmp_path: Path) -> None:
     webhook = "http://127.0.0.1:9/rest/1/r3adonlyc0de/"  # set, so `diff` would get as far as the portal
-    for command in (["audit"], ["dead-letters"], ["diff", str(ROOT / "rules")]):
+    acting = (
+        ["restore", "--rule", "drop-zero-duration"],
+        ["rearm", "drop-zero-duration"],
+        ["replay", "--failed"],
+    )
+    for command in (["audit"], ["dead-letters"], ["diff", str(ROOT / "rules")], *acting):
         done = run(tmp_path, *command, B24_WEBHOOK_URL=webhook)
         assert done.returncode == 1, done
         expected = f"no database at sqlite:///{tmp_path / 'var' / 'b24rules.sqlite3'}"
