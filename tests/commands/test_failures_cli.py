@@ -87,6 +87,7 @@ def test_restore_against_a_failing_portal_says_so_per_record(workdir: Path) -> N
 
 
 def test_rearm_of_an_unknown_rule_fails(workdir: Path) -> None:
+    service_ran(workdir)
     assert_one_line_failure(b24rules(workdir, "rearm", "no-such-rule"), "no rule named 'no-such-rule'")
     known = b24rules(workdir, "rearm", "drop-zero-duration-entries")
     assert known.returncode == 0, known.stderr
@@ -94,6 +95,7 @@ def test_rearm_of_an_unknown_rule_fails(workdir: Path) -> None:
 
 
 def test_replay_of_an_unknown_event_fails_and_queues_nothing(workdir: Path) -> None:
+    service_ran(workdir)
     assert_one_line_failure(b24rules(workdir, "replay", "424242"), "no stored event with id 424242")
 
 
@@ -129,6 +131,13 @@ def test_an_unreachable_database_is_one_line_without_its_password(workdir: Path)
     for args in (["audit"], ["sweep"]):
         line = assert_one_line_failure(b24rules(workdir, *args, B24_DATABASE_URL=url), "B24_DATABASE_URL")
         assert PASSWORD not in line
+
+
+def service_ran(workdir: Path) -> None:
+    """The service's database exists (restore, rearm and replay refuse to run where there is none)."""
+    from service.store.db import open_database
+
+    open_database(f"sqlite:///{workdir / 'b24.sqlite3'}").dispose()
 
 
 def seed_a_deleted_record(workdir: Path) -> int:
