@@ -81,7 +81,12 @@ class AuditLog:
 
     def set_outcomes(self, outcomes: Sequence[tuple[int, str, str | None]], now: datetime) -> set[int]:
         """`set_outcome` for (audit id, outcome, error) of a round's deletions in ONE transaction, one
-        UPDATE per distinct outcome and error; the ids of the rows it changed."""
+        UPDATE per distinct outcome and error; the ids of the rows it changed.
+
+        Only unsettled rows change, but `deleted` also overrides `failed`: a worker that took over a
+        lapsed claim (its first owner alive but late) settles that owner's rows `failed` from a read made
+        while their entries were still there; when the owner's delete then lands and the portal answers
+        "deleted", that answer is the truth, and the row must stay restorable."""
         groups: dict[tuple[str, str | None], list[int]] = {}
         for audit_id, outcome, error in outcomes:
             if outcome not in (*FINAL_OUTCOMES, UNCONFIRMED, REFUSED):
@@ -94,7 +99,7 @@ class AuditLog:
             for (outcome, error), ids in groups.items():
                 statement = (
                     update(audit_log)
-                    .where(audit_log.c.id.in_(sorted(ids)), audit_log.c.outcome.in_(UNSETTLED))
+                    .where(audit_log.c.id.in_(sorted(ids)), audit_log.c.outcome.in_(_settled_from(outcome)))
                     .values(outcome=outcome, error=error, updated_at=now)
                     .returning(audit_log.c.id)
                 )
@@ -263,3 +268,8 @@ def _shown_as(outcome: str) -> tuple[Any, ...]:
     if outcome == "deleted":
         return (audit_log.c.outcome == "deleted", audit_log.c.restore_state.is_(None))
     return (audit_log.c.outcome == outcome,)
+
+
+def _settled_from(outcome: str) -> tuple[str, ...]:
+    """The outcomes a row may hold for `outcome` to replace it (see `AuditLog.set_outcomes`)."""
+    return (*UNSETTLED, "failed") if outcome == "deleted" else UNSETTLED

@@ -121,3 +121,27 @@ def test_a_deletion_another_worker_settled_meanwhile_is_counted_once(
 
     assert [r.outcome for r in world.audit(691)] == ["deleted", "deleted"]
     assert counted() - before == 0  # counted by the worker that settled them, not again here
+
+
+def test_a_late_owners_deleted_answer_overrides_the_failed_a_takeover_read_recorded(
+    world: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first owner of a claim, alive but past its lease, sends its delete; meanwhile the worker that
+    took the claim over read the entries still there and settled the owner's rows `failed`. The portal
+    then deletes them and answers "deleted": the rows say deleted, and restore brings the entries back."""
+    delete = PortalGateway.delete
+
+    def read_by_a_takeover_worker_first(self: PortalGateway, items: list[tuple[int, int]]) -> object:
+        failed = [(r.id, "failed", "still there") for r in world.audit(691)]
+        AuditLog(world.resources.engine).set_outcomes(failed, utcnow())
+        return delete(self, items)
+
+    world.event(world.task())
+    monkeypatch.setattr(PortalGateway, "delete", read_by_a_takeover_worker_first)
+    world.drain()
+    monkeypatch.setattr(PortalGateway, "delete", delete)
+
+    assert [(r.outcome, r.error) for r in world.audit(691)] == [("deleted", None), ("deleted", None)]
+    assert [e["SECONDS"] for e in world.entries(691)] == ["3600"]
+    world.restore(rule="drop-zero")
+    assert sorted(e["SECONDS"] for e in world.entries(691)) == ["0", "0", "3600"]

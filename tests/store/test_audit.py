@@ -64,9 +64,14 @@ def test_outcomes_are_checked(audit: AuditLog, now: datetime) -> None:
     assert audit.set_outcome(audit_id, "unconfirmed", now, error="TIMEOUT")
     assert audit.set_outcome(audit_id, "failed", now, error="ACCESS_DENIED")
     assert audit.get([audit_id])[0].error == "ACCESS_DENIED"
-    # Final: a settled row never changes again (a retry writes a row of its own).
-    assert not audit.set_outcome(audit_id, "deleted", now)
+    # Final: a settled row never changes again (a retry writes a row of its own)…
+    assert not audit.set_outcome(audit_id, "gone", now)
     assert audit.get([audit_id])[0].outcome == "failed"
+    # …except that the portal's own "deleted" answer, arriving late, is the truth about a `failed` row
+    # (settled so by a worker that took the claim over and read the entry before the delete landed).
+    assert audit.set_outcome(audit_id, "deleted", now)
+    assert audit.get([audit_id])[0].outcome == "deleted"
+    assert not audit.set_outcome(audit_id, "failed", now)
 
 
 def test_open_rows_are_found_by_task_and_by_age(audit: AuditLog, now: datetime) -> None:
@@ -153,7 +158,7 @@ def test_a_rounds_outcomes_are_set_together_and_settled_rows_stay(audit: AuditLo
 
     changed = audit.set_outcomes(
         [(ids[0], "deleted", None), (ids[1], "gone", "not found"), (ids[2], "unconfirmed", "TIMEOUT"),
-         (ids[3], "deleted", None), (ids[4], "deleted", None)],
+         (ids[3], "gone", None), (ids[4], "deleted", None)],
         later,
     )  # fmt: skip
 
