@@ -40,6 +40,9 @@ events = Table(
     Index("events_claimable", "status", "available_at"),
     Index("events_by_task", "task_id", "status"),
     Index("events_finished", "status", "finished_at"),
+    # One portal's rows, newest first: an idle portal's claim poll (application mode) reads its own
+    # rows, not every pending row of a busy portal beside it (docs/performance.md, "Idle portals").
+    Index("events_by_portal", "member_id", "id"),
 )
 
 # One row per task being evaluated; the row's owner may evaluate the task until `expires_at`.

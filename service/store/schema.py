@@ -82,17 +82,22 @@ def _rebuild_sqlite(connection: Connection, name: str) -> None:
 
 
 def _status_page_indexes(connection: Connection) -> None:
+    _create_indexes(
+        connection, ("audit_by_rule_id", "audit_by_outcome", "audit_by_restore_state", "audit_hits")
+    )
+
+
+def _portal_event_index(connection: Connection) -> None:
+    _create_indexes(connection, ("events_by_portal",))
+
+
+def _create_indexes(connection: Connection, wanted: Sequence[str]) -> None:
+    """Create the declared indexes named `wanted` on the tables that exist (a table not there yet is
+    created after the steps, with its indexes)."""
     from service.store.audit import audit_log
     from service.store.eventlog import events
 
-    wanted = (
-        "audit_by_rule_id",
-        "audit_by_outcome",
-        "audit_by_restore_state",
-        "audit_hits",
-    )
     for table in (audit_log, events):
-        # A table not there yet is created after the steps, with its indexes.
         if not connection.dialect.has_table(connection, table.name):
             continue
         for index in table.indexes:
@@ -150,6 +155,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(5, "audit_log: outcomes unconfirmed, refused; portal", _audit_unsettled_outcomes),
     Migration(6, "operator_actions.portal: the installed portal acted on", _operator_action_portal),
+    Migration(7, "events by portal: an idle portal's claim reads its own rows", _portal_event_index),
 )
 
 
