@@ -168,8 +168,12 @@ def ensure_metrics_dir() -> None:
     if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="b24rules-metrics-")
     else:
+        metrics_dir_or_exit()
         folder = os.environ["PROMETHEUS_MULTIPROC_DIR"]
-        os.makedirs(folder, exist_ok=True)
-        for name in os.listdir(folder):  # samples of a previous run would be summed in otherwise
-            if name.endswith(".db"):
-                os.remove(os.path.join(folder, name))
+        try:
+            for name in os.listdir(folder):  # samples of a previous run would be summed in otherwise
+                if name.endswith(".db"):
+                    os.remove(os.path.join(folder, name))
+        except OSError as error:
+            reason = error.strerror or type(error).__name__
+            raise click.ClickException(f"PROMETHEUS_MULTIPROC_DIR: cannot clear {folder}: {reason}") from None

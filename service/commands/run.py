@@ -46,7 +46,11 @@ def serve(sandbox: bool, sandbox_port: int) -> None:
     except Exception as error:
         stop_children(children)
         raise click.ClickException(f"configuration: {error}") from None
-    ensure_metrics_dir()
+    try:
+        ensure_metrics_dir()
+    except click.ClickException:
+        stop_children(children)  # the sandbox started above must not outlive this failure
+        raise
     # The whole service, imported before the worker and gunicorn's web processes are forked: they share it.
     from service.assembly.webwiring import run_web
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -113,17 +114,47 @@ def test_worker_creates_a_missing_metrics_folder(workdir: Path) -> None:
     assert folder.is_dir()
 
 
-def test_worker_with_a_metrics_folder_it_cannot_create_is_one_line(workdir: Path) -> None:
+@pytest.mark.parametrize("command", ["worker", "web", "serve"])
+@pytest.mark.parametrize("where", ["below a file", "a file"])
+def test_a_metrics_folder_that_cannot_be_made_is_one_line_naming_the_setting(
+    workdir: Path, command: str, where: str
+) -> None:
     blocker = workdir / "a-file"
     blocker.write_text("")
     done = b24rules(
         workdir,
-        "worker",
-        PROMETHEUS_MULTIPROC_DIR=str(blocker / "metrics"),
+        command,
+        PROMETHEUS_MULTIPROC_DIR=str(blocker / "metrics" if where == "below a file" else blocker),
         B24_WEBHOOK_URL=CLOSED_PORTAL,
         B24_APPLICATION_TOKEN="t0ken-for-the-cli-test",
+        PORT=str(free_port()),
     )
     assert_one_line_failure(done, "PROMETHEUS_MULTIPROC_DIR")
+
+
+def test_serve_with_the_sandbox_leaves_no_sandbox_behind_when_it_cannot_start(workdir: Path) -> None:
+    blocker = workdir / "a-file"
+    blocker.write_text("")
+    port = free_port()
+    done = b24rules(
+        workdir,
+        "serve",
+        "--sandbox",
+        "--sandbox-port",
+        str(port),
+        PROMETHEUS_MULTIPROC_DIR=str(blocker / "metrics"),
+        PORT=str(free_port()),
+    )
+    assert done.returncode != 0
+    assert "PROMETHEUS_MULTIPROC_DIR" in done.stderr
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", port)) != 0, "the sandbox it started is still running"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def test_an_unreachable_database_is_one_line_without_its_password(workdir: Path) -> None:
