@@ -119,29 +119,32 @@ def _application_event(form: Mapping[str, object], name: str) -> UninstallReques
 
 def _optional(form: Mapping[str, object], key: str) -> str:
     value = form.get(key)
-    return value if isinstance(value, str) and _TOKEN.match(value) else ""
+    return value if isinstance(value, str) and _TOKEN.fullmatch(value) else ""
 
 
 def _checked(form: Mapping[str, object], key: str, shape: re.Pattern[str], name: str) -> str:
+    """The value exactly as sent, whole (fullmatch: `$` alone lets a trailing newline through); one with
+    whitespace around it is malformed, not trimmed into another value."""
     value = form.get(key)
     if not isinstance(value, str) or not value.strip():
         raise EventError(f"field '{name}' is missing")
-    if not shape.match(value.strip()):
+    if not shape.fullmatch(value):
         raise EventError(f"field '{name}' is malformed")
-    return value.strip()
+    return value
 
 
 def _endpoint(form: Mapping[str, object], key: str, default: str) -> str:
     value = form.get(key)
     if value is None or value == "":
         return default
-    if not isinstance(value, str) or not _ENDPOINT.match(value.strip()):
+    if not isinstance(value, str) or not _ENDPOINT.fullmatch(value):
         raise EventError(f"field '{key}' must look like https://<host>/rest/")
-    return value.strip()
+    return value
 
 
 def _seconds(value: object) -> int:
-    if isinstance(value, str) and value.strip().isdigit():
+    # ASCII digits only: "²".isdigit() is True, and int("²") raises.
+    if isinstance(value, str) and re.fullmatch("[0-9]{1,9}", value):
         return max(60, min(int(value), 86_400))
     return 3600  # the documented lifetime of an access token
 

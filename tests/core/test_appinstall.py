@@ -71,6 +71,45 @@ def test_malformed_installs_are_one_line_errors(change: dict[str, str], reason: 
     assert "t0ken" not in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    "field", ["member_id", "domain", "access_token", "refresh_token", "application_token"]
+)
+@pytest.mark.parametrize("padding", ["{}\n", " {}", "{} ", "{}\t"])
+def test_ids_and_tokens_with_whitespace_are_refused_not_trimmed(field: str, padding: str) -> None:
+    # `$` alone lets a trailing newline through, and trimming reads " m1 " as m1: neither is what was sent.
+    value = padding.format(EVENT[f"auth[{field}]"])
+    with pytest.raises(EventError, match=f"auth\\[{field}\\]' is malformed"):
+        parse_install(_form({**EVENT, f"auth[{field}]": value}), "")
+
+
+def test_a_page_token_or_uninstall_member_id_with_a_newline_is_not_taken_as_sent() -> None:
+    page = {"AUTH_ID": "acc3ss-t0ken-1234", "REFRESH_ID": "r3fresh-t0ken-5678", "member_id": "m1234"}
+    assert (
+        parse_install(
+            _form({**page, "APPLICATION_TOKEN": "app-t0ken-9abc\n"}), "DOMAIN=p.example"
+        ).application_token
+        == ""
+    )
+    with pytest.raises(EventError, match="'auth\\[member_id\\]' is malformed"):
+        parse_uninstall(
+            _form({"event": "ONAPPUNINSTALL", "auth[member_id]": "m1\n", "auth[domain]": "a.example"})
+        )
+
+
+@pytest.mark.parametrize(
+    "endpoint", ["https://acme.bitrix24.com/rest/\n", " https://acme.bitrix24.com/rest/"]
+)
+def test_an_endpoint_with_whitespace_is_refused(endpoint: str) -> None:
+    with pytest.raises(EventError, match="client_endpoint"):
+        parse_install(_form({**EVENT, "auth[client_endpoint]": endpoint}), "")
+
+
+@pytest.mark.parametrize("expires_in", ["\u00b2", "\u0661\u0662", "9" * 40, "1e3", ""])
+def test_a_lifetime_that_is_not_ascii_digits_is_the_default_not_a_crash(expires_in: str) -> None:
+    # "²".isdigit() is True and int("²") raises: the install answered 500.
+    assert parse_install(_form({**EVENT, "auth[expires_in]": expires_in}), "").expires_in == 3600
+
+
 def test_uninstall_is_recognised_and_other_events_are_not() -> None:
     fields = {"event": "ONAPPUNINSTALL", "auth[member_id]": "m1", "auth[domain]": "a.example"}
     uninstall = parse_uninstall(_form({**fields, "auth[application_token]": "t"}))

@@ -73,3 +73,9 @@ def test_an_install_page_install_answers_a_page_that_finishes_the_install_in_the
     assert _stored(app_mode) == 1
     assert ApplicationTokens(make_application(app_mode).portals)(MEMBER) == "a1b2c3d4e5f6a7b8"
     assert grant["access_token"] not in answer.text
+
+
+def test_a_lifetime_in_unicode_digits_is_no_server_error(app_mode: Resources, sandbox: SandboxServer) -> None:
+    client = create_app(web_parts(app_mode)).test_client()
+
+    assert post_install(client, sandbox, expires_in="\u00b2") == (200, "")  # it was a 500
