@@ -22,6 +22,12 @@ def parse_yaml(text: str, report: Reporter) -> Node | None:
         problem = ", ".join(part for part in (error.context, error.problem) if part) or "invalid YAML"
         report.problems.append(Problem(report.file, line, col, None, f"YAML syntax error: {problem}"))
         return None
+    except yaml.reader.ReaderError as error:
+        # Its own text adds a second line ('in "<unicode string>", position N'): say where, in one line.
+        line, col = _line_col(text, error.position)
+        reason = f"unacceptable character #x{error.character:04X}: {error.reason}"
+        report.problems.append(Problem(report.file, line, col, None, f"YAML error: {reason}"))
+        return None
     except yaml.YAMLError as error:
         report.problems.append(Problem(report.file, 1, 1, None, f"YAML error: {error}"))
         return None
@@ -34,6 +40,12 @@ def parse_yaml(text: str, report: Reporter) -> Node | None:
             Problem(report.file, root.start_mark.line + 1, 1, None, f"YAML error: {error}")
         )
         return None
+
+
+def _line_col(text: str, position: int) -> tuple[int, int]:
+    """1-based line and column of the character at `position` in `text`."""
+    line_start = text.rfind("\n", 0, position) + 1
+    return text.count("\n", 0, position) + 1, position - line_start + 1
 
 
 class _RecursiveAlias(ValueError):

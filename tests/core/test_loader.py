@@ -492,6 +492,13 @@ def test_recursive_alias_is_a_problem_not_a_crash() -> None:
     assert problems("&a [*a]\n") == ["r.yaml:1:1: YAML error: line 1: an anchor is used inside itself"]
 
 
+def test_a_character_yaml_refuses_is_one_line_at_its_position() -> None:
+    # PyYAML's own message adds a second line ('  in "<unicode string>", position 27').
+    assert problems("- name: r\n  on: ONTASKUPDATE\n  x: a\x00b\n") == [
+        "r.yaml:3:7: YAML error: unacceptable character #x0000: special characters are not allowed"
+    ]
+
+
 def test_aliases_are_shared_not_copied() -> None:
     # Nine levels of ten aliases would be 10**9 nodes if each alias were copied.
     lines = ["a0: &a0 [x]"] + [f"a{i}: &a{i} [{', '.join(['*a' + str(i - 1)] * 10)}]" for i in range(1, 10)]
