@@ -181,6 +181,10 @@ def test_the_redactor_gets_every_secret_setting_and_the_database_password() -> N
         assert value in secrets
     assert "https://publickey123@o1.ingest.sentry.io/42" in secrets
 
+    # libpq also takes the password as a query parameter of the URL.
+    in_query = load_settings(b24_database_url="postgresql://b24@db/b24?sslmode=require&password=q%2Fpw-77")
+    assert {"q%2Fpw-77", "q/pw-77"} <= set(in_query.secret_values())
+
     # Application mode's and the status page's secrets are SecretStr settings: included as they are.
     app_mode = load_settings(
         b24_app_client_secret="client-secret-3e2d1c",

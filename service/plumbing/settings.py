@@ -191,11 +191,13 @@ class Settings(BaseSettings):
 
 
 def database_secrets(url: str) -> list[str]:
-    """The password of a database URL, as written (percent-encoded) and as the driver receives it."""
-    written = re.match(r"^[a-z0-9+]+://[^/@:]*:([^@/]*)@", url, re.IGNORECASE)
-    if written is None or not written.group(1):
-        return []
-    return [written.group(1), unquote(written.group(1))]
+    """The password of a database URL, as written (percent-encoded) and as the driver receives it: in
+    its userinfo (`postgresql://user:pw@host/db`) or its query (`?password=pw`, which libpq takes too)."""
+    written = [
+        *re.findall(r"^[a-z0-9+]+://[^/@:]*:([^@/]*)@", url, re.IGNORECASE),
+        *re.findall(r"[?&]password=([^&#]*)", url, re.IGNORECASE),
+    ]
+    return [form for value in written if value for form in (value, unquote(value))]
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -15,6 +15,7 @@ import fcntl
 import importlib
 import json
 import os
+import re
 import sqlite3
 import sys
 import time
@@ -252,11 +253,13 @@ class NoDatabase(Exception):
 
 
 def shown_url(url: str) -> str:
-    """The database URL as a person may see it: the password masked, a SQLite path made absolute."""
+    """The database URL as a person may see it: the password masked (in the userinfo, and as the
+    `password` query parameter libpq takes too), a SQLite path made absolute."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
         parsed = parsed.set(database=str(Path(parsed.database).resolve()))
-    return parsed.render_as_string(hide_password=True)
+    shown = parsed.render_as_string(hide_password=True)
+    return re.sub(r"([?&]password=)[^&#]*", r"\1***", shown, flags=re.IGNORECASE)
 
 
 def open_existing_database(url: str) -> Engine:

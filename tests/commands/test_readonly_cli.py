@@ -69,3 +69,7 @@ def test_a_postgresql_password_is_never_shown() -> None:
     assert shown_url("postgresql://b24:s3cret@db.internal:5432/b24rules") == (
         "postgresql://b24:***@db.internal:5432/b24rules"
     )
+    # libpq takes the password as a query parameter too: `audit` printed it in its `database:` line.
+    assert shown_url("postgresql://b24@db.internal/b24rules?sslmode=require&password=s3cret") == (
+        "postgresql://b24@db.internal/b24rules?password=***&sslmode=require"
+    )
