@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from service.core.bitrix import BitrixError, NotFound, Reply, TransientError
+from service.core.digits import ascii_int
 
 
 def entry_id_set(answer: Reply | BitrixError) -> frozenset[int] | BitrixError | None:
@@ -21,7 +22,7 @@ def entry_id_set(answer: Reply | BitrixError) -> frozenset[int] | BitrixError | 
 
 
 def ids_of(rows: Iterable[Mapping[str, Any]]) -> list[int]:
-    return [int(str(row["ID"])) for row in rows if str(row.get("ID", "")).isdigit()]
+    return [item for row in rows if (item := ascii_int(row.get("ID", ""))) is not None]
 
 
 def history_rows(history: Reply | BitrixError | None) -> list[dict[str, Any]] | None:
@@ -48,7 +49,7 @@ def task_rows(result: object) -> list[tuple[int, datetime]]:
 
 def recent_rows(result: object) -> list[dict[str, Any]]:
     rows = [row for row in result if isinstance(row, dict)] if isinstance(result, list) else []
-    if any(not str(row.get("ID", "")).isdigit() for row in rows):
+    if any(ascii_int(row.get("ID", "")) is None for row in rows):
         raise TransientError("ERROR_UNEXPECTED_ANSWER", "bad entry row", 200, "task.elapseditem.getlist")
     return rows
 

@@ -17,6 +17,7 @@ from service.commands.common import (
     resources_for,
     settings_or_exit,
 )
+from service.core.digits import ascii_int
 from service.core.layering import load_layered, overridden
 from service.core.loader import LoadResult, load_ruleset
 from service.core.rules import RuleSet
@@ -257,9 +258,10 @@ def _task_ids(values: tuple[str, ...]) -> list[int]:
     ids: list[int] = []
     for value in values:
         for part in value.replace(" ", "").split(","):
-            if not part.isdigit() or int(part) <= 0:
+            task_id = ascii_int(part)
+            if not task_id:
                 raise click.BadParameter(f"{part!r} is not a task id", param_hint="--tasks")
-            ids.append(int(part))
+            ids.append(task_id)
     return list(dict.fromkeys(ids))
 
 

@@ -13,6 +13,7 @@ from datetime import datetime
 
 from service.bitrix.portal import PortalGateway
 from service.core.bitrix.errors import BitrixError, OperationTimeLimit, PermanentError, RateLimited
+from service.core.digits import ascii_int
 from service.core.redaction import Redactor
 from service.plumbing.clock import utcnow
 from service.store.audit import AuditLog, AuditRecord
@@ -118,5 +119,4 @@ def _datetime_or_none(value: object) -> datetime | None:
 
 
 def _int_or_none(value: object) -> int | None:
-    text = str(value or "")
-    return int(text) if text.isdigit() else None
+    return ascii_int(value or "")

@@ -15,6 +15,7 @@ from datetime import datetime
 
 from service.bitrix.portal import PortalGateway, TaskState
 from service.core.bitrix.errors import NotFound
+from service.core.digits import ascii_int
 from service.core.settling import settle
 from service.plumbing import metrics
 from service.store.audit import AuditLog
@@ -76,4 +77,4 @@ def _noted(note: str, error: str | None) -> str:
 
 
 def _ids(entries: Sequence[Mapping[str, object]]) -> list[int]:
-    return [int(str(e["ID"])) for e in entries if str(e.get("ID", "")).isdigit()]
+    return [item for e in entries if (item := ascii_int(e.get("ID", ""))) is not None]

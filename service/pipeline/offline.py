@@ -27,6 +27,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from service.core.bitrix import Call, Reply
+from service.core.digits import ascii_int
 from service.plumbing.clock import utcnow
 from service.plumbing.sentry import capture_failure
 from service.store.offline import OfflineEvent, OfflineInbox
@@ -141,6 +142,7 @@ def _task_id(data: object) -> int | None:
         return None
     for side in ("FIELDS_AFTER", "FIELDS_BEFORE"):
         fields = data.get(side)
-        if isinstance(fields, dict) and str(fields.get("ID", "")).isdigit() and int(fields["ID"]) > 0:
-            return int(fields["ID"])
+        task_id = ascii_int(fields.get("ID", "")) if isinstance(fields, dict) else None
+        if task_id:
+            return task_id
     return None

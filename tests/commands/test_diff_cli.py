@@ -86,6 +86,9 @@ def test_broken_proposed_rules_and_bad_task_ids_are_refused_before_anything_runs
     bad = CliRunner().invoke(cli, ["diff", str(proposed), "--tasks", "5,x"])
     assert bad.exit_code == 2
     assert "'x' is not a task id" in bad.stderr
+    superscript = CliRunner().invoke(cli, ["diff", str(proposed), "--tasks", "5,\u00b2"])  # '²'.isdigit()
+    assert superscript.exit_code == 2, superscript.output
+    assert "'\u00b2' is not a task id" in superscript.stderr
 
 
 def _created(sandbox: SandboxServer, entry_id: int) -> str:
