@@ -135,6 +135,17 @@ def test_values_are_normalised(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.sentry_dsn is None
 
 
+def test_secrets_kept_with_a_trailing_newline_work(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Kubernetes Secret made with `echo` ends in a newline: the token must still match the portal's
+    byte for byte, and the webhook URL still be the portal's URL (not `…/code/\\n/`)."""
+    monkeypatch.setenv("B24_WEBHOOK_URL", WEBHOOK + "\n")
+    monkeypatch.setenv("B24_APPLICATION_TOKEN", " t0ken-from-a-secret\n")
+    settings = load_settings()
+    assert settings.webhook_url == WEBHOOK
+    assert settings.b24_application_token is not None
+    assert settings.b24_application_token.get_secret_value() == "t0ken-from-a-secret"
+
+
 @pytest.mark.parametrize(
     ("present", "missing"),
     [

@@ -75,11 +75,11 @@ class Settings(BaseSettings):
     @field_validator("b24_webhook_url")
     @classmethod
     def _webhook_shape(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is None or not value.get_secret_value():
+        url = value.get_secret_value().strip() if value is not None else ""
+        if not url:
             return None
-        if not WEBHOOK_URL_SHAPE.match(value.get_secret_value()):
+        if not WEBHOOK_URL_SHAPE.fullmatch(url):
             raise ValueError("must look like https://PORTAL/rest/<user id>/<webhook code>/")
-        url = value.get_secret_value()
         return SecretStr(url if url.endswith("/") else url + "/")
 
     @field_validator("b24_database_url")
@@ -103,7 +103,10 @@ class Settings(BaseSettings):
     @field_validator("b24_application_token", "sentry_dsn", "b24_app_client_secret", "b24_encryption_key")
     @classmethod
     def _blank_is_none(cls, value: SecretStr | None) -> SecretStr | None:
-        return value if value is not None and value.get_secret_value().strip() else None
+        # Surrounding whitespace is no part of a secret: a Kubernetes Secret made with `echo` ends in a
+        # newline, and an application token kept with it would refuse every genuine event as forged.
+        text = value.get_secret_value().strip() if value is not None else ""
+        return SecretStr(text) if text else None
 
     @field_validator("b24_ui_token")
     @classmethod
