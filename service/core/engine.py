@@ -59,6 +59,12 @@ class Deletion:
     trace: tuple[ConditionTrace, ...]
     reason: str  # one line, e.g. "entry.seconds eq 0 (actual 0)"
 
+    @property
+    def enforced(self) -> bool:
+        """Meant for real by the rule itself (mode enforce, within its limit); the brakes may still hold
+        it back (`core/policy.py`)."""
+        return self.mode == "enforce" and not self.over_limit
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -70,7 +76,7 @@ class Plan:
 
     def to_delete(self) -> tuple[Deletion, ...]:
         """The deletions to perform for real (mode enforce, rule within its limit)."""
-        return tuple(d for d in self.deletions if d.mode == "enforce" and not d.over_limit)
+        return tuple(d for d in self.deletions if d.enforced)
 
 
 def evaluate(

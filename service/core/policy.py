@@ -99,7 +99,7 @@ def _over_budget(deletions: Sequence[Deletion], brakes: Brakes) -> dict[str, str
         return {}
     wanted: dict[str, int] = {}
     for d in deletions:
-        sendable = d.mode == "enforce" and not d.over_limit and d.rule not in brakes.tripped_rules
+        sendable = d.enforced and d.rule not in brakes.tripped_rules
         restored = (d.task_id, d.item_id) in brakes.restored
         if sendable and not restored and (d.task_id, d.rule) not in brakes.echo_blocked:
             wanted[d.rule] = wanted.get(d.rule, 0) + 1

@@ -74,7 +74,7 @@ class Enforcer:
 
     def _brakes(self, evaluated: Sequence[Evaluated], now: datetime) -> policy.Brakes:
         deletions = [d for item in evaluated for d in item.evaluation.deletions]
-        enforcing = {d.rule for d in deletions if d.mode == "enforce" and not d.over_limit}
+        enforcing = {d.rule for d in deletions if d.enforced}
         hour_ago = now - timedelta(hours=1)
         budget = {
             rule: max(0, self._max_per_hour - self._audit.count_deleted_since(rule, hour_ago))
