@@ -3,12 +3,12 @@ B24_UI_TOKEN is set). No REST calls on the event path; the status page's actions
 
 from __future__ import annotations
 
-from flask import Flask, Response, jsonify
-from werkzeug.exceptions import HTTPException
+from flask import Flask, Response, jsonify, request
+from werkzeug.exceptions import ClientDisconnected, HTTPException
 
 from service.core.events import MAX_BODY_BYTES
 from service.web import context, events, health, install
-from service.web.drain import DrainUnreadBody
+from service.web.drain import BODY_SECONDS, TIMED_OUT, DrainUnreadBody
 from service.web.intake import GroupCommit
 from service.web.ui import register as register_ui
 from service.web.ui.parts import UiParts
@@ -35,6 +35,18 @@ def create_app(parts: context.WebParts, ui: UiParts | None = None) -> Flask:
     def http_error(error: HTTPException) -> tuple[Response, int]:
         # One-line JSON for every error the framework raises (404, 405, 413 …), never an HTML page.
         return jsonify(status="error", error=error.name.lower(), reason=error.description), error.code or 500
+
+    @app.errorhandler(ClientDisconnected)
+    @app.errorhandler(TimeoutError)
+    def body_cut_short(error: Exception) -> tuple[Response, int]:
+        # The body stopped arriving: werkzeug reports a failed read (our socket's time limit,
+        # drain.bound_reads, or a reset) as ClientDisconnected. Answered, and the connection closed
+        # without reading more of it.
+        request.environ[TIMED_OUT] = True
+        if isinstance(error, TimeoutError) or isinstance(error.__context__, TimeoutError):
+            reason = f"the request body did not arrive within {BODY_SECONDS:.0f} s"
+            return jsonify(status="error", error="request timeout", reason=reason), 408
+        return jsonify(status="error", error="bad request", reason="the request body was cut short"), 400
 
     return app
 

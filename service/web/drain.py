@@ -6,6 +6,11 @@ client `Connection: keep-alive`; the client's next request on that connection th
 This middleware reads the rest of a body up to a bound before the answer goes out, so the connection
 stays usable; a body past the bound (or one that trickles in too slowly) is left, and the answer says
 `Connection: close` instead, so the client opens a new connection for its next request.
+
+It also bounds every read of a request on its socket (`BODY_SECONDS`): a client that sends headers and
+then trickles or stalls its body would otherwise hold one of the server's threads for as long as it
+likes (gunicorn's own timeout watches the worker process, not a thread). The read then fails, the app
+answers 408 and the connection closes.
 """
 
 from __future__ import annotations
@@ -18,6 +23,9 @@ from typing import Any
 # beyond this it costs us more to read than to reconnect.
 DRAIN_BYTES = 1024 * 1024
 DRAIN_SECONDS = 2.0
+# Longest wait for the next bytes of a request: a portal's event (a few KiB) arrives in one go.
+BODY_SECONDS = 10.0
+TIMED_OUT = "b24rules.body_timed_out"  # environ key: the app gave up on the body, the answer closes
 _CHUNK = 64 * 1024
 
 StartResponse = Callable[..., Any]
@@ -27,19 +35,38 @@ WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 class DrainUnreadBody:
     """WSGI middleware: after the app answered, the request body is read to its end or the answer closes."""
 
-    def __init__(self, app: WsgiApp, *, limit: int = DRAIN_BYTES, seconds: float = DRAIN_SECONDS) -> None:
+    def __init__(
+        self,
+        app: WsgiApp,
+        *,
+        limit: int = DRAIN_BYTES,
+        seconds: float = DRAIN_SECONDS,
+        read_seconds: float = BODY_SECONDS,
+    ) -> None:
         self._app = app
         self._limit = limit
         self._seconds = seconds
+        self._read_seconds = read_seconds
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        bound_reads(environ, self._read_seconds)
+
         def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
             # Runs before gunicorn sends the status line, so the close can still be announced.
-            if not drained(environ.get("wsgi.input"), self._limit, self._seconds):
+            if environ.get(TIMED_OUT) or not drained(environ.get("wsgi.input"), self._limit, self._seconds):
                 announce_close(start_response)
             return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
 
         return self._app(environ, start)
+
+
+def bound_reads(environ: dict[str, Any], seconds: float) -> None:
+    """Make each read of this request's socket give up after `seconds` (gunicorn hands the app its socket;
+    other servers have their own limits). gunicorn puts the socket back to non-blocking for keep-alive
+    and to blocking for the next request, so the bound is set again per request."""
+    sock = environ.get("gunicorn.socket")
+    if sock is not None and hasattr(sock, "settimeout"):
+        sock.settimeout(seconds)
 
 
 def drained(body: Any, limit: int, seconds: float) -> bool:

@@ -9,6 +9,7 @@ import random
 import re
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -18,6 +19,7 @@ import requests
 
 from service.core.events import parse_form
 from service.sandbox import SandboxServer
+from service.web.drain import BODY_SECONDS
 from tests.e2e.harness import FORM, MEMBER_ID, TOKEN, Service, running, service_env, wait_for
 from tests.e2e.workload import database, event_form, rows, seed_tasks
 
@@ -177,3 +179,31 @@ def test_after_an_early_answer_a_keep_alive_client_keeps_working(
 def send_quietly(connection: socket.socket, body: bytes) -> None:
     with contextlib.suppress(OSError):  # the server answered and closed before taking it all
         raw_post(connection, body)
+
+
+def test_a_body_that_stops_arriving_is_answered_408_and_frees_its_thread(
+    sandbox: SandboxServer, workdir: Path
+) -> None:
+    """Headers, a tenth of the body, then nothing: the server gives up after BODY_SECONDS instead of
+    holding one of its threads for as long as the client likes, and closes the connection."""
+    service = Service(workdir, service_env(workdir, sandbox.webhook_url))
+    with running(service, "web"):
+        stalled = []
+        for _ in range(3):
+            connection = socket.create_connection(("127.0.0.1", service.port), timeout=BODY_SECONDS + 10)
+            head = f"POST /bitrix24/events HTTP/1.1\r\nHost: t\r\nContent-Type: {FORM}\r\n"
+            connection.sendall(f"{head}Content-Length: 1000\r\n\r\n".encode() + b"a=" + b"x" * 98)
+            stalled.append(connection)
+        started = time.monotonic()
+        answers = [raw_answer(connection) for connection in stalled]
+        waited = time.monotonic() - started
+        assert all(connection.recv(1) == b"" for connection in stalled)  # closed, not kept alive
+        for connection in stalled:
+            connection.close()
+        url, form = service.url + "/bitrix24/events", {"Content-Type": FORM}
+        healthy = requests.post(url, data=event_form(691), headers=form, timeout=10)
+
+    assert [(a[0], a[1].get("connection")) if a else None for a in answers] == [(408, "close")] * 3
+    assert waited < BODY_SECONDS + 5
+    assert healthy.status_code == 200
+    assert [r["task_id"] for r in rows(database(service))] == [691]  # only the whole event was stored
