@@ -7,7 +7,9 @@ median time of one such poll, with the `events_by_portal` index (member id, id) 
 the same run, with that index dropped (the schema before version 7); and the busy portal's own next
 claim (one poll that takes tasks), which the index must not slow down. Also the cost the index adds to
 ingest: `append_many` of 16 events per commit (the intake's group commit), 20,000 events, with and
-without it. Runs alternate between the two shapes.
+without it. And the status page's audit list (newest 50) of a quiet portal beside `--backlog` audit
+rows of a busy one (`bench/ui/seed.py`'s history), with the `audit_by_portal` index (portal, id) and
+without. Runs alternate between the two shapes.
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, text
 
+from bench.ui.seed import seed
 from service.core.events import TaskEvent
+from service.store.audit import AuditLog
 from service.store.db import open_database
 from service.store.journal import Journal
 from tests.pgschema import throwaway_schema
@@ -43,9 +47,9 @@ def database(postgres: bool) -> Iterator[Engine]:
     engine.dispose()
 
 
-def drop_index(engine: Engine) -> None:
+def drop_index(engine: Engine, name: str = "events_by_portal") -> None:
     with engine.begin() as connection:
-        connection.execute(text("DROP INDEX events_by_portal"))
+        connection.execute(text(f"DROP INDEX {name}"))
 
 
 def poll_ms(postgres: bool, indexed: bool, backlog: int, polls: int) -> tuple[float, float]:
@@ -84,6 +88,20 @@ def ingest_s(postgres: bool, indexed: bool, events: int = 20_000) -> float:
         return time.perf_counter() - started
 
 
+def audit_page_ms(postgres: bool, indexed: bool, rows: int, repeat: int = 20) -> float:
+    """The quiet portal's audit list (newest 50 of its rows: it has none) beside `rows` of another's."""
+    with database(postgres) as engine:
+        if not indexed:
+            drop_index(engine, "audit_by_portal")
+        seed(engine, rows, datetime.now(UTC), days=30)
+        quiet, times = AuditLog(engine, QUIET), []
+        for _ in range(repeat):
+            started = time.perf_counter()
+            assert quiet.query(limit=50, portal=QUIET) == []
+            times.append(time.perf_counter() - started)
+        return statistics.median(times) * 1000
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backlog", type=int, default=100_000)
@@ -98,12 +116,15 @@ def main() -> None:
             before, busy_before = poll_ms(postgres, False, args.backlog, args.polls)
             after, busy_after = poll_ms(postgres, True, args.backlog, args.polls)
             plain, indexed = ingest_s(postgres, False), ingest_s(postgres, True)
+            page_before = audit_page_ms(postgres, False, args.backlog)
+            page_after = audit_page_ms(postgres, True, args.backlog)
             print(
                 f"{name} run {run}: quiet portal's claim poll beside a backlog of {args.backlog:,}: "
                 f"{after:.2f} ms with the index vs {before:.2f} ms without ({after / before:.3f}); "
                 f"the busy portal's claim {busy_after:.1f} ms vs {busy_before:.1f} ms "
                 f"({busy_after / busy_before:.2f}); ingest of 20,000 events {indexed:.2f} s vs {plain:.2f} s "
-                f"({indexed / plain:.3f})",
+                f"({indexed / plain:.3f}); quiet portal's audit page {page_after:.2f} ms "
+                f"vs {page_before:.2f} ms ({page_after / page_before:.3f})",
                 flush=True,
             )
 

@@ -52,6 +52,8 @@ audit_log = Table(
     Index("audit_by_outcome", "outcome", "id"),
     Index("audit_by_restore_state", "restore_state", "id"),
     Index("audit_hits", "created_at", "rule", "outcome"),
+    # One portal's rows newest first: the status page of a quiet portal beside a busy one (schema 7).
+    Index("audit_by_portal", "portal", "id"),
 )
 
 

@@ -87,8 +87,8 @@ def _status_page_indexes(connection: Connection) -> None:
     )
 
 
-def _portal_event_index(connection: Connection) -> None:
-    _create_indexes(connection, ("events_by_portal",))
+def _portal_indexes(connection: Connection) -> None:
+    _create_indexes(connection, ("events_by_portal", "audit_by_portal"))
 
 
 def _create_indexes(connection: Connection, wanted: Sequence[str]) -> None:
@@ -155,7 +155,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(5, "audit_log: outcomes unconfirmed, refused; portal", _audit_unsettled_outcomes),
     Migration(6, "operator_actions.portal: the installed portal acted on", _operator_action_portal),
-    Migration(7, "events by portal: an idle portal's claim reads its own rows", _portal_event_index),
+    Migration(7, "events and audit rows by portal: an idle portal reads its own rows", _portal_indexes),
 )
 
 

@@ -121,22 +121,24 @@ def test_a_database_from_before_the_status_page_gets_its_indexes(engine: Engine)
     assert indexes() >= STATUS_PAGE_INDEXES
 
 
-def test_version_7_indexes_events_by_portal_and_keeps_every_event(engine: Engine) -> None:
+def test_version_7_indexes_events_and_audit_rows_by_portal_and_keeps_every_event(engine: Engine) -> None:
     from datetime import UTC, datetime
 
     from service.store.journal import Journal
 
     def indexes() -> set[str]:
-        return {str(index["name"]) for index in inspect(engine).get_indexes("events")}
+        found = inspect(engine).get_indexes("events") + inspect(engine).get_indexes("audit_log")
+        return {str(index["name"]) for index in found}
 
     Journal(engine).for_portal("m" * 32).enqueue_tasks([1, 2, 3], datetime.now(UTC))
     with engine.begin() as connection:
         connection.execute(text("DROP INDEX events_by_portal"))
+        connection.execute(text("DROP INDEX audit_by_portal"))
         connection.execute(schema_version.update().values(version=6))
-    assert "events_by_portal" not in indexes()
+    assert not {"events_by_portal", "audit_by_portal"} & indexes()
 
     assert migrate(engine) == MIGRATIONS[-1].version
-    assert "events_by_portal" in indexes()
+    assert {"events_by_portal", "audit_by_portal"} <= indexes()
     assert len(Journal(engine).for_portal("m" * 32).find(limit=10)) == 3
 
 
