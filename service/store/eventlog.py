@@ -41,7 +41,8 @@ events = Table(
     Index("events_by_task", "task_id", "status"),
     Index("events_finished", "status", "finished_at"),
     # One portal's rows, newest first: an idle portal's claim poll (application mode) reads its own
-    # rows, not every pending row of a busy portal beside it (docs/performance.md, "Idle portals beside a busy one").
+    # rows, not every pending row of a busy portal beside it (docs/performance.md, "Idle portals
+    # beside a busy one").
     Index("events_by_portal", "member_id", "id"),
 )
 
