@@ -78,6 +78,8 @@ def test_unflatten_builds_nested_php_keys_and_refuses_conflicts() -> None:
         unflatten([("a", "2"), ("a[b]", "1")])
     with pytest.raises(EventError, match="malformed form key"):
         unflatten([("a]b[", "1")])
+    with pytest.raises(EventError, match="malformed form key"):  # `$` would let the newline through
+        unflatten([("auth[application_token]\n", "1")])
 
 
 @pytest.mark.parametrize(
