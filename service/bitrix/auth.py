@@ -46,7 +46,7 @@ class RestAuth(Protocol):
 
 class WebhookAuth:
     def __init__(self, webhook_url: str) -> None:
-        if not _WEBHOOK.match(webhook_url):
+        if not _WEBHOOK.fullmatch(webhook_url):
             raise WebhookUrlError("the webhook URL must look like https://<portal>/rest/<user id>/<code>/")
         self.__base = webhook_url if webhook_url.endswith("/") else webhook_url + "/"
         self.portal = urlsplit(self.__base).hostname or ""
@@ -87,7 +87,7 @@ class FixedToken:
 
 class OAuthAuth:
     def __init__(self, client_endpoint: str, tokens: TokenSource) -> None:
-        if not _ENDPOINT.match(client_endpoint):
+        if not _ENDPOINT.fullmatch(client_endpoint):
             raise ValueError("client_endpoint must look like https://<portal>/rest/")
         self._endpoint = client_endpoint
         self._tokens = tokens
