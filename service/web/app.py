@@ -37,13 +37,12 @@ def create_app(parts: context.WebParts, ui: UiParts | None = None) -> Flask:
         return jsonify(status="error", error=error.name.lower(), reason=error.description), error.code or 500
 
     @app.errorhandler(ClientDisconnected)
-    @app.errorhandler(TimeoutError)
-    def body_cut_short(error: Exception) -> tuple[Response, int]:
-        # The body stopped arriving: werkzeug reports a failed read (our socket's time limit,
+    def body_cut_short(error: ClientDisconnected) -> tuple[Response, int]:
+        # The body stopped arriving: werkzeug reports a failed read of it (our socket's bound,
         # drain.bound_reads, or a reset) as ClientDisconnected. Answered, and the connection closed
         # without reading more of it.
         request.environ[TIMED_OUT] = True
-        if isinstance(error, TimeoutError) or isinstance(error.__context__, TimeoutError):
+        if isinstance(error.__context__, TimeoutError):
             reason = f"the request body did not arrive within {BODY_SECONDS:.0f} s"
             return jsonify(status="error", error="request timeout", reason=reason), 408
         return jsonify(status="error", error="bad request", reason="the request body was cut short"), 400

@@ -7,10 +7,12 @@ This middleware reads the rest of a body up to a bound before the answer goes ou
 stays usable; a body past the bound (or one that trickles in too slowly) is left, and the answer says
 `Connection: close` instead, so the client opens a new connection for its next request.
 
-It also bounds every read of a request on its socket (`BODY_SECONDS`): a client that sends headers and
-then trickles or stalls its body would otherwise hold one of the server's threads for as long as it
-likes (gunicorn's own timeout watches the worker process, not a thread). The read then fails, the app
-answers 408 and the connection closes.
+It also bounds each wait for the next bytes of a request body (`BODY_SECONDS`): a client that sends
+headers and then stops sending would otherwise hold one of the server's threads for as long as it likes
+(gunicorn's own timeout watches the worker process, not a thread). The read then fails, the app answers
+408 and the connection closes. The bound is per wait, not for the whole body: a client trickling a
+byte every few seconds is not cut short here (docs/security.md: the Ingress's buffering is what absorbs
+it). It is lifted before the answer is written, so a slow reader of a large answer is not cut off.
 """
 
 from __future__ import annotations
@@ -49,24 +51,28 @@ class DrainUnreadBody:
         self._read_seconds = read_seconds
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        bound_reads(environ, self._read_seconds)
+        sock = bound_reads(environ, self._read_seconds)
 
         def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
             # Runs before gunicorn sends the status line, so the close can still be announced.
             if environ.get(TIMED_OUT) or not drained(environ.get("wsgi.input"), self._limit, self._seconds):
                 announce_close(start_response)
+            if sock is not None:
+                sock.settimeout(None)  # the answer is written with no bound of ours
             return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
 
         return self._app(environ, start)
 
 
-def bound_reads(environ: dict[str, Any], seconds: float) -> None:
-    """Make each read of this request's socket give up after `seconds` (gunicorn hands the app its socket;
-    other servers have their own limits). gunicorn puts the socket back to non-blocking for keep-alive
-    and to blocking for the next request, so the bound is set again per request."""
+def bound_reads(environ: dict[str, Any], seconds: float) -> Any:
+    """Make each read of this request's socket give up after `seconds` of silence; the socket, or None
+    (gunicorn hands the app its socket; other servers have their own limits). gunicorn sets the socket
+    blocking again for each request, so the bound is set per request."""
     sock = environ.get("gunicorn.socket")
-    if sock is not None and hasattr(sock, "settimeout"):
-        sock.settimeout(seconds)
+    if sock is None or not hasattr(sock, "settimeout"):
+        return None
+    sock.settimeout(seconds)
+    return sock
 
 
 def drained(body: Any, limit: int, seconds: float) -> bool:
