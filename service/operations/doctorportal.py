@@ -111,12 +111,16 @@ def _scope_im(found: Findings) -> str:
         raise Skip("skipped: rules failed") from None
     if loaded.ruleset is None:
         raise Skip("skipped: rules failed")
-    rules = loaded.ruleset.rules
-    notifying = [r.name for r in rules if r.enabled and r.notify and r.notify.via == "notification"]
-    if not notifying:
+    rules = [r for r in loaded.ruleset.rules if r.enabled and r.notify and r.notify.via == "notification"]
+    if not rules:
         return "not needed: no rule notifies via notification"
+    # Shadow mode and dry-run record what would be said and send nothing: the scope is not needed yet.
+    notifying = [] if settings.b24_dry_run else [r.name for r in rules if r.mode == "enforce"]
     scopes = found.need("rights", "portal")["scope"]
     granted = scopes.result if isinstance(scopes, Reply) and isinstance(scopes.result, list) else []
+    if not notifying and "im" not in granted:
+        names = ", ".join(r.name for r in rules)
+        return f"not needed yet: {names} only record what they would send; give the scope im before enforcing"
     if "im" not in granted:
         names = ", ".join(notifying)
         raise Fail(f"{names} notif{'ies' if len(notifying) == 1 else 'y'} via notification; scopes: "

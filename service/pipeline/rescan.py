@@ -8,7 +8,9 @@ pages of 50 packed 50 to a batch (`PortalGateway.recent_entries`), so 10,000 rec
 handful of requests (docs/performance.md); a fingerprint per entry (`store/fingerprints.py`) tells an
 edited entry from an unchanged one. A window holding more entries than one pass reads (MAX_REQUESTS) is
 read over several sweeps: each pass resumes after the last id the previous one reached, and the pass
-that reaches the newest entry starts the next one from the oldest again.
+that reaches the newest entry starts the next one from the oldest again. The place is kept in memory:
+a restart, or another replica leading the sweep, starts its own cycle (nothing is skipped, it only
+takes longer).
 """
 
 from __future__ import annotations

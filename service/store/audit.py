@@ -76,7 +76,8 @@ class AuditLog:
 
     def set_outcome(self, audit_id: int, outcome: str, now: datetime, error: str | None = None) -> bool:
         """Record what happened to a deletion not settled yet: deleted, gone, failed, or still unknown
-        (unconfirmed, refused). False when the row was settled already (or was never a deletion)."""
+        (unconfirmed, refused). False when the row was settled already (or was never a deletion), except
+        that `deleted` still replaces `failed` (see `set_outcomes`)."""
         return audit_id in self.set_outcomes([(audit_id, outcome, error)], now)
 
     def set_outcomes(self, outcomes: Sequence[tuple[int, str, str | None]], now: datetime) -> set[int]:

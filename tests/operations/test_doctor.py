@@ -96,6 +96,16 @@ def test_a_rule_notifying_via_notification_needs_the_scope_im() -> None:
     assert line(granted, "scope im").split(None, 3) == ["PASS", "scope", "im", "im (for drop-zero)"]
 
 
+def test_a_rule_notifying_in_shadow_mode_or_dry_run_does_not_need_the_scope_im_yet() -> None:
+    with rig(NOTIFYING.replace("  action: delete\n", "  action: delete\n  mode: shadow\n")) as r:
+        shadow = doctor(r)
+    with rig(NOTIFYING) as r:
+        dry_run = doctor(r, B24_DRY_RUN="true")
+    for result in (shadow, dry_run):
+        assert line(result, "scope im").startswith("PASS"), result.output
+        assert "give the scope im before enforcing" in line(result, "scope im")
+
+
 def test_a_wrong_webhook_code_fails_as_not_accepted(healthy: Rig) -> None:
     result = doctor(healthy, healthy.sandbox.webhook_url_for(1, "wrongcode123"))
     assert result.exit_code == 1
