@@ -11,6 +11,8 @@ def test_only_ascii_digits_make_an_id() -> None:
     assert [ascii_int(v) for v in ("12", 12, "0", "²", "\u0663", "1\n", " 1", "-1", "1.0", "")] == [
         12, 12, 0, None, None, None, None, None, None, None,
     ]  # fmt: skip
+    # Past 18 digits no id fits the store; past 4,300 int() itself raises ValueError.
+    assert [ascii_int("9" * n) for n in (18, 19, 5000)] == [10**18 - 1, None, None]
 
 
 def test_a_portal_answer_with_a_superscript_id_is_skipped_not_a_crash() -> None:
