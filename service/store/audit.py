@@ -169,7 +169,7 @@ class AuditLog:
 
     def count_deleted_since(self, rule: str, since: datetime) -> int:
         """Deletions by `rule` sent or about to be sent since `since` (the per-hour budget)."""
-        statement = select(func.count()).where(*self._deleting(rule, since))
+        statement = select(func.count()).where(*self._deleting([rule], since))
         with reading(self._engine) as connection:
             return int(connection.scalar(statement) or 0)
 
@@ -187,11 +187,8 @@ class AuditLog:
         statement = (
             select(audit_log.c.task_id, audit_log.c.rule, func.max(audit_log.c.created_at))
             .where(
-                audit_log.c.portal == self._portal,  # as `_deleting`: this portal's rows only
                 audit_log.c.task_id.in_(sorted({task_id for task_id, _ in wanted})),
-                audit_log.c.rule.in_(sorted({rule for _, rule in wanted})),
-                audit_log.c.outcome.in_(DELETING),
-                audit_log.c.created_at >= since,
+                *self._deleting(sorted({rule for _, rule in wanted}), since),
             )
             .group_by(audit_log.c.task_id, audit_log.c.rule)
         )
@@ -247,12 +244,12 @@ class AuditLog:
         with self._engine.begin() as connection:
             return bool(connection.execute(update(audit_log).where(condition).values(**values)).rowcount)
 
-    def _deleting(self, rule: str, since: datetime) -> tuple[Any, ...]:
+    def _deleting(self, rules: Sequence[str], since: datetime) -> tuple[Any, ...]:
         # This portal's rows only: rule names and task ids repeat across portals, and one portal's
         # deletions must not spend another's hourly budget or look like its echo.
         return (
             audit_log.c.portal == self._portal,
-            audit_log.c.rule == rule,
+            audit_log.c.rule.in_(rules),
             audit_log.c.outcome.in_(DELETING),
             audit_log.c.created_at >= since,
         )
