@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 from urllib.parse import parse_qsl, urlsplit
 
+from service.core.digits import ascii_int
 from service.core.events import EventError
 
 DEFAULT_SERVER_ENDPOINT = "https://oauth.bitrix.info/rest/"
@@ -143,10 +144,10 @@ def _endpoint(form: Mapping[str, object], key: str, default: str) -> str:
 
 
 def _seconds(value: object) -> int:
-    # ASCII digits only: "²".isdigit() is True, and int("²") raises.
-    if isinstance(value, str) and re.fullmatch("[0-9]{1,9}", value):
-        return max(60, min(int(value), 86_400))
-    return 3600  # the documented lifetime of an access token
+    seconds = ascii_int(value) if isinstance(value, str) else None
+    if seconds is None:
+        return 3600  # the documented lifetime of an access token
+    return max(60, min(seconds, 86_400))
 
 
 class InstallRefused(Exception):
